@@ -1,0 +1,86 @@
+/*
+ * analyze.h -- what the bytes of one text part (or header) say about their charset.
+ *
+ * A text_analysis is fed the raw body bytes of a leaf part as the scanner
+ * streams them (mime_body_fn), undoes the transfer encoding on the fly
+ * (quoted-printable, base64; both in O(1) state, tolerant of junk: a bad
+ * base64 character or a broken =XX escape is counted, not fatal) and
+ * collects, in one pass and bounded memory:
+ *   - a 256-entry byte histogram of the decoded text (lets the planner test
+ *     any single-byte charset for decodability without another pass);
+ *   - incremental UTF-8 validity, and whether any byte is >= 0x80, in
+ *     0x80-0x9F (C1), NUL;
+ *   - 7-bit legacy escape sequences: ISO-2022-JP (ESC $ B, ESC $ @, ESC ( J,
+ *     ESC ( B), ISO-2022-KR (ESC $ ) C), HZ ("~{" ... "~}");
+ *   - a bounded sample of the decoded text (the first ANALYZE_SAMPLE bytes)
+ *     for the statistical detector and for multi-byte decodability checks; when
+ *     the text is longer, `sample_complete` is false and a full check must
+ *     re-read the part;
+ *   - for text/html, the charset named by a <meta charset=...> or
+ *     <meta http-equiv="Content-Type" content="...; charset=..."> in the first
+ *     bytes.
+ *   - the decoded text's line ending style and longest line (for CTE choice).
+ */
+#ifndef CPM_ANALYZE_H
+#define CPM_ANALYZE_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "mime.h"
+#include "charset.h"
+
+#define ANALYZE_SAMPLE	(64 * 1024)
+
+/* Streaming transfer-encoding decoder used by the analysis and by the
+ * transcoder in output.c: feed encoded bytes, get decoded bytes via sink. */
+struct cte_decoder {
+	enum mime_cte cte;
+	uint32_t acc; unsigned bits;
+	char pend[3]; unsigned npend;
+	bool errors;
+};
+typedef void (*cte_sink_fn)(void *arg, const char *data, size_t len);
+void cte_decoder_init(struct cte_decoder *d, enum mime_cte cte);
+void cte_decoder_feed(struct cte_decoder *d, const char *data, size_t len, cte_sink_fn sink, void *arg);
+void cte_decoder_finish(struct cte_decoder *d, cte_sink_fn sink, void *arg);
+
+
+struct text_analysis {
+	enum mime_cte cte;		/* how the input is encoded */
+	uint64_t decoded_len;
+	uint64_t hist[256];
+	bool has_8bit;			/* any decoded byte >= 0x80 */
+	bool has_c1;			/* any decoded byte 0x80-0x9F */
+	bool has_nul;
+	bool has_esc;			/* any 0x1B */
+	bool iso2022jp, iso2022kr, hz;	/* escape sequences of that encoding seen */
+	struct utf8_state utf8;
+	bool decode_errors;		/* bad base64/QP seen (content kept as best effort) */
+	char html_meta_charset[64];	/* "" when none found */
+	unsigned char *sample;		/* decoded bytes [0, sample_len); owned */
+	size_t sample_len;
+	bool sample_complete;		/* sample holds the whole decoded text */
+	size_t max_decoded_line;	/* longest decoded line excluding EOL */
+	/* private state */
+	struct cte_decoder dec;
+	int esc_state; bool in_hz; bool is_html;
+	size_t cur_line;
+	char html_scan[1024]; size_t html_scan_len;
+};
+
+void text_analysis_init(struct text_analysis *ta, enum mime_cte cte, bool is_html);
+/* Raw (encoded) bytes of the part, any chunking. */
+void text_analysis_feed(struct text_analysis *ta, const char *data, size_t len);
+void text_analysis_finish(struct text_analysis *ta);
+void text_analysis_free(struct text_analysis *ta);
+
+/* Analyse bytes that are already decoded (a header value). */
+void text_analysis_of_bytes(struct text_analysis *ta, const char *data, size_t len);
+
+bool text_analysis_is_ascii(const struct text_analysis *ta);	/* no 8-bit, no ESC legacy */
+bool text_analysis_utf8_ok(const struct text_analysis *ta);
+/* Histogram check: every byte present is defined in single-byte charset cs. */
+bool text_analysis_sbcs_decodes(const struct text_analysis *ta, const struct charset_info *cs);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * charset.h -- charset names and conversion: what a label means, and whether bytes decode.
+ *
+ * The registry maps every label a mail system may write (IANA names and
+ * aliases, Windows code page numbers "1252"/"cp1252"/"windows-1252", vendor
+ * labels such as ks_c_5601-1987, x-sjis, cp-850) to one canonical charset,
+ * described by struct charset_info: its preferred MIME name (what we write
+ * into a label), the iconv name whose mapping matches what mail clients use,
+ * and its family and properties.  Lookup is case-insensitive and ignores
+ * surrounding white space and quotes.
+ *
+ * Relabelling rules (WHATWG Encoding Standard, and the habit of mail
+ * clients): a label that says us-ascii or iso-8859-1 on text with bytes
+ * 0x80-0x9F really means windows-1252; iso-8859-9 -> windows-1254;
+ * tis-620/iso-8859-11 -> windows-874; gb2312 -> GBK; ks_c_5601-1987/euc-kr ->
+ * CP949.  charset_superset() answers that question for the planner.
+ *
+ * Conversion goes through iconv; charset_decodes() reports whether a byte
+ * string decodes completely and, if not, where it fails.  Conversion
+ * descriptors are cached per thread-free caller object (struct charset_conv)
+ * because iconv_open is expensive.  Nothing here allocates per byte.
+ */
+#ifndef CPM_CHARSET_H
+#define CPM_CHARSET_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum charset_family {
+	CSF_ASCII,		/* us-ascii */
+	CSF_UTF,		/* utf-8, utf-16*, utf-7 */
+	CSF_WESTERN,		/* windows-1252, iso-8859-1/15, cp437, cp850, macintosh */
+	CSF_CENTRAL,		/* windows-1250, iso-8859-2, cp852 */
+	CSF_CYRILLIC,		/* windows-1251, koi8-r, koi8-u, iso-8859-5, cp866 */
+	CSF_GREEK,		/* windows-1253, iso-8859-7 */
+	CSF_TURKISH,		/* windows-1254, iso-8859-9 */
+	CSF_HEBREW,		/* windows-1255, iso-8859-8 */
+	CSF_ARABIC,		/* windows-1256, iso-8859-6 */
+	CSF_BALTIC,		/* windows-1257, iso-8859-4/13 */
+	CSF_VIETNAMESE,		/* windows-1258 */
+	CSF_THAI,		/* windows-874 */
+	CSF_JAPANESE,		/* shift_jis/cp932, euc-jp, iso-2022-jp */
+	CSF_CHINESE_SIMP,	/* gbk, gb18030, hz-gb-2312 */
+	CSF_CHINESE_TRAD,	/* big5 */
+	CSF_KOREAN,		/* cp949/euc-kr, iso-2022-kr */
+	CSF_OTHER
+};
+
+#define CSP_SINGLE_BYTE	0x01	/* one byte per character */
+#define CSP_MULTI_BYTE	0x02	/* variable-width 8-bit (sjis, gbk, euc, big5, utf-8) */
+#define CSP_7BIT_STATEFUL 0x04	/* 7-bit escape-based (iso-2022-*, hz, utf-7) */
+#define CSP_ASCII_COMPAT 0x08	/* bytes 0x00-0x7F mean ASCII */
+#define CSP_NO_LABEL	0x10	/* a label that names no real charset (unknown-8bit, x-user-defined) */
+
+struct charset_info {
+	const char *mime_name;	/* preferred name for a MIME label, e.g. "windows-1252" */
+	const char *iconv_name;	/* name passed to iconv_open, e.g. "CP1252" */
+	enum charset_family family;
+	unsigned props;		/* CSP_* */
+	uint16_t codepage;	/* Windows code page number, 0 if none */
+};
+
+/* Look a label up.  Returns NULL for a label that names no known charset
+ * (and for the CSP_NO_LABEL pseudo-labels, which charset_is_placeholder()
+ * recognises).  The returned pointer is static. */
+const struct charset_info *charset_lookup(const char *label);
+const struct charset_info *charset_lookup_n(const char *label, size_t len);
+bool charset_is_placeholder(const char *label);	/* unknown-8bit, x-unknown, x-user-defined, "" */
+/* By Windows code page number (1252 -> windows-1252), NULL if unknown. */
+const struct charset_info *charset_by_codepage(unsigned cp);
+/* The charset a reader would really apply to text labelled `declared` that
+ * contains the given byte evidence: windows-1252 for iso-8859-1/us-ascii with
+ * C1 bytes, cp949 for euc-kr, gbk for gb2312, windows-1254 for iso-8859-9,
+ * windows-874 for tis-620.  Returns `declared` when no rule applies. */
+const struct charset_info *charset_superset(const struct charset_info *declared, bool has_c1);
+/* True when iconv on this system accepts the charset (checked once, cached). */
+bool charset_iconv_ok(const struct charset_info *cs);
+/* Iterate over the registry's distinct charsets (for tests and -x listings). */
+size_t charset_count(void);
+const struct charset_info *charset_at(size_t i);
+
+/* For single-byte charsets: true when byte b has a mapping (e.g. 0x81 does not
+ * in windows-1252).  Lets a part's byte histogram be checked without another
+ * pass.  For other charsets returns true. */
+bool charset_byte_defined(const struct charset_info *cs, unsigned char b);
+
+/* ---- conversion --------------------------------------------------------------- */
+
+struct charset_conv;	/* cached iconv descriptors, one owner, not thread-shared */
+
+struct charset_conv *charset_conv_new(void);
+void charset_conv_free(struct charset_conv *cv);
+
+/* Does data[0..len) decode completely under cs?  On failure *bad_offset is
+ * the offset of the first undecodable byte.  The data is complete: an
+ * incomplete trailing multi-byte sequence is an error. */
+bool charset_decodes(struct charset_conv *cv, const struct charset_info *cs,
+		     const char *data, size_t len, size_t *bad_offset);
+
+/* Streaming conversion from cs to UTF-8.  Begin, feed any chunking, end.
+ * Output goes to the sink; returns 0, or -1 when the input does not decode
+ * (offset of the failure in *bad_offset, counted from the first byte fed). */
+typedef int (*charset_sink_fn)(void *arg, const char *data, size_t len);
+struct charset_stream;
+struct charset_stream *charset_stream_begin(struct charset_conv *cv, const struct charset_info *cs,
+					    charset_sink_fn sink, void *arg);
+int charset_stream_feed(struct charset_stream *st, const char *data, size_t len);
+int charset_stream_end(struct charset_stream *st, size_t *bad_offset);	/* frees st */
+
+/* ---- byte-level validators (no iconv) -------------------------------------------- */
+
+/* Incremental UTF-8 validator (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
+struct utf8_state { uint32_t need; uint32_t cp; uint32_t min; bool bad; size_t bad_offset; size_t pos; };
+void utf8_init(struct utf8_state *u);
+void utf8_feed(struct utf8_state *u, const unsigned char *p, size_t n);
+/* True when everything fed is valid and no sequence is left incomplete. */
+bool utf8_final_ok(const struct utf8_state *u);
+bool utf8_valid(const char *p, size_t n);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * detect.h -- the detection cascade: bytes plus context -> a charset, a confidence, a reason.
+ *
+ * Order (first that applies wins; every step only proposes charsets under
+ * which the whole text decodes -- a candidate that fails is ruled out, and the
+ * reason says so):
+ *   1. a configured rule for this source (rules.h) -- confidence 100 when it decodes;
+ *   2. pure ASCII with ISO-2022-JP/KR or HZ escape sequences -> that encoding;
+ *   3. valid UTF-8 with 8-bit bytes -> utf-8 (confidence 99: random legacy text
+ *      is almost never valid UTF-8);
+ *   4. context: an HTML <meta charset> that decodes; a charset declared on
+ *      another part of the same message (or by a header's encoded-words) that
+ *      decodes -- strong evidence that the sender's system used it;
+ *   5. statistical detection (uchardet on the bounded sample), relabelled
+ *      through charset_superset() (iso-8859-1 with C1 -> windows-1252...),
+ *      cross-checked with language/script evidence; the sender domain's TLD
+ *      breaks ties between same-script candidates (.ru -> windows-1251/koi8-r,
+ *      .pl/.cz -> windows-1250, .jp -> shift_jis ...);
+ *   6. the site default (embedded: windows-1252), if it decodes; else the
+ *      first of a fixed fallback list that decodes (windows-1252 with undefined
+ *      bytes fails -> iso-8859-1... ); else no charset (verdict: cannot repair).
+ * Short texts carry little evidence, so context (steps 4 and the TLD) counts
+ * for more as the text gets shorter, and the confidence says so.
+ *
+ * The caller supplies a decodability oracle: for single-byte charsets the
+ * histogram answers at once; for multi-byte ones the sample answers when it
+ * is complete, otherwise the oracle re-reads the whole part.
+ */
+#ifndef CPM_DETECT_H
+#define CPM_DETECT_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include "analyze.h"
+#include "charset.h"
+
+enum detect_source {
+	DETECT_NONE = 0,	/* nothing decodes */
+	DETECT_RULE,		/* configured rule */
+	DETECT_ESCAPES,		/* 7-bit escape sequences */
+	DETECT_UTF8,		/* valid UTF-8 */
+	DETECT_DECLARED,	/* the part's own label, after relabelling */
+	DETECT_CONTEXT,		/* other parts / HTML meta / header encoded-words */
+	DETECT_STATISTICAL,	/* uchardet */
+	DETECT_DEFAULT,		/* site default or fallback */
+	DETECT_ASCII		/* nothing but ASCII: no charset needed */
+};
+
+struct detect_context {
+	const struct charset_info *rule;	/* charset from a configured rule, or NULL */
+	const char *rule_name;			/* the rule's description for the reason */
+	const struct charset_info *site_default;	/* never NULL */
+	const char *sender_tld;			/* "ru", "jp"... lowercase, or NULL */
+	/* charsets declared (and trusted) elsewhere in the message, most relevant first */
+	const struct charset_info *message_charsets[8];
+	size_t n_message_charsets;
+};
+
+/* Decodability oracle: does the whole text decode under cs? */
+typedef bool (*detect_decodes_fn)(void *arg, const struct charset_info *cs);
+
+struct detect_result {
+	const struct charset_info *charset;	/* NULL when nothing decodes */
+	int confidence;				/* 0..100 */
+	enum detect_source source;
+	char reason[240];			/* human readable, ASCII, no CR/LF */
+};
+
+/* Run the cascade for a text whose analysis is ta.  cv is a conversion cache. */
+void detect_charset(const struct text_analysis *ta, const struct detect_context *ctx,
+		    detect_decodes_fn decodes, void *decodes_arg, struct charset_conv *cv,
+		    struct detect_result *out);
+
+/* Plain uchardet on bytes, relabelled to a registry charset (NULL if none):
+ * exposed for the evaluation tool's side-by-side comparison. */
+const struct charset_info *detect_uchardet_only(const char *data, size_t len);
+
+const char *detect_source_name(enum detect_source s);
+
+/* Default fallback for a TLD (lowercase, no dot), NULL when none. */
+const struct charset_info *detect_tld_hint(const char *tld);
+
+#endif

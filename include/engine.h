@@ -1,0 +1,62 @@
+/*
+ * engine.h -- one message in, an edit list and a report out: the core both front ends share.
+ *
+ * Life of a message:
+ *   e = engine_new(conf, &source);
+ *   engine_feed(e, bytes, n) ...       whole message: header block, blank line, body
+ *   engine_finish(e);                  scan ends, planner runs
+ *   engine_edits(e), engine_report(e)  what to change and why
+ *   engine_write(e, from, sink, arg)   the repaired bytes from offset `from` on
+ *   engine_free(e);
+ *
+ * Feeding stores the bytes in a spool (memory, then an unlinked temp file past
+ * conf->spool_threshold) while the MIME scanner and the text analysers run on
+ * the same pass.  engine_finish() never fails on hostile input: limits and
+ * anomalies make the planner leave the affected parts (or the whole message)
+ * untouched and say why in the report.  It returns -1 only on internal errors
+ * (spool I/O), with engine_error() saying what; the caller then applies its
+ * OnError policy and the message passes unmodified or is tempfailed.
+ *
+ * The engine knows nothing of libmilter and keeps no global state.
+ */
+#ifndef CPM_ENGINE_H
+#define CPM_ENGINE_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include "conf.h"
+#include "repair.h"
+#include "output.h"
+
+struct engine_source {
+	const char *client_addr;	/* NULL when unknown (offline) */
+	const char *client_name;
+	const char *helo;
+	const char *env_sender;
+	bool body_8bitmime;		/* ESMTP BODY=8BITMIME */
+	bool smtputf8;			/* ESMTP SMTPUTF8 */
+};
+
+struct engine;
+
+/* conf must outlive the engine.  src strings are copied. */
+struct engine *engine_new(const struct conf *conf, const struct engine_source *src);
+void engine_free(struct engine *e);
+/* 0, or -1 on spool I/O error (engine_error says why).  Past
+ * conf->max_message_size the message is marked too big: further bytes are
+ * counted but neither stored nor scanned, and the planner passes the message
+ * untouched (no edits), so nothing needs them. */
+int engine_feed(struct engine *e, const char *data, size_t len);
+int engine_finish(struct engine *e);
+const struct edit_list *engine_edits(const struct engine *e);
+const struct report *engine_report(const struct engine *e);
+const struct mime_message *engine_message(const struct engine *e);
+/* Offset of the top-level body (just after the blank line). */
+size_t engine_body_offset(const struct engine *e);
+bool engine_body_changed(const struct engine *e);
+size_t engine_size(const struct engine *e);
+/* Write [from, end) of the repaired message to sink. */
+int engine_write(struct engine *e, size_t from, output_sink_fn sink, void *arg);
+const char *engine_error(const struct engine *e);
+
+#endif

@@ -1,0 +1,1 @@
+/* analyze.c -- see include/analyze.h (under construction) */

@@ -1,0 +1,1 @@
+/* buf.c -- see include/buf.h (under construction) */

@@ -1,0 +1,1 @@
+/* charset.c -- see include/charset.h (under construction) */

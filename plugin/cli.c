@@ -1,0 +1,1 @@
+/* cli.c -- see include/cli.h (under construction) */

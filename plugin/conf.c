@@ -1,0 +1,1 @@
+/* conf.c -- see include/conf.h (under construction) */

@@ -1,0 +1,1 @@
+/* daemon.c -- see include/daemon.h (under construction) */

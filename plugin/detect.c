@@ -1,0 +1,1 @@
+/* detect.c -- see include/detect.h (under construction) */

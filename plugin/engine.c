@@ -1,0 +1,1 @@
+/* engine.c -- see include/engine.h (under construction) */

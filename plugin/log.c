@@ -1,0 +1,1 @@
+/* log.c -- see include/log.h (under construction) */

@@ -1,0 +1,2 @@
+/* main.c -- under construction */
+int main(void) { return 0; }

@@ -1,0 +1,1 @@
+/* milter.c -- see include/milter.h (under construction) */

@@ -1,0 +1,1 @@
+/* mime.c -- see include/mime.h (under construction) */

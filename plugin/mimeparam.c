@@ -1,0 +1,1 @@
+/* mimeparam.c -- see include/mimeparam.h (under construction) */

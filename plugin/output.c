@@ -1,0 +1,1 @@
+/* output.c -- see include/output.h (under construction) */

@@ -1,0 +1,1 @@
+/* repair.c -- see include/repair.h (under construction) */

@@ -1,0 +1,1 @@
+/* report.c -- see include/report.h (under construction) */

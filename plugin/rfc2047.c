@@ -1,0 +1,1 @@
+/* rfc2047.c -- see include/rfc2047.h (under construction) */

@@ -1,0 +1,1 @@
+/* rules.c -- see include/rules.h (under construction) */

@@ -1,0 +1,1 @@
+/* spool.c -- see include/spool.h (under construction) */

@@ -1,0 +1,114 @@
+/*
+ * util.c -- allocation that cannot fail, ASCII case helpers.  See util.h.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "util.h"
+
+void fatal_oom(void)
+{
+	static const char msg[] = "codepage-milter: out of memory\n";
+
+	syslog(LOG_CRIT, "out of memory");
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* nothing left to report with */
+	}
+	_exit(75);	/* EX_TEMPFAIL: the MTA keeps the message and retries */
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		fatal_oom();
+	return p;
+}
+
+void *xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+	if (p == NULL)
+		fatal_oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		fatal_oom();
+	return q;
+}
+
+void *xreallocarray(void *p, size_t nmemb, size_t size)
+{
+	if (size != 0 && nmemb > (size_t)-1 / size)
+		fatal_oom();
+	return xrealloc(p, nmemb * size);
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+int ascii_tolower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+int ascii_strcasecmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		int ca = ascii_tolower((unsigned char)*a);
+		int cb = ascii_tolower((unsigned char)*b);
+
+		if (ca != cb || ca == 0)
+			return ca - cb;
+	}
+}
+
+int ascii_strncasecmp(const char *a, const char *b, size_t n)
+{
+	for (; n > 0; a++, b++, n--) {
+		int ca = ascii_tolower((unsigned char)*a);
+		int cb = ascii_tolower((unsigned char)*b);
+
+		if (ca != cb || ca == 0)
+			return ca - cb;
+	}
+	return 0;
+}
+
+bool ascii_lower_copy(char *dst, size_t cap, const char *s, size_t len)
+{
+	size_t i;
+	bool fits = len < cap;
+
+	if (cap == 0)
+		return false;
+	if (!fits)
+		len = cap - 1;
+	for (i = 0; i < len; i++)
+		dst[i] = (char)ascii_tolower((unsigned char)s[i]);
+	dst[len] = '\0';
+	return fits;
+}

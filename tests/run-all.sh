@@ -1,0 +1,62 @@
+#!/bin/bash
+# run-all.sh -- the one command that installs, builds and runs every test.
+#
+# Stages: install dependencies (Debian 12, root) -> build with -Werror -> make
+# check (unit, golden, protocol, real Postfix/Sendmail, packaging tests) ->
+# the unit and golden suites again under AddressSanitizer+UBSan -> make
+# distcheck.  Each stage prints its own summary; the last line is
+# "N passed, N failed" over the stages.
+set -u -o pipefail
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$TOP"
+JOBS=$(nproc 2>/dev/null || echo 2)
+passed=0; failed=0; failures=()
+
+stage() {	# stage NAME COMMAND...
+	local name=$1; shift
+	local t0=$SECONDS
+	echo "==== stage: $name"
+	if "$@"; then
+		passed=$((passed + 1)); echo "==== stage ok: $name ($((SECONDS - t0)) s)"
+	else
+		failed=$((failed + 1)); failures+=("$name"); echo "==== STAGE FAILED: $name ($((SECONDS - t0)) s)"
+	fi
+}
+
+show_failed_logs() {	# print the logs of failed automake tests in build dir $1
+	local dir=$1 f
+	for f in $(find "$dir" -name '*.trs' -print 2>/dev/null); do
+		if grep -q '^:test-result: FAIL\|^:test-result: ERROR' "$f"; then
+			echo "---- ${f%.trs}.log"; tail -n 80 "${f%.trs}.log"
+		fi
+	done
+}
+
+build_and_check() {	# build_and_check DIR CONFIGURE-ARGS...
+	local dir=$1; shift
+	rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || return 1
+	"$TOP/configure" -q "$@" || return 1
+	make -j"$JOBS" >make.out 2>&1 || { tail -n 60 make.out; return 1; }
+	if ! make -j"$JOBS" check; then show_failed_logs .; return 1; fi
+}
+
+deps() { packaging/deps-debian.sh; }
+bootstrap() { autoreconf -fi >/dev/null; }
+main_build() { (build_and_check "$TOP/build-main"); }
+san_build() {
+	(CPM_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 build_and_check "$TOP/build-san" --enable-sanitizers)
+}
+distcheck() { (cd "$TOP/build-main" && make -j"$JOBS" distcheck >distcheck.out 2>&1) || { tail -n 60 "$TOP/build-main/distcheck.out"; return 1; }; }
+
+stage dependencies deps
+stage bootstrap bootstrap
+stage build-and-check main_build
+stage sanitizers san_build
+stage distcheck distcheck
+
+echo
+[ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
