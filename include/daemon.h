@@ -1,13 +1,34 @@
 /*
  * daemon.h -- process life cycle: background, pid file, privilege drop, signals.
+ *
+ * Order that main.c follows, and why: open the milter socket as the starting
+ * user (it may need a privileged directory), then detach (so errors so far
+ * still reach the terminal), write the pid file (it must hold the daemon's
+ * pid, and may need privileges), then drop privileges for good.
+ *
+ * All functions log (log.h) and return -1 on failure; none exits.
  */
 #ifndef CPM_DAEMON_H
 #define CPM_DAEMON_H
 
 #include <stdbool.h>
+#include <signal.h>
 
-int daemon_detach(void);				/* fork, setsid, stdio to /dev/null */
-int daemon_write_pidfile(const char *path);		/* O_EXCL-safe, 0644 */
-int daemon_drop_privileges(const char *user_group);	/* "user" or "user:group" */
+int daemon_detach(void);				/* fork, setsid, chdir /, stdio to /dev/null */
+/* Create path with our pid, mode 0644.  An existing file whose pid is not a
+ * live process is replaced; a live one is an error.  O_EXCL, no symlinks. */
+int daemon_write_pidfile(const char *path);
+void daemon_remove_pidfile(const char *path);
+/* "user" or "user:group": setgid, initgroups, setuid, verified.  When
+ * chown_path is not NULL (a unix socket), it is handed to that user first so
+ * the daemon can still remove or recreate it. */
+int daemon_drop_privileges(const char *user_group, const char *chown_path);
+
+/* Block SIGHUP, SIGTERM, SIGINT (and SIGPIPE) in the calling thread, so every
+ * thread created afterwards inherits the mask and the main thread alone takes
+ * them with daemon_wait_signal(). */
+void daemon_block_signals(void);
+/* Wait for one of the blocked signals (or timeout_ms passing: returns 0). */
+int daemon_wait_signal(int timeout_ms);
 
 #endif

@@ -1,2 +1,281 @@
-/* main.c -- under construction */
-int main(void) { return 0; }
+/*
+ * main.c -- codepage-milter: option parsing and the daemon's life cycle.
+ *
+ *   codepage-milter [-c FILE] -t FILE|-     repair one message to stdout
+ *   codepage-milter [-c FILE] -x FILE|-     explain the decisions for one message
+ *   codepage-milter [-c FILE] -n            check the configuration and exit
+ *   codepage-milter [-c FILE] [-p SOCKET] [-f] [-u USER[:GROUP]] [-P PIDFILE]
+ *
+ * Signals: SIGHUP reloads the configuration file (a bad file keeps the old
+ * configuration and logs why); SIGTERM/SIGINT stop accepting connections and
+ * exit once the messages in flight are finished (at most STOP_GRACE_SEC).
+ * libmilter's own signal thread also waits for these signals; the main thread
+ * waits for them too and, being the thread the kernel prefers for
+ * process-directed signals, normally takes them first.  Should libmilter get
+ * one instead, it stops its loop and we exit the same graceful way.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "milter.h"
+#include "util.h"
+
+#define STOP_GRACE_SEC	30	/* longest wait for messages in flight at stop */
+#define LISTEN_BACKLOG	64
+
+struct options {
+	const char *config;		/* -c */
+	const char *socket;		/* -p */
+	const char *user;		/* -u */
+	const char *pidfile;		/* -P */
+	const char *offline_path;	/* -t / -x argument */
+	enum cli_action offline_action;
+	bool offline;
+	bool foreground;		/* -f */
+	bool check_only;		/* -n */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: codepage-milter [-c FILE] -t FILE|-    repair one message to stdout\n"
+	    "       codepage-milter [-c FILE] -x FILE|-    explain the decisions for one message\n"
+	    "       codepage-milter [-c FILE] -n           check the configuration file and exit\n"
+	    "       codepage-milter [-c FILE] [-p SOCKET] [-f] [-u USER[:GROUP]] [-P PIDFILE]\n"
+	    "       codepage-milter -V | -h\n"
+	    "  -c FILE     configuration file (default: embedded defaults)\n"
+	    "  -p SOCKET   unix:/path, local:/path, inet:PORT@HOST, inet6:PORT@HOST (overrides Socket)\n"
+	    "  -f          stay in the foreground and log to stderr\n"
+	    "  -u USER[:GROUP]  drop privileges after opening the socket (overrides UserID)\n"
+	    "  -P PIDFILE  write the daemon's pid there (overrides PidFile)\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	while ((ch = getopt(argc, argv, "c:p:fu:P:t:x:nVh")) != -1) {
+		switch (ch) {
+		case 'c': o->config = optarg; break;
+		case 'p': o->socket = optarg; break;
+		case 'f': o->foreground = true; break;
+		case 'u': o->user = optarg; break;
+		case 'P': o->pidfile = optarg; break;
+		case 'n': o->check_only = true; break;
+		case 't':
+		case 'x':
+			if (o->offline) {
+				fprintf(stderr, "codepage-milter: -t and -x take one message, once\n");
+				return EX_USAGE;
+			}
+			o->offline = true;
+			o->offline_action = ch == 't' ? CLI_REPAIR : CLI_EXPLAIN;
+			o->offline_path = optarg;
+			break;
+		case 'V':
+			printf("codepage-milter %s\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "codepage-milter: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (o->check_only && o->offline) {
+		fprintf(stderr, "codepage-milter: -n cannot be combined with -t or -x\n");
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+/* Load -c FILE or the embedded defaults; errors go to stderr as FILE:LINE. */
+static struct conf *load_config(const char *path)
+{
+	char err[8192];
+	struct conf *c;
+
+	if (path == NULL)
+		return conf_defaults();
+	err[0] = '\0';
+	c = conf_load(path, err, sizeof(err));
+	if (c == NULL) {
+		fputs(err[0] != '\0' ? err : "codepage-milter: cannot load configuration\n", stderr);
+		if (err[0] != '\0' && err[strlen(err) - 1] != '\n')
+			fputc('\n', stderr);
+	}
+	return c;
+}
+
+/* SIGHUP: a new configuration for new messages, or the old one kept. */
+static void reload_config(const char *path)
+{
+	char err[8192];
+	struct conf *c;
+	char *p, *line;
+
+	if (path == NULL) {
+		log_notice("SIGHUP: no configuration file (embedded defaults), nothing to reload");
+		return;
+	}
+	err[0] = '\0';
+	c = conf_load(path, err, sizeof(err));
+	if (c == NULL) {
+		/* one log line per error, newline-separated in err */
+		for (line = err; line != NULL && *line != '\0'; line = p) {
+			p = strchr(line, '\n');
+			if (p != NULL)
+				*p++ = '\0';
+			log_err("reload: %s", line);
+		}
+		log_err("reload of %s failed: keeping the previous configuration", path);
+		return;
+	}
+	log_set_level(c->log_level);
+	log_notice("configuration reloaded from %s (mode %s)", path, conf_mode_name(c->mode));
+	milter_set_conf(c);
+}
+
+static atomic_bool milter_loop_done;
+
+static void *milter_thread(void *arg)
+{
+	(void)arg;
+	if (milter_main() == -1)
+		log_err("libmilter's main loop failed");
+	atomic_store(&milter_loop_done, true);
+	return NULL;
+}
+
+/* The unix socket's path in a milter socket specification, or NULL. */
+static const char *unix_socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	if (strchr(spec, ':') == NULL)
+		return spec;	/* libmilter takes a bare path as unix */
+	return NULL;
+}
+
+static int run_daemon(const struct options *o, struct conf *conf)
+{
+	const char *socket = o->socket != NULL ? o->socket : conf->socket;
+	const char *user = o->user != NULL ? o->user : conf->user_id;
+	const char *pidfile = o->pidfile != NULL ? o->pidfile : conf->pid_file;
+	char *socket_copy = xstrdup(socket);
+	char *pidfile_copy = pidfile != NULL ? xstrdup(pidfile) : NULL;
+	char *user_copy = user != NULL ? xstrdup(user) : NULL;
+	pthread_t tid;
+	bool thread_running = false;
+	int status = 0, sig;
+
+	log_open(o->foreground ? false : conf->syslog, conf->syslog_facility, conf->log_level);
+	umask(conf->umask);
+	milter_set_conf(conf);		/* owned by the milter from here on */
+	daemon_block_signals();
+	if (milter_open(socket_copy, LISTEN_BACKLOG) == -1) {
+		fprintf(stderr, "codepage-milter: cannot listen on %s\n", socket_copy);
+		status = EX_UNAVAILABLE;
+		goto out;
+	}
+	if (!o->foreground && daemon_detach() == -1) {
+		status = EX_OSERR;
+		goto out;
+	}
+	if (pidfile_copy != NULL && daemon_write_pidfile(pidfile_copy) == -1) {
+		status = EX_CANTCREAT;
+		goto out;
+	}
+	if (user_copy != NULL &&
+	    daemon_drop_privileges(user_copy, unix_socket_path(socket_copy)) == -1) {
+		status = EX_NOUSER;
+		goto out_pid;
+	}
+	if (pthread_create(&tid, NULL, milter_thread, NULL) != 0) {
+		log_err("cannot start the milter thread");
+		status = EX_OSERR;
+		goto out_pid;
+	}
+	thread_running = true;
+	log_notice("codepage-milter %s listening on %s", PACKAGE_VERSION, socket_copy);
+	for (;;) {
+		sig = daemon_wait_signal(500);
+		if (sig == SIGHUP)
+			reload_config(o->config);
+		else if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (atomic_load(&milter_loop_done))
+			break;
+	}
+	log_notice("stopping%s", sig ? " on signal" : "");
+	milter_stop();
+	if (!milter_wait_idle(STOP_GRACE_SEC))
+		log_warn("messages still in flight after %d s: exiting anyway", STOP_GRACE_SEC);
+	/* libmilter leaves its loop within its poll interval; do not wait forever. */
+	for (int i = 0; i < 100 && !atomic_load(&milter_loop_done); i++)
+		usleep(100000);
+	if (atomic_load(&milter_loop_done)) {
+		pthread_join(tid, NULL);
+		thread_running = false;
+	}
+out_pid:
+	if (pidfile_copy != NULL)
+		daemon_remove_pidfile(pidfile_copy);
+out:
+	if (!thread_running)
+		milter_release_conf();	/* else callbacks may still use it */
+	free(socket_copy);
+	free(pidfile_copy);
+	free(user_copy);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct conf *conf;
+	int rc;
+
+	rc = parse_options(argc, argv, &o);
+	if (rc != 0)
+		return rc;
+	conf = load_config(o.config);
+	if (o.check_only) {
+		if (conf == NULL)
+			return 2;
+		conf_free(conf);
+		return 0;
+	}
+	if (conf == NULL)
+		return EX_CONFIG;
+	if (o.offline) {
+		log_open(false, conf->syslog_facility, conf->log_level);
+		rc = cli_run(o.offline_action, o.offline_path, conf);
+		conf_free(conf);
+		return rc;
+	}
+	return run_daemon(&o, conf);
+}
