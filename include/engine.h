@@ -44,8 +44,10 @@ struct engine *engine_new(const struct conf *conf, const struct engine_source *s
 void engine_free(struct engine *e);
 /* 0, or -1 on spool I/O error (engine_error says why).  Past
  * conf->max_message_size the message is marked too big: further bytes are
- * counted but neither stored nor scanned, and the planner passes the message
- * untouched (no edits), so nothing needs them. */
+ * spooled (bounded memory: the spool spills to a file) but not scanned, and
+ * the planner passes the message untouched.  A front end that does not need
+ * the bytes back (the milter) may simply stop feeding once
+ * engine_size() > max_message_size and accept the message. */
 int engine_feed(struct engine *e, const char *data, size_t len);
 int engine_finish(struct engine *e);
 const struct edit_list *engine_edits(const struct engine *e);

@@ -30,6 +30,11 @@
 #include "mime.h"
 #include "charset.h"
 #include "detect.h"
+#include "analyze.h"
+#include "spool.h"
+#include "rules.h"
+
+struct conf;
 
 enum verdict {
 	VERDICT_OK,			/* label present, trusted, decodes */
@@ -78,6 +83,7 @@ struct edit {
 	unsigned hdr_occurrence;	/* HDR_CHANGE: 1-based among fields named hdr_name */
 	char *hdr_value;		/* new value: bytes after "Name:" without the final EOL;
 					   folded lines use the message's EOL; NULL = delete */
+	size_t seq;			/* creation order: ties in sorting keep it */
 };
 
 struct edit_list {
@@ -106,6 +112,24 @@ struct report {
 	bool passed_untouched;		/* nothing changed, and why is in `note` */
 	char note[200];
 };
+
+/* Everything the planner looks at.  analysis[i] is the streamed analysis of
+ * leaf text part i (NULL for other parts). */
+struct repair_input {
+	const struct conf *conf;
+	const struct mime_message *msg;
+	struct text_analysis *const *analysis;
+	struct spool *spool;
+	struct charset_conv *cv;
+	const struct rule_match *rule;		/* matched source rule, or NULL */
+	const char *sender_tld;			/* lowercase TLD of the sender, or NULL */
+	bool smtputf8;				/* SMTPUTF8 session: raw UTF-8 headers are legal */
+};
+
+/* Plan the repairs of one message.  Appends to el and rep (initialised by the
+ * caller).  Returns 0, or -1 on an internal error (spool read failure); the
+ * caller then discards el and passes the message unmodified. */
+int repair_plan(const struct repair_input *in, struct edit_list *el, struct report *rep);
 
 void edit_list_init(struct edit_list *el);
 void edit_list_free(struct edit_list *el);

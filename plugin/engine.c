@@ -1,1 +1,295 @@
-/* engine.c -- see include/engine.h (under construction) */
+/*
+ * engine.c -- one message in, an edit list and a report out.  See engine.h.
+ *
+ * One pass: every byte fed goes to the spool and to the MIME scanner; the
+ * scanner hands the body bytes of each leaf text part to that part's
+ * analyser as they stream by.  At the end only the planner runs, on the
+ * finished tree and analyses; it re-reads the spool only for header fields it
+ * rewrites and for large multi-byte parts whose decodability the sample
+ * cannot settle.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "engine.h"
+#include "spool.h"
+#include "mime.h"
+#include "analyze.h"
+#include "rules.h"
+
+struct engine {
+	const struct conf *conf;
+	char *client_addr, *client_name, *helo, *env_sender;
+	bool smtputf8;
+	struct spool *spool;
+	struct mime_scanner *scanner;
+	const struct mime_message *msg;
+	struct text_analysis **analysis;	/* indexed by part */
+	size_t nanalysis;
+	size_t fed;
+	bool too_big, finished, failed;
+	struct charset_conv *cv;
+	struct edit_list edits;
+	struct report report;
+	char error[256];
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static bool part_wants_analysis(const struct engine *e, const struct mime_part *p)
+{
+	return e->conf->mode != MODE_OFF && p->is_leaf && strcmp(p->type, "text") == 0;
+}
+
+static struct text_analysis *analysis_for(struct engine *e, const struct mime_message *m, unsigned part)
+{
+	const struct mime_part *p = &m->parts[part];
+
+	if (part >= e->nanalysis) {
+		size_t n = e->nanalysis ? e->nanalysis : 8;
+
+		while (n <= part)
+			n *= 2;
+		e->analysis = xreallocarray(e->analysis, n, sizeof(*e->analysis));
+		memset(e->analysis + e->nanalysis, 0, (n - e->nanalysis) * sizeof(*e->analysis));
+		e->nanalysis = n;
+	}
+	if (e->analysis[part] == NULL && part_wants_analysis(e, p)) {
+		e->analysis[part] = xmalloc(sizeof(struct text_analysis));
+		text_analysis_init(e->analysis[part], p->cte, strcmp(p->subtype, "html") == 0);
+	}
+	return e->analysis[part];
+}
+
+static void on_body(void *arg, const struct mime_message *m, unsigned part, const char *data, size_t len)
+{
+	struct text_analysis *ta = analysis_for(arg, m, part);
+
+	if (ta != NULL)
+		text_analysis_feed(ta, data, len);
+}
+
+static void on_part_end(void *arg, const struct mime_message *m, unsigned part)
+{
+	struct text_analysis *ta = analysis_for(arg, m, part);
+
+	if (ta != NULL)
+		text_analysis_finish(ta);
+}
+
+struct engine *engine_new(const struct conf *conf, const struct engine_source *src)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+
+	e->conf = conf;
+	if (src != NULL) {
+		e->client_addr = dup_or_null(src->client_addr);
+		e->client_name = dup_or_null(src->client_name);
+		e->helo = dup_or_null(src->helo);
+		e->env_sender = dup_or_null(src->env_sender);
+		e->smtputf8 = src->smtputf8;
+	}
+	e->spool = spool_new(conf->spool_threshold, conf->spool_dir, 0);
+	e->scanner = mime_scanner_new(&conf->limits);
+	mime_scanner_set_body_callback(e->scanner, on_body, on_part_end, e);
+	e->cv = charset_conv_new();
+	edit_list_init(&e->edits);
+	report_init(&e->report);
+	return e;
+}
+
+void engine_free(struct engine *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return;
+	for (i = 0; i < e->nanalysis; i++) {
+		if (e->analysis[i] != NULL) {
+			text_analysis_free(e->analysis[i]);
+			free(e->analysis[i]);
+		}
+	}
+	free(e->analysis);
+	edit_list_free(&e->edits);
+	report_free(&e->report);
+	charset_conv_free(e->cv);
+	mime_scanner_free(e->scanner);
+	spool_free(e->spool);
+	free(e->client_addr);
+	free(e->client_name);
+	free(e->helo);
+	free(e->env_sender);
+	free(e);
+}
+
+int engine_feed(struct engine *e, const char *data, size_t len)
+{
+	size_t max = e->conf->max_message_size;
+
+	if (e->failed)
+		return -1;
+	if (spool_write(e->spool, data, len) < 0) {
+		snprintf(e->error, sizeof(e->error), "spool write: %s", strerror(errno));
+		e->failed = true;
+		return -1;
+	}
+	if (!e->too_big && max > 0 && len > max - e->fed)
+		e->too_big = true;	/* stop scanning: the message will pass untouched */
+	e->fed += len;
+	if (!e->too_big)
+		mime_scanner_feed(e->scanner, data, len);
+	return 0;
+}
+
+/* Header lookup for header-match rules: top-level fields only. */
+static const char *top_header(void *arg, const char *name, unsigned nth, size_t *len)
+{
+	const struct engine *e = arg;
+	const struct mime_header *h = mime_part_header(e->msg, 0, name, nth);
+
+	if (h == NULL)
+		return NULL;
+	*len = h->value_len;
+	return h->value;
+}
+
+/* The TLD of the sender: envelope sender first, else the From address. */
+static void sender_tld(const struct engine *e, char *dst, size_t cap)
+{
+	const char *addr = e->env_sender, *end, *dot;
+	const struct mime_header *from;
+	size_t n;
+
+	dst[0] = '\0';
+	if ((addr == NULL || strchr(addr, '@') == NULL) && e->msg->nparts > 0 &&
+	    (from = mime_part_header(e->msg, 0, "From", 0)) != NULL)
+		addr = from->value;
+	if (addr == NULL || (addr = strrchr(addr, '@')) == NULL)
+		return;
+	end = addr + 1;
+	while (*end != '\0' && *end != '>' && *end != ' ' && *end != '\r' && *end != '\n' && *end != ')')
+		end++;
+	for (dot = end; dot > addr && dot[-1] != '.'; dot--)
+		;
+	if (dot == addr)
+		return;
+	n = (size_t)(end - dot);
+	ascii_lower_copy(dst, cap, dot, n);
+}
+
+int engine_finish(struct engine *e)
+{
+	struct rule_subject subj;
+	struct rule_match match;
+	struct repair_input in;
+	char tld[16];
+	size_t i;
+
+	if (e->finished)
+		return e->failed ? -1 : 0;
+	e->finished = true;
+	if (e->failed)
+		return -1;
+	e->msg = mime_scanner_finish(e->scanner);
+	/* parts whose end the scanner never announced (truncated input) */
+	for (i = 0; i < e->nanalysis && i < e->msg->nparts; i++)
+		if (e->analysis[i] != NULL && e->msg->parts[i].is_leaf)
+			text_analysis_finish(e->analysis[i]);
+	if (e->msg->nparts > e->nanalysis && e->msg->nparts > 0)
+		(void)analysis_for(e, e->msg, e->msg->nparts - 1);	/* sizes the array */
+	if (e->conf->mode == MODE_OFF) {
+		e->report.passed_untouched = true;
+		snprintf(e->report.note, sizeof(e->report.note), "Mode off: passed untouched");
+		return 0;
+	}
+	if (e->too_big) {
+		e->report.passed_untouched = true;
+		snprintf(e->report.note, sizeof(e->report.note),
+			 "message larger than MaxMessageSize (%zu bytes): passed untouched",
+			 e->conf->max_message_size);
+		return 0;
+	}
+	memset(&subj, 0, sizeof(subj));
+	subj.client_addr = e->client_addr;
+	subj.client_name = e->client_name;
+	subj.helo = e->helo;
+	subj.env_sender = e->env_sender;
+	subj.header = top_header;
+	subj.header_arg = e;
+	sender_tld(e, tld, sizeof(tld));
+	memset(&in, 0, sizeof(in));
+	in.conf = e->conf;
+	in.msg = e->msg;
+	in.analysis = e->analysis;
+	in.spool = e->spool;
+	in.cv = e->cv;
+	in.rule = (e->conf->rules != NULL && rule_set_match(e->conf->rules, &subj, &match)) ? &match : NULL;
+	in.sender_tld = tld[0] ? tld : NULL;
+	in.smtputf8 = e->smtputf8;
+	if (repair_plan(&in, &e->edits, &e->report) < 0) {
+		snprintf(e->error, sizeof(e->error), "spool read failed while planning: %s", strerror(errno));
+		e->failed = true;
+		edit_list_free(&e->edits);
+		return -1;
+	}
+	return 0;
+}
+
+const struct edit_list *engine_edits(const struct engine *e)
+{
+	return &e->edits;
+}
+
+const struct report *engine_report(const struct engine *e)
+{
+	return &e->report;
+}
+
+const struct mime_message *engine_message(const struct engine *e)
+{
+	return e->msg;
+}
+
+size_t engine_body_offset(const struct engine *e)
+{
+	if (e->msg == NULL || e->msg->nparts == 0)
+		return e->fed;
+	return e->msg->parts[0].body_start;
+}
+
+bool engine_body_changed(const struct engine *e)
+{
+	return edit_list_touches_body(&e->edits, engine_body_offset(e));
+}
+
+size_t engine_size(const struct engine *e)
+{
+	return e->fed;
+}
+
+int engine_write(struct engine *e, size_t from, output_sink_fn sink, void *arg)
+{
+	size_t size = spool_size(e->spool);
+
+	if (from > size)
+		from = size;
+	if (output_write(e->spool, &e->edits, from, size, e->cv, sink, arg) < 0) {
+		snprintf(e->error, sizeof(e->error), "writing the repaired message failed");
+		return -1;
+	}
+	return 0;
+}
+
+const char *engine_error(const struct engine *e)
+{
+	return e->error[0] ? e->error : "no error";
+}

@@ -1,1 +1,161 @@
-/* report.c -- see include/report.h (under construction) */
+/*
+ * report.c -- turning a planner report into text.  See report.h.
+ *
+ * Everything written here may end up in a header or a log line, so every
+ * string that came from the message goes through report_sanitize (printable
+ * ASCII only) and header values are folded below 78 columns.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+#include "report.h"
+
+void report_sanitize(const char *s, size_t len, struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (buf_putc(out, (c >= 0x20 && c < 0x7f) ? c : '?') < 0)
+			return;
+	}
+}
+
+static void put_cell(struct buf *out, const char *s, size_t width)
+{
+	size_t n = strlen(s);
+	struct buf clean;
+
+	buf_init(&clean, 512);
+	report_sanitize(s, n > width ? width : n, &clean);
+	buf_append(out, clean.data ? clean.data : "", clean.len);
+	for (n = clean.len; n < width + 2; n++)
+		buf_putc(out, ' ');
+	buf_free(&clean);
+}
+
+void report_format_table(const struct report *r, struct buf *out)
+{
+	size_t i;
+	char conf[8], acts[128];
+	struct buf clean;
+
+	buf_printf(out, "%-8s  %-28s  %-16s  %-17s  %-14s  %4s  %-22s  %s\n",
+		   "part", "type/header", "declared", "verdict", "chosen", "conf", "action", "reason");
+	for (i = 0; i < r->n; i++) {
+		const struct report_row *row = &r->rows[i];
+
+		put_cell(out, row->id, 8);
+		put_cell(out, row->content_type, 28);
+		put_cell(out, row->declared[0] ? row->declared : "-", 16);
+		put_cell(out, verdict_name(row->verdict), 17);
+		put_cell(out, row->chosen ? row->chosen->mime_name : "-", 14);
+		if (row->chosen != NULL)
+			snprintf(conf, sizeof(conf), "%4d", row->confidence);
+		else
+			snprintf(conf, sizeof(conf), "%4s", "-");
+		put_cell(out, conf, 4);
+		actions_name(row->actions, acts, sizeof(acts));
+		put_cell(out, acts, 22);
+		buf_init(&clean, 512);
+		report_sanitize(row->reason, strlen(row->reason), &clean);
+		buf_printf(out, "%s\n", buf_cstr(&clean));
+		buf_free(&clean);
+	}
+	if (r->note[0] != '\0') {
+		buf_init(&clean, 512);
+		report_sanitize(r->note, strlen(r->note), &clean);
+		buf_printf(out, "note: %s\n", buf_cstr(&clean));
+		buf_free(&clean);
+	}
+}
+
+static bool row_is_finding(const struct report_row *row)
+{
+	return row->verdict != VERDICT_OK && row->verdict != VERDICT_ASCII &&
+	    row->verdict != VERDICT_NOT_TEXT && row->verdict != VERDICT_SKIPPED;
+}
+
+void report_format_audit(const struct report *r, const char *eol, struct buf *out)
+{
+	size_t i, col = 1, items = 0;
+	char acts[128];
+
+	for (i = 0; i < r->n && out->len < 900; i++) {
+		const struct report_row *row = &r->rows[i];
+		struct buf item;
+
+		if (!row_is_finding(row))
+			continue;
+		buf_init(&item, 512);
+		actions_name(row->actions, acts, sizeof(acts));
+		report_sanitize(row->id, strlen(row->id), &item);
+		if (row->is_header) {
+			buf_putc(&item, ' ');
+			report_sanitize(row->content_type, strlen(row->content_type), &item);
+		}
+		buf_printf(&item, " %s %s %s", verdict_name(row->verdict),
+			   row->chosen ? row->chosen->mime_name : "none", acts);
+		for (size_t k = 0; k < item.len; k++)
+			if (item.data[k] == ' ' && k + 1 < item.len && item.data[k + 1] == ' ')
+				item.data[k] = '_';
+		if (items > 0) {
+			buf_putc(out, ';');
+			col++;
+		}
+		if (col + item.len + 1 > 76) {
+			buf_printf(out, "%s\t", eol);
+			col = 8;
+		} else {
+			buf_putc(out, ' ');
+			col++;
+		}
+		buf_append(out, item.data, item.len);
+		col += item.len;
+		items++;
+		buf_free(&item);
+	}
+	if (items == 0)
+		buf_puts(out, " checked");
+}
+
+void report_format_summary(const struct report *r, struct buf *out)
+{
+	size_t i, parts = 0, repaired = 0, cannot = 0;
+	unsigned all = 0;
+	char acts[160];
+	struct buf charsets;
+
+	buf_init(&charsets, 512);
+	for (i = 0; i < r->n; i++) {
+		const struct report_row *row = &r->rows[i];
+
+		if (!row->is_header)
+			parts++;
+		if (!row_is_finding(row))
+			continue;
+		if (row->actions & ACT_CANNOT)
+			cannot++;
+		else
+			repaired++;
+		all |= row->actions;
+		if (row->chosen != NULL && !strstr(buf_cstr(&charsets), row->chosen->mime_name)) {
+			if (charsets.len > 0)
+				buf_putc(&charsets, ',');
+			buf_puts(&charsets, row->chosen->mime_name);
+		}
+	}
+	actions_name(all, acts, sizeof(acts));
+	buf_printf(out, "parts=%zu findings=%zu repaired=%zu cannot=%zu charsets=%s actions=%s",
+		   parts, repaired + cannot, repaired, cannot, charsets.len ? buf_cstr(&charsets) : "-", acts);
+	if (r->note[0] != '\0') {
+		buf_puts(out, " note=\"");
+		report_sanitize(r->note, strlen(r->note), out);
+		buf_putc(out, '"');
+	}
+	buf_free(&charsets);
+}
