@@ -1,1 +1,926 @@
-/* charset.c -- see include/charset.h (under construction) */
+/*
+ * charset.c -- charset registry, relabelling rules, iconv conversion, UTF-8
+ * validation.  See charset.h for the contract.
+ *
+ * Converter choices (glibc 2.36, checked by tests/unit/check_charset.c):
+ *   shift_jis family -> "CP932".  glibc's SHIFT_JIS maps 0x5C to U+00A5 and
+ *     0x7E to U+203E and rejects the NEC row 13 (circled digits, 0x8740..)
+ *     and the IBM extensions (0xED.., 0xFA..); mail clients (Outlook,
+ *     Thunderbird, the WHATWG decoder) read 0x5C/0x7E as ASCII and decode the
+ *     extensions.  CP932 does both (WINDOWS-31J is the same glibc module).
+ *     It decodes the NEC/IBM duplicates; re-encoding them picks one code,
+ *     which is fine: we never encode into Shift_JIS.  CP932 reads 0x8160 as
+ *     U+FF5E where WHATWG says U+301C (WAVE DASH): same glyph to a reader.
+ *   euc-jp -> "EUC-JP-MS" for the same reasons (glibc EUC-JP lacks NEC row
+ *     13).  It passes stray 0x80-0x9F through as C1 controls: see c1_pass.
+ *   gb2312/gbk/cp936 -> "GBK" (WHATWG: gb2312 means GBK; 0x80 is the euro).
+ *   euc-kr/ks_c_5601-1987/cp949 -> "CP949" (UHC; glibc EUC-KR passes lone
+ *     0x80-0xA0 through and lacks the UHC extension syllables).
+ *   big5/cp950 -> "CP950" (glibc BIG5 and CP950 decode identically).
+ *   iso-2022-jp/cp5022x -> "ISO-2022-JP": glibc has no CP5022x, so NEC row
+ *     13 inside ESC $ B does not decode (reported as a failure, never
+ *     corrupted).
+ *   hz-gb-2312 -> "HZ": GNU libiconv has it, glibc does not, so
+ *     charset_iconv_ok() is false for it on glibc systems.
+ * Preferred MIME names: "gb2312" for the GBK charset (every client knows the
+ * label, and every current one -- WHATWG, Outlook -- decodes it as GBK,
+ * while "gbk" is unknown to some old readers); "euc-kr" for CP949 (IANA
+ * registered, WHATWG decodes it as UHC; "ks_c_5601-1987" is a Microsoft
+ * label that strict readers map to the wrong thing); "shift_jis" for CP932.
+ *
+ * Thread safety: the registry is constant; the lazily computed facts
+ * (iconv availability, single-byte maps) are computed once for all charsets
+ * under pthread_once, so milter threads may call any function.  A struct
+ * charset_conv belongs to one thread at a time.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charset.h"
+#include "util.h"
+
+/* ---- the registry -------------------------------------------------------------- */
+
+#define SB	(CSP_SINGLE_BYTE | CSP_ASCII_COMPAT)
+#define MB	(CSP_MULTI_BYTE | CSP_ASCII_COMPAT)
+#define ST	CSP_7BIT_STATEFUL
+
+static const struct charset_info charsets[] = {
+	/* 0 */ { "us-ascii", "ANSI_X3.4-1968", CSF_ASCII, SB, 20127 },
+	{ "utf-8", "UTF-8", CSF_UTF, MB, 65001 },
+	{ "utf-16", "UTF-16", CSF_UTF, 0, 0 },
+	{ "utf-16le", "UTF-16LE", CSF_UTF, 0, 1200 },
+	{ "utf-16be", "UTF-16BE", CSF_UTF, 0, 1201 },
+	{ "utf-7", "UTF-7", CSF_UTF, ST, 65000 },
+	{ "windows-1252", "CP1252", CSF_WESTERN, SB, 1252 },
+	{ "iso-8859-1", "ISO-8859-1", CSF_WESTERN, SB, 28591 },
+	{ "iso-8859-15", "ISO-8859-15", CSF_WESTERN, SB, 28605 },
+	{ "iso-8859-14", "ISO-8859-14", CSF_WESTERN, SB, 28604 },
+	{ "ibm437", "CP437", CSF_WESTERN, SB, 437 },
+	{ "ibm850", "CP850", CSF_WESTERN, SB, 850 },
+	{ "ibm860", "IBM860", CSF_WESTERN, SB, 860 },
+	{ "ibm861", "IBM861", CSF_WESTERN, SB, 861 },
+	{ "ibm863", "IBM863", CSF_WESTERN, SB, 863 },
+	{ "ibm865", "IBM865", CSF_WESTERN, SB, 865 },
+	{ "macintosh", "MACINTOSH", CSF_WESTERN, SB, 10000 },
+	{ "windows-1250", "CP1250", CSF_CENTRAL, SB, 1250 },
+	{ "iso-8859-2", "ISO-8859-2", CSF_CENTRAL, SB, 28592 },
+	{ "iso-8859-16", "ISO-8859-16", CSF_CENTRAL, SB, 28606 },
+	{ "ibm852", "CP852", CSF_CENTRAL, SB, 852 },
+	{ "windows-1251", "CP1251", CSF_CYRILLIC, SB, 1251 },
+	{ "koi8-r", "KOI8-R", CSF_CYRILLIC, SB, 20866 },
+	{ "koi8-u", "KOI8-U", CSF_CYRILLIC, SB, 21866 },
+	{ "iso-8859-5", "ISO-8859-5", CSF_CYRILLIC, SB, 28595 },
+	{ "ibm866", "CP866", CSF_CYRILLIC, SB, 866 },
+	{ "ibm855", "IBM855", CSF_CYRILLIC, SB, 855 },
+	{ "x-mac-cyrillic", "MACCYRILLIC", CSF_CYRILLIC, SB, 10007 },
+	{ "windows-1253", "CP1253", CSF_GREEK, SB, 1253 },
+	{ "iso-8859-7", "ISO-8859-7", CSF_GREEK, SB, 28597 },
+	{ "ibm737", "CP737", CSF_GREEK, SB, 737 },
+	{ "ibm869", "IBM869", CSF_GREEK, SB, 869 },
+	{ "windows-1254", "CP1254", CSF_TURKISH, SB, 1254 },
+	{ "iso-8859-9", "ISO-8859-9", CSF_TURKISH, SB, 28599 },
+	{ "ibm857", "IBM857", CSF_TURKISH, SB, 857 },
+	{ "windows-1255", "CP1255", CSF_HEBREW, SB, 1255 },
+	{ "iso-8859-8", "ISO-8859-8", CSF_HEBREW, SB, 28598 },
+	{ "ibm862", "IBM862", CSF_HEBREW, SB, 862 },
+	{ "windows-1256", "CP1256", CSF_ARABIC, SB, 1256 },
+	{ "iso-8859-6", "ISO-8859-6", CSF_ARABIC, SB, 28596 },
+	{ "windows-1257", "CP1257", CSF_BALTIC, SB, 1257 },
+	{ "iso-8859-4", "ISO-8859-4", CSF_BALTIC, SB, 28594 },
+	{ "iso-8859-13", "ISO-8859-13", CSF_BALTIC, SB, 28603 },
+	{ "iso-8859-10", "ISO-8859-10", CSF_BALTIC, SB, 28600 },
+	{ "ibm775", "CP775", CSF_BALTIC, SB, 775 },
+	{ "windows-1258", "CP1258", CSF_VIETNAMESE, SB, 1258 },
+	{ "windows-874", "CP874", CSF_THAI, SB, 874 },
+	{ "tis-620", "TIS-620", CSF_THAI, SB, 0 },
+	{ "iso-8859-11", "ISO-8859-11", CSF_THAI, SB, 28601 },
+	{ "iso-8859-3", "ISO-8859-3", CSF_OTHER, SB, 28593 },
+	{ "shift_jis", "CP932", CSF_JAPANESE, MB, 932 },
+	{ "euc-jp", "EUC-JP-MS", CSF_JAPANESE, MB, 51932 },
+	{ "iso-2022-jp", "ISO-2022-JP", CSF_JAPANESE, ST, 50220 },
+	{ "iso-2022-jp-2", "ISO-2022-JP-2", CSF_JAPANESE, ST, 0 },
+	{ "gb2312", "GBK", CSF_CHINESE_SIMP, MB, 936 },
+	{ "gb18030", "GB18030", CSF_CHINESE_SIMP, MB, 54936 },
+	{ "hz-gb-2312", "HZ", CSF_CHINESE_SIMP, ST, 52936 },
+	{ "iso-2022-cn", "ISO-2022-CN", CSF_CHINESE_SIMP, ST, 50227 },
+	{ "big5", "CP950", CSF_CHINESE_TRAD, MB, 950 },
+	{ "big5-hkscs", "BIG5-HKSCS", CSF_CHINESE_TRAD, MB, 0 },
+	{ "euc-kr", "CP949", CSF_KOREAN, MB, 949 },
+	{ "iso-2022-kr", "ISO-2022-KR", CSF_KOREAN, ST, 50225 },
+};
+
+#define N_CHARSETS	ARRAY_LEN(charsets)
+
+static const struct charset_info *cs_named(const char *mime_name);
+
+/* Labels other than the mime_name, compared loosely (see label_eq). */
+static const struct alias {
+	const char *label;
+	const char *mime_name;
+} aliases[] = {
+	{ "ascii", "us-ascii" }, { "us", "us-ascii" }, { "ansi_x3.4-1968", "us-ascii" },
+	{ "ansi_x3.4-1986", "us-ascii" }, { "iso646-us", "us-ascii" }, { "iso_646.irv:1991", "us-ascii" },
+	{ "csascii", "us-ascii" }, { "iso-ir-6", "us-ascii" }, { "cp367", "us-ascii" }, { "ibm367", "us-ascii" },
+	{ "utf8", "utf-8" }, { "unicode-1-1-utf-8", "utf-8" }, { "unicode11utf8", "utf-8" },
+	{ "unicode20utf8", "utf-8" }, { "x-unicode20utf8", "utf-8" }, { "csutf8", "utf-8" },
+	{ "ucs-2", "utf-16le" }, { "unicode", "utf-16le" }, { "csunicode", "utf-16le" },
+	{ "iso-10646-ucs-2", "utf-16le" }, { "unicodefeff", "utf-16le" }, { "unicodefffe", "utf-16be" },
+	{ "csutf16", "utf-16" }, { "csutf16le", "utf-16le" }, { "csutf16be", "utf-16be" },
+	{ "csutf7", "utf-7" }, { "unicode-1-1-utf-7", "utf-7" },
+	{ "ms-ansi", "windows-1252" }, { "ansi", "windows-1252" },
+	{ "latin1", "iso-8859-1" }, { "l1", "iso-8859-1" }, { "iso-ir-100", "iso-8859-1" },
+	{ "iso_8859-1:1987", "iso-8859-1" }, { "csisolatin1", "iso-8859-1" }, { "cp819", "iso-8859-1" },
+	{ "ibm819", "iso-8859-1" }, { "iso8859-1", "iso-8859-1" },
+	{ "latin2", "iso-8859-2" }, { "l2", "iso-8859-2" }, { "iso-ir-101", "iso-8859-2" },
+	{ "csisolatin2", "iso-8859-2" }, { "iso_8859-2:1987", "iso-8859-2" },
+	{ "latin3", "iso-8859-3" }, { "l3", "iso-8859-3" }, { "iso-ir-109", "iso-8859-3" },
+	{ "csisolatin3", "iso-8859-3" },
+	{ "latin4", "iso-8859-4" }, { "l4", "iso-8859-4" }, { "iso-ir-110", "iso-8859-4" },
+	{ "csisolatin4", "iso-8859-4" },
+	{ "cyrillic", "iso-8859-5" }, { "iso-ir-144", "iso-8859-5" }, { "csisolatincyrillic", "iso-8859-5" },
+	{ "arabic", "iso-8859-6" }, { "iso-ir-127", "iso-8859-6" }, { "asmo-708", "iso-8859-6" },
+	{ "ecma-114", "iso-8859-6" }, { "csisolatinarabic", "iso-8859-6" },
+	{ "iso-8859-6-i", "iso-8859-6" }, { "iso-8859-6-e", "iso-8859-6" },
+	{ "greek", "iso-8859-7" }, { "greek8", "iso-8859-7" }, { "iso-ir-126", "iso-8859-7" },
+	{ "elot_928", "iso-8859-7" }, { "ecma-118", "iso-8859-7" }, { "csisolatingreek", "iso-8859-7" },
+	{ "hebrew", "iso-8859-8" }, { "iso-ir-138", "iso-8859-8" }, { "iso-8859-8-i", "iso-8859-8" },
+	{ "iso-8859-8-e", "iso-8859-8" }, { "csisolatinhebrew", "iso-8859-8" }, { "logical", "iso-8859-8" },
+	{ "visual", "iso-8859-8" }, { "csiso88598i", "iso-8859-8" },
+	{ "latin5", "iso-8859-9" }, { "l5", "iso-8859-9" }, { "iso-ir-148", "iso-8859-9" },
+	{ "csisolatin5", "iso-8859-9" },
+	{ "latin6", "iso-8859-10" }, { "l6", "iso-8859-10" }, { "iso-ir-157", "iso-8859-10" },
+	{ "csisolatin6", "iso-8859-10" },
+	{ "latin7", "iso-8859-13" }, { "l7", "iso-8859-13" },
+	{ "latin8", "iso-8859-14" }, { "l8", "iso-8859-14" }, { "iso-ir-199", "iso-8859-14" },
+	{ "latin9", "iso-8859-15" }, { "l9", "iso-8859-15" }, { "latin-9", "iso-8859-15" },
+	{ "csisolatin9", "iso-8859-15" },
+	{ "latin10", "iso-8859-16" }, { "l10", "iso-8859-16" }, { "iso-ir-226", "iso-8859-16" },
+	{ "tis620", "tis-620" }, { "cstis620", "tis-620" }, { "tis-620-2533", "tis-620" },
+	{ "dos-874", "windows-874" }, { "thai", "windows-874" },
+	{ "koi8", "koi8-r" }, { "koi", "koi8-r" }, { "cskoi8r", "koi8-r" },
+	{ "koi8-ru", "koi8-u" }, { "cskoi8u", "koi8-u" },
+	{ "mac", "macintosh" }, { "csmacintosh", "macintosh" }, { "mac-roman", "macintosh" },
+	{ "macroman", "macintosh" }, { "x-mac-roman", "macintosh" },
+	{ "mac-cyrillic", "x-mac-cyrillic" }, { "x-mac-ukrainian", "x-mac-cyrillic" },
+	{ "cspc8codepage437", "ibm437" }, { "cspc850multilingual", "ibm850" }, { "cspcp852", "ibm852" },
+	{ "csibm866", "ibm866" }, { "dos-866", "ibm866" }, { "alt", "ibm866" },
+	{ "dos-862", "ibm862" }, { "dos-720", "windows-1256" },
+	{ "shift-jis", "shift_jis" }, { "sjis", "shift_jis" }, { "x-sjis", "shift_jis" },
+	{ "ms_kanji", "shift_jis" }, { "csshiftjis", "shift_jis" }, { "windows-31j", "shift_jis" },
+	{ "cswindows31j", "shift_jis" }, { "sjis-open", "shift_jis" }, { "sjis-win", "shift_jis" },
+	{ "eucjp", "euc-jp" }, { "x-euc-jp", "euc-jp" }, { "cseucpkdfmtjapanese", "euc-jp" },
+	{ "ujis", "euc-jp" }, { "euc-jp-ms", "euc-jp" }, { "eucjp-ms", "euc-jp" }, { "eucjp-win", "euc-jp" },
+	{ "csiso2022jp", "iso-2022-jp" }, { "jis", "iso-2022-jp" }, { "jis7", "iso-2022-jp" },
+	{ "csiso2022jp2", "iso-2022-jp-2" },
+	{ "gbk", "gb2312" }, { "x-gbk", "gb2312" }, { "csgb2312", "gb2312" }, { "chinese", "gb2312" },
+	{ "gb_2312-80", "gb2312" }, { "gb_2312", "gb2312" }, { "euc-cn", "gb2312" }, { "x-euc-cn", "gb2312" },
+	{ "iso-ir-58", "gb2312" }, { "csiso58gb231280", "gb2312" }, { "cn-gb", "gb2312" },
+	{ "csgbk", "gb2312" },
+	{ "gb-18030", "gb18030" }, { "csgb18030", "gb18030" },
+	{ "hz", "hz-gb-2312" }, { "hz-gb2312", "hz-gb-2312" },
+	{ "csiso2022cn", "iso-2022-cn" },
+	{ "big-5", "big5" }, { "csbig5", "big5" }, { "cn-big5", "big5" }, { "x-x-big5", "big5" },
+	{ "big-five", "big5" }, { "bigfive", "big5" }, { "big5-eten", "big5" },
+	{ "big5hkscs", "big5-hkscs" }, { "hkscs", "big5-hkscs" }, { "csbig5hkscs", "big5-hkscs" },
+	{ "cseuckr", "euc-kr" }, { "ks_c_5601-1987", "euc-kr" }, { "ks_c_5601-1989", "euc-kr" },
+	{ "ks_c_5601", "euc-kr" }, { "ksc5601", "euc-kr" }, { "ksc_5601", "euc-kr" }, { "korean", "euc-kr" },
+	{ "iso-ir-149", "euc-kr" }, { "csksc56011987", "euc-kr" }, { "uhc", "euc-kr" },
+	{ "x-uhc", "euc-kr" }, { "ks_c_5601-1992", "euc-kr" }, { "ksc5601-1992", "euc-kr" },
+	{ "csiso2022kr", "iso-2022-kr" },
+};
+
+/* Windows code page numbers that are not some charset's primary `codepage`. */
+static const struct cp_alias {
+	uint16_t codepage;
+	const char *mime_name;
+} cp_aliases[] = {
+	{ 50221, "iso-2022-jp" }, { 50222, "iso-2022-jp" }, { 51949, "euc-kr" },
+	{ 51936, "gb2312" }, { 20936, "gb2312" }, { 10029, "macintosh" },
+	{ 20932, "euc-jp" }, { 51950, "big5" }, { 38598, "iso-8859-8" }, { 38596, "iso-8859-6" },
+	{ 819, "iso-8859-1" }, { 367, "us-ascii" },
+};
+
+/* Placeholder labels (RFC 1428 unknown-8bit and friends). */
+static const char *const placeholders[] = {
+	"unknown-8bit", "x-unknown", "x-user-defined", "unknown", "x-unknown-8bit",
+};
+
+#define LABEL_MAX	64
+
+/* Reduce a label to its comparison key: ASCII lowercase letters and digits
+ * only, so "ISO_8859-1", "iso8859-1" and "iso-8859-1" compare equal. */
+static bool label_key(const char *s, size_t len, char *key, size_t cap)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		int c = ascii_tolower((unsigned char)s[i]);
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+			continue;
+		if (n + 1 >= cap)
+			return false;
+		key[n++] = (char)c;
+	}
+	key[n] = '\0';
+	return true;
+}
+
+static bool key_is(const char *key, const char *label)
+{
+	char k2[LABEL_MAX];
+
+	return label_key(label, strlen(label), k2, sizeof(k2)) && strcmp(key, k2) == 0;
+}
+
+/* Strip white space and one level of quotes; returns the inner span. */
+static void label_trim(const char **s, size_t *len)
+{
+	const char *p = *s;
+	size_t n = *len;
+
+	while (n > 0 && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+		p++;
+		n--;
+	}
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
+		n--;
+	if (n >= 2 && ((p[0] == '"' && p[n - 1] == '"') || (p[0] == '\'' && p[n - 1] == '\''))) {
+		p++;
+		n -= 2;
+		while (n > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+	}
+	*s = p;
+	*len = n;
+}
+
+static const struct charset_info *cs_named(const char *mime_name)
+{
+	size_t i;
+
+	for (i = 0; i < N_CHARSETS; i++)
+		if (strcmp(charsets[i].mime_name, mime_name) == 0)
+			return &charsets[i];
+	return NULL;
+}
+
+static const struct charset_info *lookup_key(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < N_CHARSETS; i++)
+		if (key_is(key, charsets[i].mime_name))
+			return &charsets[i];
+	for (i = 0; i < ARRAY_LEN(aliases); i++)
+		if (key_is(key, aliases[i].label))
+			return cs_named(aliases[i].mime_name);
+	return NULL;
+}
+
+/* "1252", "cp1252", "windows1252", "win1252", "ms932", "ibm850", "dos850"
+ * (keys, so separators are already gone). */
+static const struct charset_info *lookup_codepage_key(const char *key)
+{
+	static const char *const prefixes[] = { "", "cp", "windows", "win", "ms", "ibm", "dos" };
+	size_t i, plen;
+	const char *d;
+	unsigned long cp;
+
+	for (i = 0; i < ARRAY_LEN(prefixes); i++) {
+		plen = strlen(prefixes[i]);
+		if (strncmp(key, prefixes[i], plen) != 0)
+			continue;
+		d = key + plen;
+		if (*d == '\0' || strlen(d) > 5)
+			continue;
+		cp = 0;
+		for (; *d >= '0' && *d <= '9'; d++)
+			cp = cp * 10 + (unsigned long)(*d - '0');
+		if (*d != '\0' || cp == 0 || cp > 65535)
+			continue;
+		return charset_by_codepage((unsigned)cp);
+	}
+	return NULL;
+}
+
+const struct charset_info *charset_lookup_n(const char *label, size_t len)
+{
+	char key[LABEL_MAX];
+	const struct charset_info *cs;
+
+	if (label == NULL)
+		return NULL;
+	label_trim(&label, &len);
+	if (len == 0 || len >= LABEL_MAX || !label_key(label, len, key, sizeof(key)) || key[0] == '\0')
+		return NULL;
+	if ((cs = lookup_key(key)) != NULL || (cs = lookup_codepage_key(key)) != NULL)
+		return cs;
+	/* "x-sjis", "x-cp1252", "x-mac-roman": experimental prefix on a known name. */
+	if (len > 2 && (label[0] == 'x' || label[0] == 'X') && (label[1] == '-' || label[1] == '_')) {
+		if ((cs = lookup_key(key + 1)) != NULL || (cs = lookup_codepage_key(key + 1)) != NULL)
+			return cs;
+	}
+	return NULL;
+}
+
+const struct charset_info *charset_lookup(const char *label)
+{
+	return label == NULL ? NULL : charset_lookup_n(label, strlen(label));
+}
+
+bool charset_is_placeholder(const char *label)
+{
+	size_t len, i;
+
+	if (label == NULL)
+		return true;
+	len = strlen(label);
+	label_trim(&label, &len);
+	if (len == 0)
+		return true;
+	for (i = 0; i < ARRAY_LEN(placeholders); i++)
+		if (strlen(placeholders[i]) == len && ascii_strncasecmp(label, placeholders[i], len) == 0)
+			return true;
+	return false;
+}
+
+const struct charset_info *charset_by_codepage(unsigned cp)
+{
+	size_t i;
+
+	if (cp == 0)
+		return NULL;
+	for (i = 0; i < N_CHARSETS; i++)
+		if (charsets[i].codepage == cp)
+			return &charsets[i];
+	for (i = 0; i < ARRAY_LEN(cp_aliases); i++)
+		if (cp_aliases[i].codepage == cp)
+			return cs_named(cp_aliases[i].mime_name);
+	return NULL;
+}
+
+const struct charset_info *charset_superset(const struct charset_info *declared, bool has_c1)
+{
+	static const struct { const char *from, *to; } c1_rules[] = {
+		/* WHATWG Encoding Standard labels: these decode as the Windows superset. */
+		{ "us-ascii", "windows-1252" },
+		{ "iso-8859-1", "windows-1252" },
+		{ "iso-8859-9", "windows-1254" },
+		{ "tis-620", "windows-874" },
+		{ "iso-8859-11", "windows-874" },
+	};
+	size_t i;
+
+	if (declared == NULL || !has_c1)
+		return declared;
+	/* gb2312 -> GBK and euc-kr -> CP949 are built into the registry: those
+	 * labels already resolve to the superset. */
+	for (i = 0; i < ARRAY_LEN(c1_rules); i++)
+		if (strcmp(declared->mime_name, c1_rules[i].from) == 0)
+			return cs_named(c1_rules[i].to);
+	return declared;
+}
+
+size_t charset_count(void)
+{
+	return N_CHARSETS;
+}
+
+const struct charset_info *charset_at(size_t i)
+{
+	return i < N_CHARSETS ? &charsets[i] : NULL;
+}
+
+static size_t cs_index(const struct charset_info *cs)
+{
+	if (cs < charsets || cs >= charsets + N_CHARSETS)
+		return N_CHARSETS;
+	return (size_t)(cs - charsets);
+}
+
+/* ---- facts learnt from iconv, once ----------------------------------------------- */
+
+struct cs_facts {
+	bool iconv_ok;
+	bool has_c1_pass;
+	uint8_t defined[32];	/* single-byte: bit b set when byte b decodes */
+	uint8_t c1_pass[32];	/* multi-byte: lone byte b decodes to a C1 control */
+};
+
+static struct cs_facts facts[N_CHARSETS];
+static pthread_once_t facts_once = PTHREAD_ONCE_INIT;
+
+static inline bool bit_get(const uint8_t *map, unsigned char b)
+{
+	return (map[b >> 3] >> (b & 7)) & 1;
+}
+
+static inline void bit_set(uint8_t *map, unsigned char b)
+{
+	map[b >> 3] |= (uint8_t)(1u << (b & 7));
+}
+
+/* Convert one byte alone; returns the code point, or -1 when it does not
+ * decode as one complete character. */
+static long decode_lone_byte(iconv_t cd, unsigned char b)
+{
+	char in[1], out[8];
+	char *ip = in, *op = out;
+	size_t il = 1, ol = sizeof(out), n;
+	const unsigned char *u = (const unsigned char *)out;
+
+	in[0] = (char)b;
+	iconv(cd, NULL, NULL, NULL, NULL);
+	if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0)
+		return -1;
+	if (iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1)	/* CP1258 holds a base char */
+		return -1;
+	n = sizeof(out) - ol;
+	if (n == 1)
+		return u[0];
+	if (n == 2)
+		return ((long)(u[0] & 0x1f) << 6) | (u[1] & 0x3f);
+	if (n == 3)
+		return ((long)(u[0] & 0x0f) << 12) | ((long)(u[1] & 0x3f) << 6) | (u[2] & 0x3f);
+	return 0x10000;	/* several or supplementary: defined, not C1 */
+}
+
+static void facts_init(void)
+{
+	size_t i;
+	unsigned b;
+
+	for (i = 0; i < N_CHARSETS; i++) {
+		const struct charset_info *cs = &charsets[i];
+		struct cs_facts *f = &facts[i];
+		iconv_t cd = iconv_open("UTF-8", cs->iconv_name);
+
+		if (cd == (iconv_t)-1)
+			continue;
+		f->iconv_ok = true;
+		if (cs->props & CSP_SINGLE_BYTE) {
+			for (b = 0; b < 0x80; b++)
+				bit_set(f->defined, (unsigned char)b);
+			for (b = 0x80; b < 0x100; b++)
+				if (decode_lone_byte(cd, (unsigned char)b) >= 0)
+					bit_set(f->defined, (unsigned char)b);
+		} else if ((cs->props & CSP_MULTI_BYTE) && cs->family != CSF_UTF) {
+			/* glibc's EUC-JP-MS, CP950, BIG5-HKSCS pass stray lead-range
+			 * bytes through as C1 controls; real text in those charsets
+			 * never holds them, and those bytes are never trail bytes
+			 * there, so a decode that meets one alone fails. */
+			for (b = 0x80; b < 0xA0; b++) {
+				long u = decode_lone_byte(cd, (unsigned char)b);
+
+				if (u >= 0x80 && u <= 0x9f) {
+					bit_set(f->c1_pass, (unsigned char)b);
+					f->has_c1_pass = true;
+				}
+			}
+		}
+		iconv_close(cd);
+	}
+}
+
+static const struct cs_facts *facts_of(const struct charset_info *cs)
+{
+	size_t i = cs_index(cs);
+
+	if (i == N_CHARSETS)
+		return NULL;
+	pthread_once(&facts_once, facts_init);
+	return &facts[i];
+}
+
+bool charset_iconv_ok(const struct charset_info *cs)
+{
+	const struct cs_facts *f = facts_of(cs);
+
+	return f != NULL && f->iconv_ok;
+}
+
+bool charset_byte_defined(const struct charset_info *cs, unsigned char b)
+{
+	const struct cs_facts *f;
+
+	if (cs == NULL || !(cs->props & CSP_SINGLE_BYTE))
+		return true;
+	if ((f = facts_of(cs)) == NULL || !f->iconv_ok)
+		return b < 0x80;
+	return bit_get(f->defined, b);
+}
+
+/* ---- conversion -------------------------------------------------------------------- */
+
+#define CONV_CHUNK	(16 * 1024)
+#define TAIL_MAX	16	/* longest incomplete sequence kept between feeds */
+
+struct charset_conv {
+	iconv_t cd[N_CHARSETS];		/* to UTF-8; (iconv_t)-1 until opened */
+};
+
+struct charset_conv *charset_conv_new(void)
+{
+	struct charset_conv *cv = xmalloc(sizeof(*cv));
+	size_t i;
+
+	for (i = 0; i < N_CHARSETS; i++)
+		cv->cd[i] = (iconv_t)-1;
+	return cv;
+}
+
+void charset_conv_free(struct charset_conv *cv)
+{
+	size_t i;
+
+	if (cv == NULL)
+		return;
+	for (i = 0; i < N_CHARSETS; i++)
+		if (cv->cd[i] != (iconv_t)-1)
+			iconv_close(cv->cd[i]);
+	free(cv);
+}
+
+/* Take the cached descriptor out of the cache (open one if needed), reset.
+ * Borrowing keeps a stream's state safe from other users of the same cv. */
+static iconv_t conv_borrow(struct charset_conv *cv, size_t idx)
+{
+	iconv_t cd = cv->cd[idx];
+
+	if (cd == (iconv_t)-1)
+		cd = iconv_open("UTF-8", charsets[idx].iconv_name);
+	else
+		cv->cd[idx] = (iconv_t)-1;
+	if (cd != (iconv_t)-1)
+		iconv(cd, NULL, NULL, NULL, NULL);
+	return cd;
+}
+
+static void conv_return(struct charset_conv *cv, size_t idx, iconv_t cd)
+{
+	if (cd == (iconv_t)-1)
+		return;
+	if (cv->cd[idx] == (iconv_t)-1)
+		cv->cd[idx] = cd;
+	else
+		iconv_close(cd);
+}
+
+struct charset_stream {
+	struct charset_conv *cv;
+	size_t idx;
+	iconv_t cd;
+	const struct cs_facts *facts;
+	charset_sink_fn sink;
+	void *arg;
+	size_t offset;		/* input offset of tail[0] (or of the next byte) */
+	char tail[TAIL_MAX];
+	size_t ntail;
+	bool failed;
+	size_t bad_offset;
+	size_t nout;
+	char out[CONV_CHUNK];
+};
+
+static int stream_flush(struct charset_stream *st)
+{
+	int rc = 0;
+
+	if (st->nout > 0 && st->sink != NULL)
+		rc = st->sink(st->arg, st->out, st->nout);
+	st->nout = 0;
+	return rc;
+}
+
+static int stream_fail(struct charset_stream *st, size_t at)
+{
+	if (!st->failed) {
+		st->failed = true;
+		st->bad_offset = at;
+	}
+	return -1;
+}
+
+/* Convert in[0..*len).  Returns 0 when all was consumed, 1 when an incomplete
+ * sequence is left at the end (*len = its length), -1 on EILSEQ or a sink
+ * error (*len = bytes left, so the failure is at the end minus *len). */
+static int stream_convert(struct charset_stream *st, const char *in, size_t *len)
+{
+	char *ip = (char *)in;	/* iconv's prototype is not const-correct */
+	size_t il = *len;
+
+	for (;;) {
+		char *op = st->out + st->nout;
+		size_t ol = sizeof(st->out) - st->nout;
+		size_t r = iconv(st->cd, &ip, &il, &op, &ol);
+		int err = errno;
+
+		st->nout = sizeof(st->out) - ol;
+		*len = il;
+		if (r != (size_t)-1)
+			return 0;
+		if (err == E2BIG) {
+			if (stream_flush(st) < 0)
+				return -1;
+			continue;
+		}
+		if (err == EINVAL)
+			return 1;
+		return -1;
+	}
+}
+
+struct charset_stream *charset_stream_begin(struct charset_conv *cv, const struct charset_info *cs,
+					    charset_sink_fn sink, void *arg)
+{
+	struct charset_stream *st;
+	size_t idx = cs_index(cs);
+	iconv_t cd;
+
+	if (cv == NULL || idx == N_CHARSETS)
+		return NULL;
+	if ((cd = conv_borrow(cv, idx)) == (iconv_t)-1)
+		return NULL;
+	st = xcalloc(1, sizeof(*st));
+	st->cv = cv;
+	st->idx = idx;
+	st->cd = cd;
+	st->facts = facts_of(cs);
+	st->sink = sink;
+	st->arg = arg;
+	return st;
+}
+
+/* Resolve a pending tail with the first bytes of new input. */
+static int stream_feed_tail(struct charset_stream *st, const char **data, size_t *len)
+{
+	size_t old = st->ntail, take, left, used;
+	int rc;
+
+	take = *len < TAIL_MAX - old ? *len : TAIL_MAX - old;
+	memcpy(st->tail + old, *data, take);
+	st->ntail = old + take;
+	left = st->ntail;
+	rc = stream_convert(st, st->tail, &left);
+	used = st->ntail - left;
+	if (rc < 0)
+		return stream_fail(st, st->offset + used);
+	if (used >= old) {
+		/* The old tail is resolved; new bytes past `used` go back to the input. */
+		*data += used - old;
+		*len -= used - old;
+		st->offset += used;
+		st->ntail = 0;
+		return 0;
+	}
+	/* Still incomplete: everything taken stays in the tail. */
+	if (take < *len)
+		return stream_fail(st, st->offset + used);	/* sequence longer than TAIL_MAX */
+	memmove(st->tail, st->tail + used, left);
+	st->ntail = left;
+	st->offset += used;
+	*data += take;
+	*len -= take;
+	return 0;
+}
+
+static int stream_feed_plain(struct charset_stream *st, const char *data, size_t len)
+{
+	if (st->ntail > 0 && len > 0 && stream_feed_tail(st, &data, &len) < 0)
+		return -1;
+	if (len > 0 && st->ntail == 0) {
+		size_t left = len;
+		int rc = stream_convert(st, data, &left);
+
+		if (rc < 0)
+			return stream_fail(st, st->offset + (len - left));
+		if (rc == 1) {
+			if (left > TAIL_MAX)
+				return stream_fail(st, st->offset + (len - left));
+			memcpy(st->tail, data + (len - left), left);
+			st->ntail = left;
+		}
+		st->offset += len - left;
+	}
+	return 0;
+}
+
+int charset_stream_feed(struct charset_stream *st, const char *data, size_t len)
+{
+	size_t i;
+
+	if (st == NULL || st->failed)
+		return -1;
+	if (st->facts != NULL && st->facts->has_c1_pass) {
+		for (i = 0; i < len; i++)
+			if (bit_get(st->facts->c1_pass, (unsigned char)data[i]))
+				break;
+		if (i < len) {
+			/* Convert what precedes the stray byte; the failure is there,
+			 * or at an unfinished sequence that it interrupts. */
+			size_t before = st->offset + st->ntail + i;
+
+			if (stream_feed_plain(st, data, i) < 0)
+				return -1;
+			return stream_fail(st, st->ntail > 0 ? st->offset : before);
+		}
+	}
+	return stream_feed_plain(st, data, len);
+}
+
+int charset_stream_end(struct charset_stream *st, size_t *bad_offset)
+{
+	int rc = 0;
+
+	if (st == NULL)
+		return -1;
+	if (!st->failed && st->ntail > 0)
+		stream_fail(st, st->offset);	/* incomplete trailing sequence */
+	if (!st->failed) {
+		/* Flush shift state and buffered characters (CP1258 composes). */
+		for (;;) {
+			char *op = st->out + st->nout;
+			size_t ol = sizeof(st->out) - st->nout;
+			size_t r = iconv(st->cd, NULL, NULL, &op, &ol);
+
+			st->nout = sizeof(st->out) - ol;
+			if (r != (size_t)-1)
+				break;
+			if (errno != E2BIG || stream_flush(st) < 0) {
+				stream_fail(st, st->offset);
+				break;
+			}
+		}
+		if (!st->failed && stream_flush(st) < 0)
+			stream_fail(st, st->offset);
+	}
+	if (st->failed) {
+		if (bad_offset != NULL)
+			*bad_offset = st->bad_offset;
+		rc = -1;
+	}
+	conv_return(st->cv, st->idx, st->cd);
+	free(st);
+	return rc;
+}
+
+static size_t utf8_lead_offset(const struct utf8_state *u, size_t at);
+
+static bool ascii_decodes(const char *data, size_t len, size_t *bad_offset)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, data + i, 8);
+		if (w & UINT64_C(0x8080808080808080))
+			break;
+	}
+	for (; i < len; i++)
+		if ((unsigned char)data[i] >= 0x80) {
+			*bad_offset = i;
+			return false;
+		}
+	return true;
+}
+
+bool charset_decodes(struct charset_conv *cv, const struct charset_info *cs,
+		     const char *data, size_t len, size_t *bad_offset)
+{
+	struct charset_stream *st;
+	const struct cs_facts *f;
+	size_t bad = 0, i;
+
+	if (bad_offset == NULL)
+		bad_offset = &bad;
+	*bad_offset = 0;
+	if (cs == NULL || (f = facts_of(cs)) == NULL || !f->iconv_ok)
+		return false;
+	if (cs->family == CSF_UTF && (cs->props & CSP_MULTI_BYTE)) {
+		struct utf8_state u;
+
+		utf8_init(&u);
+		utf8_feed(&u, (const unsigned char *)data, len);
+		if (utf8_final_ok(&u))
+			return true;
+		*bad_offset = u.bad ? u.bad_offset : utf8_lead_offset(&u, u.pos);
+		return false;
+	}
+	if (cs->props & CSP_SINGLE_BYTE) {
+		/* The byte map is exact for single-byte charsets and far faster. */
+		if (cs->family == CSF_ASCII)
+			return ascii_decodes(data, len, bad_offset);
+		for (i = 0; i < len; i++)
+			if (!bit_get(f->defined, (unsigned char)data[i])) {
+				*bad_offset = i;
+				return false;
+			}
+		return true;
+	}
+	if ((st = charset_stream_begin(cv, cs, NULL, NULL)) == NULL)
+		return false;
+	charset_stream_feed(st, data, len);
+	return charset_stream_end(st, bad_offset) == 0;
+}
+
+/* ---- UTF-8 validation (RFC 3629) ---------------------------------------------------- */
+
+void utf8_init(struct utf8_state *u)
+{
+	memset(u, 0, sizeof(*u));
+}
+
+/* Offset of the lead byte of the sequence in progress, given that the byte
+ * at absolute offset `at` is its next byte. */
+static size_t utf8_lead_offset(const struct utf8_state *u, size_t at)
+{
+	size_t total = u->min == 0x80 ? 2 : u->min == 0x800 ? 3 : 4;
+
+	return at - (total - u->need);
+}
+
+void utf8_feed(struct utf8_state *u, const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	uint32_t need = u->need, cp = u->cp, min = u->min;
+	uint64_t w;
+
+	if (u->bad)
+		return;
+	while (i < n) {
+		unsigned char b;
+
+		if (need == 0) {
+			/* ASCII runs: eight bytes per test. */
+			while (i + 8 <= n) {
+				memcpy(&w, p + i, 8);
+				if (w & UINT64_C(0x8080808080808080))
+					break;
+				i += 8;
+			}
+			while (i < n && p[i] < 0x80)
+				i++;
+			if (i >= n)
+				break;
+			b = p[i];
+			if (b >= 0xc2 && b <= 0xdf) {
+				need = 1; cp = b & 0x1f; min = 0x80;
+			} else if (b >= 0xe0 && b <= 0xef) {
+				need = 2; cp = b & 0x0f; min = 0x800;
+			} else if (b >= 0xf0 && b <= 0xf4) {
+				need = 3; cp = b & 0x07; min = 0x10000;
+			} else {
+				u->bad = true;	/* continuation, C0/C1 overlong lead, F5-FF */
+				u->bad_offset = u->pos + i;
+				break;
+			}
+			i++;
+			continue;
+		}
+		b = p[i];
+		if ((b & 0xc0) != 0x80) {
+			u->need = need; u->min = min;
+			u->bad = true;
+			u->bad_offset = utf8_lead_offset(u, u->pos + i);
+			break;
+		}
+		cp = (cp << 6) | (b & 0x3f);
+		need--;
+		i++;
+		if (need == 0 && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) {
+			u->need = 0; u->min = min;
+			u->bad = true;
+			u->bad_offset = u->pos + i - (min == 0x80 ? 2 : min == 0x800 ? 3 : 4);
+			break;
+		}
+	}
+	u->need = need;
+	u->cp = cp;
+	u->min = min;
+	u->pos += n;
+}
+
+bool utf8_final_ok(const struct utf8_state *u)
+{
+	return !u->bad && u->need == 0;
+}
+
+bool utf8_valid(const char *p, size_t n)
+{
+	struct utf8_state u;
+
+	utf8_init(&u);
+	utf8_feed(&u, (const unsigned char *)p, n);
+	return utf8_final_ok(&u);
+}

@@ -1,0 +1,623 @@
+/*
+ * check_charset.c -- unit tests for the charset registry, conversion and the
+ * UTF-8 validator (charset.h).
+ *
+ * Expected answers come from the standards (Windows code page table, WHATWG
+ * labels) or from an independent iconv conversion done here, never from the
+ * code under test.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <iconv.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "charset.h"
+
+/* ---- registry ---------------------------------------------------------------------- */
+
+/* Windows code pages the milter must know, with their preferred MIME name. */
+static const struct {
+	unsigned cp;
+	const char *mime;
+} listed_codepages[] = {
+	{ 437, "ibm437" }, { 850, "ibm850" }, { 852, "ibm852" }, { 866, "ibm866" },
+	{ 874, "windows-874" }, { 932, "shift_jis" }, { 936, "gb2312" }, { 949, "euc-kr" },
+	{ 950, "big5" }, { 1250, "windows-1250" }, { 1251, "windows-1251" },
+	{ 1252, "windows-1252" }, { 1253, "windows-1253" }, { 1254, "windows-1254" },
+	{ 1255, "windows-1255" }, { 1256, "windows-1256" }, { 1257, "windows-1257" },
+	{ 1258, "windows-1258" }, { 10000, "macintosh" }, { 20127, "us-ascii" },
+	{ 20866, "koi8-r" }, { 21866, "koi8-u" }, { 28591, "iso-8859-1" }, { 28592, "iso-8859-2" },
+	{ 28593, "iso-8859-3" }, { 28594, "iso-8859-4" }, { 28595, "iso-8859-5" },
+	{ 28596, "iso-8859-6" }, { 28597, "iso-8859-7" }, { 28598, "iso-8859-8" },
+	{ 28599, "iso-8859-9" }, { 28600, "iso-8859-10" }, { 28601, "iso-8859-11" },
+	{ 28603, "iso-8859-13" }, { 28604, "iso-8859-14" }, { 28605, "iso-8859-15" },
+	{ 28606, "iso-8859-16" }, { 50220, "iso-2022-jp" }, { 50221, "iso-2022-jp" },
+	{ 50222, "iso-2022-jp" }, { 51932, "euc-jp" }, { 51949, "euc-kr" },
+	{ 52936, "hz-gb-2312" }, { 54936, "gb18030" }, { 65001, "utf-8" },
+};
+
+START_TEST(test_every_listed_codepage_resolves)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(listed_codepages) / sizeof(listed_codepages[0]); i++) {
+		const struct charset_info *cs = charset_by_codepage(listed_codepages[i].cp);
+
+		ck_assert_msg(cs != NULL, "code page %u unknown", listed_codepages[i].cp);
+		ck_assert_str_eq(cs->mime_name, listed_codepages[i].mime);
+	}
+	ck_assert_ptr_null(charset_by_codepage(0));
+	ck_assert_ptr_null(charset_by_codepage(28602));
+	ck_assert_ptr_null(charset_by_codepage(12345));
+}
+END_TEST
+
+/* glibc has no HZ converter (GNU libiconv has); everything else must work. */
+START_TEST(test_iconv_accepts_every_registry_charset_except_hz)
+{
+	size_t i;
+
+	for (i = 0; i < charset_count(); i++) {
+		const struct charset_info *cs = charset_at(i);
+		iconv_t cd = iconv_open("UTF-8", cs->iconv_name);
+		bool really = cd != (iconv_t)-1;
+
+		if (really)
+			iconv_close(cd);
+		ck_assert_msg(charset_iconv_ok(cs) == really, "%s", cs->mime_name);
+		if (strcmp(cs->mime_name, "hz-gb-2312") != 0)
+			ck_assert_msg(really, "iconv lacks %s (%s)", cs->mime_name, cs->iconv_name);
+	}
+	ck_assert_ptr_null(charset_at(charset_count()));
+}
+END_TEST
+
+START_TEST(test_every_mime_name_looks_itself_up)
+{
+	size_t i;
+
+	for (i = 0; i < charset_count(); i++) {
+		const struct charset_info *cs = charset_at(i);
+
+		ck_assert_ptr_eq(charset_lookup(cs->mime_name), cs);
+		if (cs->codepage != 0)
+			ck_assert_ptr_eq(charset_by_codepage(cs->codepage), cs);
+	}
+}
+END_TEST
+
+static void expect_label(const char *label, const char *mime)
+{
+	const struct charset_info *cs = charset_lookup(label);
+
+	ck_assert_msg(cs != NULL, "label \"%s\" unknown", label);
+	ck_assert_msg(strcmp(cs->mime_name, mime) == 0, "label \"%s\" -> %s, want %s",
+		      label, cs->mime_name, mime);
+}
+
+START_TEST(test_codepage_spellings)
+{
+	static const char *const forms[] = {
+		"1252", "cp1252", "CP1252", "cp-1252", "cp_1252", "windows-1252", "Windows-1252",
+		"win-1252", "x-cp1252", "ms-ansi", "WINDOWS_1252", "x-windows-1252",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		expect_label(forms[i], "windows-1252");
+	expect_label("cp850", "ibm850");
+	expect_label("IBM850", "ibm850");
+	expect_label("cp-850", "ibm850");
+	expect_label("ibm-852", "ibm852");
+	expect_label("866", "ibm866");
+	expect_label("dos-866", "ibm866");
+	expect_label("cp20866", "koi8-r");
+	expect_label("ms932", "shift_jis");
+	expect_label("windows-936", "gb2312");
+	expect_label("cp65001", "utf-8");
+	expect_label("cp28605", "iso-8859-15");
+	expect_label("windows-874", "windows-874");
+	expect_label("cp10000", "macintosh");
+}
+END_TEST
+
+START_TEST(test_vendor_labels)
+{
+	expect_label("ks_c_5601-1987", "euc-kr");
+	expect_label("KS_C_5601", "euc-kr");
+	expect_label("ksc5601", "euc-kr");
+	expect_label("euc-kr", "euc-kr");
+	expect_label("cp949", "euc-kr");
+	expect_label("gb2312", "gb2312");
+	expect_label("x-gbk", "gb2312");
+	expect_label("GBK", "gb2312");
+	expect_label("cp936", "gb2312");
+	expect_label("x-sjis", "shift_jis");
+	expect_label("shift-jis", "shift_jis");
+	expect_label("Shift_JIS", "shift_jis");
+	expect_label("ms_kanji", "shift_jis");
+	expect_label("windows-31j", "shift_jis");
+	expect_label("cp932", "shift_jis");
+	expect_label("big5", "big5");
+	expect_label("cp950", "big5");
+	expect_label("big5-hkscs", "big5-hkscs");
+	expect_label("euc-jp", "euc-jp");
+	expect_label("x-euc-jp", "euc-jp");
+	expect_label("iso-2022-jp", "iso-2022-jp");
+	expect_label("cp50221", "iso-2022-jp");
+	expect_label("iso-2022-kr", "iso-2022-kr");
+	expect_label("hz-gb-2312", "hz-gb-2312");
+	expect_label("gb18030", "gb18030");
+	expect_label("koi8-r", "koi8-r");
+	expect_label("koi8-u", "koi8-u");
+	expect_label("mac", "macintosh");
+	expect_label("macintosh", "macintosh");
+	expect_label("x-mac-roman", "macintosh");
+	expect_label("utf-8", "utf-8");
+	expect_label("utf8", "utf-8");
+	expect_label("unicode-1-1-utf-8", "utf-8");
+	expect_label("utf-16", "utf-16");
+	expect_label("utf-16le", "utf-16le");
+	expect_label("UTF-16BE", "utf-16be");
+	expect_label("tis-620", "tis-620");
+	expect_label("iso-8859-11", "iso-8859-11");
+	expect_label("latin1", "iso-8859-1");
+	expect_label("latin2", "iso-8859-2");
+	expect_label("latin5", "iso-8859-9");
+	expect_label("latin9", "iso-8859-15");
+	expect_label("latin10", "iso-8859-16");
+	expect_label("iso_8859-1:1987", "iso-8859-1");
+	expect_label("ISO8859-2", "iso-8859-2");
+	expect_label("ascii", "us-ascii");
+	expect_label("ANSI_X3.4-1968", "us-ascii");
+}
+END_TEST
+
+START_TEST(test_case_space_and_quotes_are_ignored)
+{
+	expect_label("  UTF-8 ", "utf-8");
+	expect_label("\"windows-1251\"", "windows-1251");
+	expect_label("'koi8-r'", "koi8-r");
+	expect_label("\" Iso-8859-2 \"", "iso-8859-2");
+	ck_assert_ptr_eq(charset_lookup_n("utf-8garbage", 5), charset_lookup("utf-8"));
+}
+END_TEST
+
+START_TEST(test_unknown_and_placeholder_labels)
+{
+	static const char *const ph[] = {
+		"unknown-8bit", "UNKNOWN-8BIT", "x-unknown", "x-user-defined", "unknown", "", "  ", "\"\"",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ph) / sizeof(ph[0]); i++) {
+		ck_assert_msg(charset_is_placeholder(ph[i]), "\"%s\"", ph[i]);
+		ck_assert_ptr_null(charset_lookup(ph[i]));
+	}
+	ck_assert(!charset_is_placeholder("utf-8"));
+	ck_assert(!charset_is_placeholder("bogus"));
+	ck_assert_ptr_null(charset_lookup("bogus"));
+	ck_assert_ptr_null(charset_lookup("iso-8859-12"));
+	ck_assert_ptr_null(charset_lookup("cp99999"));
+	ck_assert_ptr_null(charset_lookup("x-"));
+	ck_assert_ptr_null(charset_lookup("-"));
+	ck_assert_ptr_null(charset_lookup(NULL));
+	ck_assert_ptr_null(charset_lookup("windows-1252 windows-1252 windows-1252 windows-1252 windows-1252 windows-1252"));
+}
+END_TEST
+
+START_TEST(test_superset_rules)
+{
+	const struct charset_info *l1 = charset_lookup("iso-8859-1");
+	const struct charset_info *w1252 = charset_lookup("windows-1252");
+	const struct charset_info *ascii = charset_lookup("us-ascii");
+	const struct charset_info *l5 = charset_lookup("iso-8859-9");
+	const struct charset_info *tis = charset_lookup("tis-620");
+	const struct charset_info *l2 = charset_lookup("iso-8859-2");
+
+	ck_assert_ptr_eq(charset_superset(l1, true), w1252);
+	ck_assert_ptr_eq(charset_superset(l1, false), l1);
+	ck_assert_ptr_eq(charset_superset(ascii, true), w1252);
+	ck_assert_ptr_eq(charset_superset(l5, true), charset_lookup("windows-1254"));
+	ck_assert_ptr_eq(charset_superset(tis, true), charset_lookup("windows-874"));
+	ck_assert_ptr_eq(charset_superset(charset_lookup("iso-8859-11"), true), charset_lookup("windows-874"));
+	/* iso-8859-2 and windows-1250 differ in A0-FF: no relabelling. */
+	ck_assert_ptr_eq(charset_superset(l2, true), l2);
+	ck_assert_ptr_eq(charset_superset(w1252, true), w1252);
+	/* gb2312 and ks_c_5601-1987 resolve to the supersets directly. */
+	ck_assert_str_eq(charset_lookup("gb2312")->iconv_name, "GBK");
+	ck_assert_str_eq(charset_lookup("ks_c_5601-1987")->iconv_name, "CP949");
+	ck_assert_ptr_null(charset_superset(NULL, true));
+}
+END_TEST
+
+/* An independent answer: does iconv decode the lone byte b under name? */
+static bool iconv_byte_defined(const char *name, unsigned char b)
+{
+	iconv_t cd = iconv_open("UTF-8", name);
+	char in[1] = { (char)b }, out[16], *ip = in, *op = out;
+	size_t il = 1, ol = sizeof(out), r;
+
+	ck_assert(cd != (iconv_t)-1);
+	r = iconv(cd, &ip, &il, &op, &ol);
+	iconv_close(cd);
+	return r != (size_t)-1;
+}
+
+START_TEST(test_byte_defined_single_byte)
+{
+	const struct charset_info *w1252 = charset_lookup("windows-1252");
+	static const unsigned char holes[] = { 0x81, 0x8d, 0x8f, 0x90, 0x9d };
+	size_t i;
+	unsigned b;
+
+	for (i = 0; i < sizeof(holes); i++)
+		ck_assert(!charset_byte_defined(w1252, holes[i]));
+	ck_assert(charset_byte_defined(w1252, 0x80));	/* euro */
+	ck_assert(charset_byte_defined(w1252, 'A'));
+	ck_assert(!charset_byte_defined(charset_lookup("us-ascii"), 0xe9));
+	ck_assert(charset_byte_defined(charset_lookup("iso-8859-1"), 0x81));
+	ck_assert(!charset_byte_defined(charset_lookup("windows-1251"), 0x98));
+	/* Cross-check every single-byte charset against iconv directly. */
+	for (i = 0; i < charset_count(); i++) {
+		const struct charset_info *cs = charset_at(i);
+
+		if (!(cs->props & CSP_SINGLE_BYTE))
+			continue;
+		for (b = 0x80; b < 0x100; b++)
+			ck_assert_msg(charset_byte_defined(cs, (unsigned char)b) ==
+				      iconv_byte_defined(cs->iconv_name, (unsigned char)b),
+				      "%s byte %02x", cs->mime_name, b);
+	}
+	/* Multi-byte charsets: no byte-level answer. */
+	ck_assert(charset_byte_defined(charset_lookup("shift_jis"), 0x81));
+}
+END_TEST
+
+/* ---- conversion -------------------------------------------------------------------- */
+
+struct sample {
+	const char *charset;
+	const char *text;	/* raw bytes in that charset */
+	const char *utf8;	/* the same text in UTF-8 */
+};
+
+/* "Good morning" style sentences, typed in UTF-8 and in the charset. */
+static const struct sample samples[] = {
+	{ "shift_jis", "\x82\xb1\x82\xf1\x82\xc9\x82\xbf\x82\xcd\x81\x41\x90\xa2\x8a\x45 abc \x87\x40 C:\\dir",
+	  "こんにちは、世界 abc ① C:\\dir" },
+	{ "gb2312", "\xc4\xe3\xba\xc3\xa3\xac\xca\xc0\xbd\xe7 \x80 \x81\x40",
+	  "你好，世界 € 丂" },
+	{ "big5", "\xa7\x41\xa6\x6e\xa1\x41\xa5\x40\xac\xc9", "你好，世界" },
+	{ "euc-kr", "\xbe\xc8\xb3\xe7\xc7\xcf\xbc\xbc\xbf\xe4 \x81\x41", "안녕하세요 갂" },
+	{ "utf-8", "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xf0\x9f\x98\x80 \xe2\x82\xac",
+	  "Привет 😀 €" },
+	{ "euc-jp", "\xa4\xb3\xa4\xf3\xa4\xcb\xa4\xc1\xa4\xcf \xad\xa1", "こんにちは ①" },
+	{ "gb18030", "\xc4\xe3\xba\xc3 \x81\x30\x81\x30", "你好 \xc2\x80" },
+	{ "iso-2022-jp", "\x1b$B$3$s$K$A$O\x1b(B abc", "こんにちは abc" },
+	{ "windows-1251", "\xcf\xf0\xe8\xe2\xe5\xf2", "Привет" },
+	{ "koi8-r", "\xf0\xd2\xc9\xd7\xc5\xd4", "Привет" },
+	{ "windows-1252", "Gr\xfc\xdf" "e \x80", "Grüße €" },
+};
+
+static int collect(void *arg, const char *data, size_t len)
+{
+	return buf_append(arg, data, len);
+}
+
+static const struct sample *sample_for(const char *charset)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
+		if (strcmp(samples[i].charset, charset) == 0)
+			return &samples[i];
+	ck_abort_msg("no sample %s", charset);
+	return NULL;
+}
+
+START_TEST(test_samples_decode_to_expected_utf8)
+{
+	struct charset_conv *cv = charset_conv_new();
+	size_t i, bad;
+
+	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		const struct charset_info *cs = charset_lookup(samples[i].charset);
+		struct charset_stream *st;
+		struct buf out;
+
+		buf_init(&out, 4096);
+		ck_assert(charset_decodes(cv, cs, samples[i].text, strlen(samples[i].text), &bad));
+		st = charset_stream_begin(cv, cs, collect, &out);
+		ck_assert_ptr_nonnull(st);
+		ck_assert_int_eq(charset_stream_feed(st, samples[i].text, strlen(samples[i].text)), 0);
+		ck_assert_int_eq(charset_stream_end(st, &bad), 0);
+		ck_assert_msg(strcmp(buf_cstr(&out), samples[i].utf8) == 0, "%s: got \"%s\"",
+			      samples[i].charset, buf_cstr(&out));
+		buf_free(&out);
+	}
+	charset_conv_free(cv);
+}
+END_TEST
+
+/* Streaming with one-byte feeds gives the one-shot result. */
+START_TEST(test_stream_one_byte_chunks_equal_one_shot)
+{
+	static const char *const names[] = { "shift_jis", "gb2312", "big5", "euc-kr", "utf-8",
+		"euc-jp", "gb18030", "iso-2022-jp" };
+	struct charset_conv *cv = charset_conv_new();
+	size_t i, j, k, bad;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct sample *s = sample_for(names[i]);
+		const struct charset_info *cs = charset_lookup(names[i]);
+		struct buf whole, bytes;
+		struct charset_stream *st;
+		size_t len = strlen(s->text);
+
+		buf_init(&whole, 1 << 20);
+		buf_init(&bytes, 1 << 20);
+		/* Repeat the sample so output chunks overflow too. */
+		st = charset_stream_begin(cv, cs, collect, &whole);
+		for (k = 0; k < 2000; k++)
+			ck_assert_int_eq(charset_stream_feed(st, s->text, len), 0);
+		ck_assert_int_eq(charset_stream_end(st, &bad), 0);
+		st = charset_stream_begin(cv, cs, collect, &bytes);
+		for (k = 0; k < 2000; k++)
+			for (j = 0; j < len; j++)
+				ck_assert_int_eq(charset_stream_feed(st, s->text + j, 1), 0);
+		ck_assert_int_eq(charset_stream_end(st, &bad), 0);
+		ck_assert_uint_eq(whole.len, bytes.len);
+		ck_assert_uint_eq(whole.len, 2000 * strlen(s->utf8));
+		ck_assert_msg(memcmp(whole.data, bytes.data, whole.len) == 0, "%s", names[i]);
+		buf_free(&whole);
+		buf_free(&bytes);
+	}
+	charset_conv_free(cv);
+}
+END_TEST
+
+struct bad_case {
+	const char *charset;
+	const char *text;
+	size_t len;
+	size_t bad_offset;
+};
+
+#define BC(cs, lit, off) { cs, lit, sizeof(lit) - 1, off }
+
+static const struct bad_case bad_cases[] = {
+	BC("shift_jis", "abc\x85\x40xyz", 3),		/* 0x8540 unassigned */
+	BC("shift_jis", "abc\x82", 3),			/* truncated at end */
+	BC("shift_jis", "ab\x82\xb1\xa0", 4),		/* 0xA0 undefined */
+	BC("gb2312", "\xc4\xe3\xff", 2),
+	BC("gb2312", "\xc4\xe3\xc4", 2),
+	BC("big5", "\xa7\x41\x80", 2),			/* glibc passes 0x80 as U+0080 */
+	BC("big5", "\xa7\x41\xa7", 2),
+	BC("euc-kr", "\xbe\xc8\xff\xff", 2),
+	BC("euc-jp", "\xa4\xb3\x85", 2),		/* stray C1 byte */
+	BC("euc-jp", "\xa4\xb3\xa4\x85", 2),		/* lead then C1 */
+	BC("utf-8", "ok \xc3\x28", 3),
+	BC("utf-8", "ok \xe2\x82", 3),
+	BC("windows-1252", "abc\x81", 3),
+	BC("us-ascii", "0123456789\xe9", 10),
+	BC("iso-2022-jp", "abc\xe9", 3),
+	BC("windows-1251", "\xcf\x98", 1),
+};
+
+START_TEST(test_decodes_reports_exact_offset)
+{
+	struct charset_conv *cv = charset_conv_new();
+	size_t i, j;
+
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		const struct charset_info *cs = charset_lookup(c->charset);
+		struct charset_stream *st;
+		size_t bad = 999, bad2 = 999;
+
+		ck_assert_msg(!charset_decodes(cv, cs, c->text, c->len, &bad), "case %zu decodes", i);
+		ck_assert_msg(bad == c->bad_offset, "case %zu (%s): offset %zu, want %zu",
+			      i, c->charset, bad, c->bad_offset);
+		/* The same offset through one-byte stream feeds. */
+		st = charset_stream_begin(cv, cs, NULL, NULL);
+		for (j = 0; j < c->len; j++)
+			if (charset_stream_feed(st, c->text + j, 1) < 0)
+				break;
+		ck_assert_int_eq(charset_stream_end(st, &bad2), -1);
+		ck_assert_msg(bad2 == c->bad_offset, "case %zu (%s) stream: offset %zu, want %zu",
+			      i, c->charset, bad2, c->bad_offset);
+	}
+	charset_conv_free(cv);
+}
+END_TEST
+
+/* A big input decodes in bounded memory and its failure is found far in. */
+START_TEST(test_decodes_big_input)
+{
+	struct charset_conv *cv = charset_conv_new();
+	const struct sample *s = sample_for("shift_jis");
+	size_t len = strlen(s->text), n = 0, bad;
+	char *big = malloc(4 << 20);
+
+	ck_assert_ptr_nonnull(big);
+	while (n + len <= (4 << 20) - 1) {
+		memcpy(big + n, s->text, len);
+		n += len;
+	}
+	ck_assert(charset_decodes(cv, charset_lookup("shift_jis"), big, n, &bad));
+	big[n++] = (char)0x82;
+	ck_assert(!charset_decodes(cv, charset_lookup("shift_jis"), big, n, &bad));
+	ck_assert_uint_eq(bad, n - 1);
+	/* The cached descriptor was reset: the clean prefix decodes again. */
+	ck_assert(charset_decodes(cv, charset_lookup("shift_jis"), big, n - 1, &bad));
+	free(big);
+	charset_conv_free(cv);
+}
+END_TEST
+
+/* A stream keeps its own descriptor while other users of cv convert. */
+START_TEST(test_stream_survives_interleaved_decodes)
+{
+	struct charset_conv *cv = charset_conv_new();
+	const struct charset_info *cs = charset_lookup("iso-2022-jp");
+	const struct sample *s = sample_for("iso-2022-jp");
+	struct charset_stream *st;
+	struct buf out;
+	size_t bad;
+
+	buf_init(&out, 4096);
+	st = charset_stream_begin(cv, cs, collect, &out);
+	ck_assert_int_eq(charset_stream_feed(st, s->text, 5), 0);	/* inside ESC $ B */
+	ck_assert(charset_decodes(cv, cs, "plain", 5, &bad));
+	ck_assert_int_eq(charset_stream_feed(st, s->text + 5, strlen(s->text) - 5), 0);
+	ck_assert_int_eq(charset_stream_end(st, &bad), 0);
+	ck_assert_str_eq(buf_cstr(&out), s->utf8);
+	buf_free(&out);
+	charset_conv_free(cv);
+}
+END_TEST
+
+START_TEST(test_windows_1258_flushes_held_character)
+{
+	struct charset_conv *cv = charset_conv_new();
+	struct charset_stream *st;
+	struct buf out;
+	size_t bad;
+
+	buf_init(&out, 64);
+	st = charset_stream_begin(cv, charset_lookup("windows-1258"), collect, &out);
+	ck_assert_int_eq(charset_stream_feed(st, "Vi\xea\xf2t", 5), 0);
+	ck_assert_int_eq(charset_stream_end(st, &bad), 0);
+	ck_assert_str_eq(buf_cstr(&out), "Việt");
+	buf_free(&out);
+	charset_conv_free(cv);
+}
+END_TEST
+
+/* ---- UTF-8 validator ------------------------------------------------------------- */
+
+struct utf8_case {
+	const char *bytes;
+	size_t len;
+	bool valid;
+	size_t bad_offset;	/* when invalid and not merely truncated */
+};
+
+#define U8(lit, ok, off) { lit, sizeof(lit) - 1, ok, off }
+
+static const struct utf8_case utf8_cases[] = {
+	U8("", true, 0),
+	U8("plain ascii text, long enough to use the 8-byte path", true, 0),
+	U8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf", true, 0),
+	U8("\xed\x9f\xbf", true, 0),		/* U+D7FF */
+	U8("\xee\x80\x80", true, 0),		/* U+E000 */
+	U8("abcdefgh\xc0\x80", false, 8),	/* overlong NUL */
+	U8("\xc1\xbf", false, 0),		/* overlong 2-byte */
+	U8("x\xe0\x80\xaf", false, 1),		/* overlong 3-byte */
+	U8("xy\xf0\x8f\xbf\xbf", false, 2),	/* overlong 4-byte */
+	U8("\xed\xa0\x80", false, 0),		/* surrogate D800 */
+	U8("a\xed\xbf\xbf", false, 1),		/* surrogate DFFF */
+	U8("\xf4\x90\x80\x80", false, 0),	/* U+110000 */
+	U8("\xf5\x80\x80\x80", false, 0),
+	U8("\xff", false, 0),
+	U8("ab\x80", false, 2),			/* stray continuation */
+	U8("\xc3\xa9\xc3", false, 2),		/* truncated at end */
+	U8("\xe2\x82", false, 0),
+	U8("\xe2\x82x", false, 0),		/* interrupted */
+	U8("0123456789abcdef\xf0\x9f\x98", false, 16),
+};
+
+START_TEST(test_utf8_validator_cases)
+{
+	size_t i, j;
+
+	for (i = 0; i < sizeof(utf8_cases) / sizeof(utf8_cases[0]); i++) {
+		const struct utf8_case *c = &utf8_cases[i];
+		struct utf8_state u;
+		size_t bad = 999;
+
+		ck_assert_msg(utf8_valid(c->bytes, c->len) == c->valid, "case %zu", i);
+		/* Byte-at-a-time feeding agrees. */
+		utf8_init(&u);
+		for (j = 0; j < c->len; j++)
+			utf8_feed(&u, (const unsigned char *)c->bytes + j, 1);
+		ck_assert_msg(utf8_final_ok(&u) == c->valid, "case %zu bytewise", i);
+		if (u.bad)
+			ck_assert_msg(u.bad_offset == c->bad_offset, "case %zu: %zu", i, u.bad_offset);
+		if (!c->valid) {
+			ck_assert(!charset_decodes(NULL, charset_lookup("utf-8"), c->bytes, c->len, &bad));
+			ck_assert_msg(bad == c->bad_offset, "case %zu decodes offset %zu", i, bad);
+		}
+	}
+}
+END_TEST
+
+/* Every code point's encoding is valid, and the validator agrees with iconv
+ * on every two- and three-byte sequence. */
+START_TEST(test_utf8_validator_agrees_with_iconv)
+{
+	iconv_t cd = iconv_open("UTF-32LE", "UTF-8");
+	unsigned a, b, c;
+
+	ck_assert(cd != (iconv_t)-1);
+	for (a = 0x80; a < 0x100; a++)
+		for (b = 0x00; b < 0x100; b++)
+			for (c = 0x00; c < 0x100; c += (a >= 0xe0 && a < 0xf0) ? 1 : 0x100) {
+				char in[3] = { (char)a, (char)b, (char)c }, out[16], *ip = in, *op = out;
+				size_t n = (a >= 0xe0 && a < 0xf0) ? 3 : 2, il = n, ol = sizeof(out);
+				bool iconv_ok;
+
+				iconv(cd, NULL, NULL, NULL, NULL);
+				iconv_ok = iconv(cd, &ip, &il, &op, &ol) != (size_t)-1 && il == 0;
+				ck_assert_msg(utf8_valid(in, n) == iconv_ok, "%02x %02x %02x", a, b, c);
+			}
+	iconv_close(cd);
+}
+END_TEST
+
+static Suite *charset_suite(void)
+{
+	Suite *s = suite_create("charset");
+	TCase *tc = tcase_create("registry");
+
+	tcase_add_test(tc, test_every_listed_codepage_resolves);
+	tcase_add_test(tc, test_iconv_accepts_every_registry_charset_except_hz);
+	tcase_add_test(tc, test_every_mime_name_looks_itself_up);
+	tcase_add_test(tc, test_codepage_spellings);
+	tcase_add_test(tc, test_vendor_labels);
+	tcase_add_test(tc, test_case_space_and_quotes_are_ignored);
+	tcase_add_test(tc, test_unknown_and_placeholder_labels);
+	tcase_add_test(tc, test_superset_rules);
+	tcase_add_test(tc, test_byte_defined_single_byte);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("conversion");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_samples_decode_to_expected_utf8);
+	tcase_add_test(tc, test_stream_one_byte_chunks_equal_one_shot);
+	tcase_add_test(tc, test_decodes_reports_exact_offset);
+	tcase_add_test(tc, test_decodes_big_input);
+	tcase_add_test(tc, test_stream_survives_interleaved_decodes);
+	tcase_add_test(tc, test_windows_1258_flushes_held_character);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("utf8");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_utf8_validator_cases);
+	tcase_add_test(tc, test_utf8_validator_agrees_with_iconv);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(charset_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
