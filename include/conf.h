@@ -3,10 +3,29 @@
  *
  * Syntax: one "Key value" per line, keys case-insensitive, '#' starts a
  * comment (at line start or after white space), blank lines ignored, values
- * may contain spaces (rules: "Pattern charset").  Repeatable keys (the rule
- * and host-list keys) accumulate in file order.  Unknown keys, missing
- * values, bad numbers/sizes ("10M", "64k"), unknown charsets and bad
- * patterns are errors reported as "FILE:LINE: message".
+ * may contain spaces (rules: "Pattern charset" -- the charset is the last
+ * word).  Repeatable keys (the rule and host-list keys) accumulate in file
+ * order.  A non-repeatable key given twice is an error (a later line
+ * silently winning hides typos); a key in the file replaces its embedded
+ * default.  Lines are at most 4096 bytes; a UTF-8 byte order mark at the
+ * start and CRLF line ends are accepted.
+ *
+ * Errors are reported as "FILE:LINE: message" lines (each ending in '\n'),
+ * every error in the file, not just the first: unknown key (with the closest
+ * known key suggested), missing value, bad boolean (yes/no/true/false/1/0/
+ * on/off), bad size (digits with optional k/K/m/M/g/G suffix, binary
+ * multiples; overflow), bad number or out of range, unknown charset
+ * (placeholder labels such as unknown-8bit are errors for DefaultCharset; in
+ * a rule they mean "no known charset, let detection decide", see rules.h),
+ * bad Mode/SignedMessages/OnError/LogLevel/SyslogFacility value, bad address,
+ * CIDR, host, sender or header pattern, bad AuditHeader name (RFC 5322
+ * ftext), line too long, NUL byte, duplicate key.  An unreadable file gives
+ * "FILE: strerror".  When err is too small the last line says how many
+ * errors were left out.
+ *
+ * Scoping (conf_acts_on): a message is acted on when its client is not in
+ * ExemptHosts and either InternalHosts is empty or the client is in it.
+ * ExemptHosts wins over InternalHosts.
  *
  * A struct conf is immutable once loaded; reload builds a new one and swaps a
  * pointer (see milter.c), so a bad file keeps the old configuration.
@@ -38,6 +57,8 @@
  *   UMask             octal  [007]
  *   MaxHeaders        count [1000]   MaxDepth  count [32]   MaxParts count [1000]
  *   MaxHeaderSize     size [64k]
+ * The authoritative list, with value syntax and manual text for each key, is
+ * conf_keys[] in conf.c; the parser is driven by it.
  */
 #ifndef CPM_CONF_H
 #define CPM_CONF_H
@@ -76,10 +97,26 @@ struct conf {
 	char *source_file;			/* file it was loaded from, NULL for defaults */
 };
 
-/* The key table, for documentation consistency tests and -n output. */
-struct conf_key_info { const char *name; const char *default_text; bool repeatable; };
+/*
+ * The key table: the single source of truth for the parser (which looks keys
+ * up here and applies values through `set`), for the embedded defaults
+ * (conf_defaults() applies every default_text through the same `set`), for
+ * the documentation consistency test and for -n output.
+ */
+typedef bool conf_set_fn(struct conf *c, const char *value, const char *origin,
+			 char *err, size_t errlen);
+struct conf_key_info {
+	const char *name;
+	const char *default_text;	/* NULL: unset by default (documented as "none") */
+	bool repeatable;
+	const char *syntax;		/* value syntax for the manual, e.g. "yes | no" */
+	const char *doc;		/* one or two sentences for codepage-milter.conf(5) */
+	conf_set_fn *set;		/* internal: parse and apply one value */
+};
 extern const struct conf_key_info conf_keys[];
 extern const size_t conf_nkeys;
+/* The table entry for a key (case-insensitive), or NULL. */
+const struct conf_key_info *conf_key_find(const char *name);
 
 /* Embedded defaults (no file). Never fails. */
 struct conf *conf_defaults(void);
@@ -89,7 +126,20 @@ struct conf *conf_defaults(void);
 struct conf *conf_load(const char *path, char *err, size_t errlen);
 void conf_free(struct conf *c);
 
-/* Size parsing shared with the command line: "1048576", "64k", "10M", "1G". */
+/* Apply one "key value" over c (command-line overrides): the same parsing
+ * and errors as the file, without the duplicate check; origin (may be NULL)
+ * names the place for rule descriptions.  Returns 0, or -1 with a message
+ * (no "FILE:LINE:" prefix) in err. */
+int conf_set(struct conf *c, const char *key, const char *value, const char *origin,
+	     char *err, size_t errlen);
+
+/* Should the milter act on mail from this client?  See "Scoping" above.
+ * addr is the textual client address, hostname its verified name; either
+ * may be NULL. */
+bool conf_acts_on(const struct conf *c, const char *addr, const char *hostname);
+
+/* Size parsing shared with the command line: "1048576", "64k", "10M", "1G"
+ * (k/M/G are 1024-based, either case).  False on syntax error or overflow. */
 bool conf_parse_size(const char *s, size_t *out);
 const char *conf_mode_name(enum cpm_mode m);
 

@@ -10,6 +10,29 @@
  *
  * Rules are built by conf.c from the config file and are immutable after;
  * a reload builds a new set.
+ *
+ * Matching details (all ASCII case-insensitive):
+ *   - Addresses: IPv4 is compared as v4-mapped IPv6 (::ffff:a.b.c.d), so
+ *     "192.0.2.0/24" matches a client reported as "::ffff:192.0.2.7";
+ *     "0.0.0.0/0" matches all IPv4 clients, "::/0" every client.  Client
+ *     addresses may come as "IPv6:x::y" (Sendmail), "[x::y]", or with a
+ *     "%zone" suffix.  A pattern with host bits set beyond its prefix is an
+ *     error (likely typo), as is a prefix outside 0..32 / 0..128.
+ *   - Names: "mx.example.com" exact, ".example.com" proper subdomains only
+ *     (not example.com itself); one trailing dot is ignored.  RULE_HELO
+ *     matches the HELO name or the client's host name.
+ *   - Senders: "user@example.com" exact address, "@example.com" that domain,
+ *     ".example.com" its subdomains; a bare "example.com" is an error.  The
+ *     null sender "<>" matches nothing.
+ *   - Headers: "Name:substring"; white space runs (including folding) in the
+ *     value and in the pattern compare as one space; an empty substring
+ *     means "the header is present".  Only the first 64 occurrences of the
+ *     header are examined.
+ *
+ * A rule's charset may be NULL: conf.c uses that for placeholder labels
+ * ("unknown-8bit", "x-unknown"), meaning "for this source there is no known
+ * charset; stop the rule search and let detection decide".  rule_set_match
+ * then returns true with out->charset == NULL.
  */
 #ifndef CPM_RULES_H
 #define CPM_RULES_H
@@ -42,6 +65,8 @@ size_t rule_set_count(const struct rule_set *rs);
 
 enum rule_kind { RULE_CLIENT, RULE_HELO, RULE_SENDER, RULE_HEADER };
 /* Add a rule; pattern syntax by kind as above ("Name:substring" for RULE_HEADER).
+ * cs may be NULL (see above); origin ("file:line") may be NULL.  The
+ * description is "KEY PATTERN (origin)", truncated to fit.
  * Returns 0, or -1 with a message in err (capacity errlen) for a bad pattern. */
 int rule_set_add(struct rule_set *rs, enum rule_kind kind, const char *pattern,
 		 const struct charset_info *cs, const char *origin, char *err, size_t errlen);
@@ -50,7 +75,9 @@ bool rule_set_match(const struct rule_set *rs, const struct rule_subject *subj,
 		    struct rule_match *out);
 
 /* Network scoping lists (InternalHosts, ExemptHosts...): same address/CIDR/host
- * matching, no charset. */
+ * matching, no charset.  A pattern that can only be an address (digits and
+ * dots, or containing ':', '/' or '[') must parse as ADDR or ADDR/PREFIX;
+ * anything else is a host name or ".suffix" matched against hostname. */
 struct host_list;
 struct host_list *host_list_new(void);
 void host_list_free(struct host_list *hl);

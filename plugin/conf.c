@@ -1,1 +1,951 @@
-/* conf.c -- see include/conf.h (under construction) */
+/*
+ * conf.c -- configuration: embedded defaults, the "Key value" file.  See conf.h.
+ *
+ * Everything about a key lives in one row of conf_keys[]: its name, its
+ * default (applied through the same setter as a file value, so a default
+ * that does not parse is caught by the unit tests), whether it repeats, and
+ * the text the manual page is built from.  The file parser only splits lines
+ * into key and value, finds the row and calls its setter; it never knows
+ * individual keys.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+
+#define CONF_LINE_MAX	4096	/* longest accepted line, without its line end */
+#define HEADER_NAME_MAX	76
+#define SUGGEST_KEY_MAX	64	/* no "did you mean" for longer unknown keys */
+
+/* ---- value parsers ------------------------------------------------------------ */
+
+static bool parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "1", "on" };
+	static const char *const no[] = { "no", "false", "0", "off" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(yes); i++) {
+		if (ascii_strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (ascii_strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Decimal digits only (no sign, no space), overflow checked. */
+static bool parse_decimal(const char *s, const char **end, uintmax_t *out)
+{
+	uintmax_t v = 0;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (v > (UINTMAX_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*end = s;
+	*out = v;
+	return true;
+}
+
+bool conf_parse_size(const char *s, size_t *out)
+{
+	uintmax_t v, mult = 1;
+	const char *end;
+
+	if (!parse_decimal(s, &end, &v))
+		return false;
+	switch (*end) {
+	case '\0':		break;
+	case 'k': case 'K':	mult = 1024; end++; break;
+	case 'm': case 'M':	mult = 1024 * 1024; end++; break;
+	case 'g': case 'G':	mult = 1024 * 1024 * 1024; end++; break;
+	default:		return false;
+	}
+	if (*end != '\0' || v > SIZE_MAX / mult)
+		return false;
+	*out = (size_t)(v * mult);
+	return true;
+}
+
+static bool parse_count(const char *s, uintmax_t min, uintmax_t max, unsigned *out)
+{
+	uintmax_t v;
+	const char *end;
+
+	if (!parse_decimal(s, &end, &v) || *end != '\0' || v < min || v > max)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+/* RFC 5322 section 3.6.8: a field name is one or more printable US-ASCII
+ * characters except ':'. */
+static bool header_name_valid(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > HEADER_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126 || s[i] == ':')
+			return false;
+	return true;
+}
+
+static bool is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+/* ---- setters: one per key ------------------------------------------------------- */
+
+static void replace_string(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = xstrdup(value);
+}
+
+static bool set_socket(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	const char *rest = NULL;
+	uintmax_t port;
+	const char *end;
+
+	(void)origin;
+	if (v[0] == '/') {
+		rest = NULL;
+	} else if (ascii_strncasecmp(v, "unix:", 5) == 0 || ascii_strncasecmp(v, "local:", 6) == 0) {
+		rest = strchr(v, ':') + 1;
+		if (rest[0] != '/') {
+			snprintf(err, errlen, "bad Socket \"%s\": the path must be absolute", v);
+			return false;
+		}
+	} else if (ascii_strncasecmp(v, "inet:", 5) == 0 || ascii_strncasecmp(v, "inet6:", 6) == 0) {
+		rest = strchr(v, ':') + 1;
+		if (!parse_decimal(rest, &end, &port) || port == 0 || port > 65535 ||
+		    (*end != '\0' && (*end != '@' || end[1] == '\0'))) {
+			snprintf(err, errlen, "bad Socket \"%s\": expected inet:PORT[@HOST]", v);
+			return false;
+		}
+	} else {
+		snprintf(err, errlen, "bad Socket \"%s\" (local:/path, inet:PORT@HOST or inet6:PORT@HOST)", v);
+		return false;
+	}
+	replace_string(&c->socket, v);
+	return true;
+}
+
+static bool set_mode(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	static const enum cpm_mode modes[] = { MODE_OFF, MODE_REPORT, MODE_LABEL, MODE_TRANSCODE };
+	size_t i;
+
+	(void)origin;
+	for (i = 0; i < ARRAY_LEN(modes); i++) {
+		if (ascii_strcasecmp(v, conf_mode_name(modes[i])) == 0) {
+			c->mode = modes[i];
+			return true;
+		}
+	}
+	snprintf(err, errlen, "bad Mode \"%s\" (off, report, label or transcode)", v);
+	return false;
+}
+
+static bool set_default_charset(struct conf *c, const char *v, const char *origin,
+				char *err, size_t errlen)
+{
+	const struct charset_info *cs = charset_lookup(v);
+
+	(void)origin;
+	if (cs == NULL) {
+		if (charset_is_placeholder(v))
+			snprintf(err, errlen, "DefaultCharset \"%s\" is a placeholder label, "
+				 "not a charset", v);
+		else
+			snprintf(err, errlen, "unknown charset \"%s\" for DefaultCharset", v);
+		return false;
+	}
+	c->default_charset = cs;
+	return true;
+}
+
+/* "PATTERN CHARSET": the charset is the last word, the pattern all before it
+ * (header patterns may contain spaces). */
+static bool add_rule(struct conf *c, enum rule_kind kind, const char *key, const char *v,
+		     const char *origin, char *err, size_t errlen)
+{
+	const char *label, *cut;
+	const struct charset_info *cs;
+	char *pattern;
+	char msg[256];
+	bool ok;
+
+	label = v + strlen(v);
+	while (label > v && !is_space((unsigned char)label[-1]))
+		label--;
+	cut = label;
+	while (cut > v && is_space((unsigned char)cut[-1]))
+		cut--;
+	if (cut == v) {
+		snprintf(err, errlen, "%s needs a pattern and a charset", key);
+		return false;
+	}
+	cs = charset_lookup(label);
+	if (cs == NULL && !charset_is_placeholder(label)) {
+		snprintf(err, errlen, "unknown charset \"%s\" for %s", label, key);
+		return false;
+	}
+	pattern = xstrndup(v, (size_t)(cut - v));
+	ok = rule_set_add(c->rules, kind, pattern, cs, origin, msg, sizeof(msg)) == 0;
+	if (!ok)
+		snprintf(err, errlen, "%s: %s", key, msg);
+	free(pattern);
+	return ok;
+}
+
+static bool set_client_charset(struct conf *c, const char *v, const char *origin,
+			       char *err, size_t errlen)
+{
+	return add_rule(c, RULE_CLIENT, "ClientCharset", v, origin, err, errlen);
+}
+
+static bool set_helo_charset(struct conf *c, const char *v, const char *origin,
+			     char *err, size_t errlen)
+{
+	return add_rule(c, RULE_HELO, "HeloCharset", v, origin, err, errlen);
+}
+
+static bool set_sender_charset(struct conf *c, const char *v, const char *origin,
+			       char *err, size_t errlen)
+{
+	return add_rule(c, RULE_SENDER, "SenderCharset", v, origin, err, errlen);
+}
+
+static bool set_header_charset(struct conf *c, const char *v, const char *origin,
+			       char *err, size_t errlen)
+{
+	return add_rule(c, RULE_HEADER, "HeaderCharset", v, origin, err, errlen);
+}
+
+/* Host lists: patterns separated by white space or commas. */
+static bool add_hosts(struct host_list *hl, const char *key, const char *v, char *err, size_t errlen)
+{
+	char msg[256];
+
+	while (*v != '\0') {
+		size_t n = strcspn(v, " \t,");
+
+		if (n > 0) {
+			char *pattern = xstrndup(v, n);
+			int rc = host_list_add(hl, pattern, msg, sizeof(msg));
+
+			free(pattern);
+			if (rc != 0) {
+				snprintf(err, errlen, "%s: %s", key, msg);
+				return false;
+			}
+		}
+		v += n;
+		v += strspn(v, " \t,");
+	}
+	return true;
+}
+
+static bool set_internal_hosts(struct conf *c, const char *v, const char *origin,
+			       char *err, size_t errlen)
+{
+	(void)origin;
+	return add_hosts(c->internal_hosts, "InternalHosts", v, err, errlen);
+}
+
+static bool set_exempt_hosts(struct conf *c, const char *v, const char *origin,
+			     char *err, size_t errlen)
+{
+	(void)origin;
+	return add_hosts(c->exempt_hosts, "ExemptHosts", v, err, errlen);
+}
+
+static bool set_signed_messages(struct conf *c, const char *v, const char *origin,
+				char *err, size_t errlen)
+{
+	(void)origin;
+	if (ascii_strcasecmp(v, "skip") == 0)
+		c->repair_signed = false;
+	else if (ascii_strcasecmp(v, "repair") == 0)
+		c->repair_signed = true;
+	else {
+		snprintf(err, errlen, "bad SignedMessages \"%s\" (skip or repair)", v);
+		return false;
+	}
+	return true;
+}
+
+static bool set_bool(bool *slot, const char *key, const char *v, char *err, size_t errlen)
+{
+	if (!parse_bool(v, slot)) {
+		snprintf(err, errlen, "bad boolean \"%s\" for %s (yes or no)", v, key);
+		return false;
+	}
+	return true;
+}
+
+static bool set_seven_bit_output(struct conf *c, const char *v, const char *origin,
+				 char *err, size_t errlen)
+{
+	(void)origin;
+	return set_bool(&c->seven_bit_output, "SevenBitOutput", v, err, errlen);
+}
+
+static bool set_syslog(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	(void)origin;
+	return set_bool(&c->syslog, "Syslog", v, err, errlen);
+}
+
+static bool set_audit_header(struct conf *c, const char *v, const char *origin,
+			     char *err, size_t errlen)
+{
+	(void)origin;
+	if (ascii_strcasecmp(v, "off") == 0) {
+		free(c->audit_header);
+		c->audit_header = NULL;
+		return true;
+	}
+	if (!header_name_valid(v)) {
+		snprintf(err, errlen, "bad AuditHeader \"%s\": not a header field name "
+			 "(printable ASCII without ':' or space, at most %d) or \"off\"",
+			 v, HEADER_NAME_MAX);
+		return false;
+	}
+	replace_string(&c->audit_header, v);
+	return true;
+}
+
+static bool set_size(size_t *slot, size_t min, const char *key, const char *v,
+		     char *err, size_t errlen)
+{
+	size_t n;
+
+	if (!conf_parse_size(v, &n)) {
+		snprintf(err, errlen, "bad size \"%s\" for %s (digits with optional k, M or G; "
+			 "overflow is an error)", v, key);
+		return false;
+	}
+	if (n < min) {
+		snprintf(err, errlen, "size \"%s\" for %s is below the minimum %zu", v, key, min);
+		return false;
+	}
+	*slot = n;
+	return true;
+}
+
+static bool set_max_message_size(struct conf *c, const char *v, const char *origin,
+				  char *err, size_t errlen)
+{
+	(void)origin;
+	if (!set_size(&c->max_message_size, 0, "MaxMessageSize", v, err, errlen))
+		return false;
+	c->limits.max_message = c->max_message_size;
+	return true;
+}
+
+static bool set_spool_threshold(struct conf *c, const char *v, const char *origin,
+				char *err, size_t errlen)
+{
+	(void)origin;
+	return set_size(&c->spool_threshold, 0, "SpoolThreshold", v, err, errlen);
+}
+
+static bool set_max_header_size(struct conf *c, const char *v, const char *origin,
+				char *err, size_t errlen)
+{
+	(void)origin;
+	/* below one RFC 5322 line (998 + CRLF) ordinary headers would be cut */
+	return set_size(&c->limits.max_header_size, 1000, "MaxHeaderSize", v, err, errlen);
+}
+
+static bool set_path(char **slot, const char *key, const char *v, char *err, size_t errlen)
+{
+	if (v[0] != '/') {
+		snprintf(err, errlen, "%s \"%s\" must be an absolute path", key, v);
+		return false;
+	}
+	replace_string(slot, v);
+	return true;
+}
+
+static bool set_spool_dir(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	(void)origin;
+	return set_path(&c->spool_dir, "SpoolDir", v, err, errlen);
+}
+
+static bool set_pid_file(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	(void)origin;
+	return set_path(&c->pid_file, "PidFile", v, err, errlen);
+}
+
+static bool set_on_error(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	(void)origin;
+	if (ascii_strcasecmp(v, "accept") == 0)
+		c->on_error = ON_ERROR_ACCEPT;
+	else if (ascii_strcasecmp(v, "tempfail") == 0)
+		c->on_error = ON_ERROR_TEMPFAIL;
+	else {
+		snprintf(err, errlen, "bad OnError \"%s\" (accept or tempfail)", v);
+		return false;
+	}
+	return true;
+}
+
+static bool set_log_level(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	int level = log_level_parse(v);
+
+	(void)origin;
+	if (level < 0) {
+		snprintf(err, errlen, "bad LogLevel \"%s\" (error, warning, notice, info or debug)", v);
+		return false;
+	}
+	c->log_level = level;
+	return true;
+}
+
+static bool set_syslog_facility(struct conf *c, const char *v, const char *origin,
+				char *err, size_t errlen)
+{
+	int facility = log_facility_parse(v);
+
+	(void)origin;
+	if (facility < 0) {
+		snprintf(err, errlen, "bad SyslogFacility \"%s\" (mail, daemon or local0..local7)", v);
+		return false;
+	}
+	c->syslog_facility = facility;
+	return true;
+}
+
+static bool account_name_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 64)
+		return false;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.'))
+			return false;
+	}
+	return true;
+}
+
+static bool set_user_id(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	const char *colon = strchr(v, ':');
+	size_t userlen = colon ? (size_t)(colon - v) : strlen(v);
+
+	(void)origin;
+	if (!account_name_valid(v, userlen) ||
+	    (colon != NULL && !account_name_valid(colon + 1, strlen(colon + 1)))) {
+		snprintf(err, errlen, "bad UserID \"%s\" (user or user:group)", v);
+		return false;
+	}
+	replace_string(&c->user_id, v);
+	return true;
+}
+
+static bool set_umask(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	size_t n = strlen(v), i;
+	unsigned value = 0;
+
+	(void)origin;
+	if (n == 0 || n > 4)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '7')
+			goto bad;
+		value = value * 8 + (unsigned)(v[i] - '0');
+	}
+	if (value > 0777)
+		goto bad;
+	c->umask = (mode_t)value;
+	return true;
+bad:
+	snprintf(err, errlen, "bad UMask \"%s\" (octal, 000..777)", v);
+	return false;
+}
+
+static bool set_count(unsigned *slot, const char *key, uintmax_t min, uintmax_t max,
+		      const char *v, char *err, size_t errlen)
+{
+	if (!parse_count(v, min, max, slot)) {
+		snprintf(err, errlen, "bad number \"%s\" for %s (%ju..%ju)", v, key, min, max);
+		return false;
+	}
+	return true;
+}
+
+static bool set_max_headers(struct conf *c, const char *v, const char *origin,
+			    char *err, size_t errlen)
+{
+	(void)origin;
+	return set_count(&c->limits.max_headers, "MaxHeaders", 1, 100000, v, err, errlen);
+}
+
+static bool set_max_depth(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	(void)origin;
+	return set_count(&c->limits.max_depth, "MaxDepth", 1, 1000, v, err, errlen);
+}
+
+static bool set_max_parts(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	(void)origin;
+	return set_count(&c->limits.max_parts, "MaxParts", 1, 100000, v, err, errlen);
+}
+
+/* ---- the key table ------------------------------------------------------------------ */
+
+const struct conf_key_info conf_keys[] = {
+	{ "Socket", "local:/run/codepage-milter/codepage-milter.sock", false,
+	  "local:PATH | inet:PORT[@HOST] | inet6:PORT[@HOST]",
+	  "Where the milter listens for the MTA, in libmilter notation (unix: is a "
+	  "synonym of local:, a bare absolute path means local:).", set_socket },
+	{ "Mode", "label", false, "off | report | label | transcode",
+	  "What to do with a wrongly labelled or unlabelled text part: off passes mail "
+	  "untouched, report only adds the audit header and logs, label fixes the charset "
+	  "label, transcode also converts the text to UTF-8.", set_mode },
+	{ "DefaultCharset", "windows-1252", false, "charset",
+	  "The charset assumed for 8-bit text that is not valid UTF-8 when no rule matches "
+	  "and detection is not confident; must be a real charset, not a placeholder such "
+	  "as unknown-8bit.", set_default_charset },
+	{ "ClientCharset", NULL, true, "ADDRESS[/PREFIX] CHARSET",
+	  "Mail from clients in this IPv4 or IPv6 network is in CHARSET.  Rules of all "
+	  "kinds are tried in file order and the first match wins; a placeholder charset "
+	  "such as unknown-8bit stops the search and leaves the choice to detection.",
+	  set_client_charset },
+	{ "HeloCharset", NULL, true, "NAME|.SUFFIX CHARSET",
+	  "Mail from a client whose HELO name or host name is NAME, or ends in .SUFFIX "
+	  "(subdomains only), is in CHARSET.", set_helo_charset },
+	{ "SenderCharset", NULL, true, "USER@DOMAIN|@DOMAIN|.DOMAIN CHARSET",
+	  "Mail with this envelope sender address, sender domain, or sender subdomain "
+	  "(.DOMAIN) is in CHARSET.", set_sender_charset },
+	{ "HeaderCharset", NULL, true, "NAME:SUBSTRING CHARSET",
+	  "Mail with a top-level header NAME whose value contains SUBSTRING (case and "
+	  "white space insensitive; may contain spaces) is in CHARSET, e.g. "
+	  "\"X-Mailer:Microsoft Exchange Server 4.0 windows-1252\".", set_header_charset },
+	{ "InternalHosts", NULL, true, "ADDRESS[/PREFIX]|NAME|.SUFFIX ...",
+	  "Act only on mail from these clients (addresses, networks, host names; separated "
+	  "by spaces or commas; the key may repeat).  Unset means act on mail from every "
+	  "client.", set_internal_hosts },
+	{ "ExemptHosts", NULL, true, "ADDRESS[/PREFIX]|NAME|.SUFFIX ...",
+	  "Never act on mail from these clients; takes precedence over InternalHosts.",
+	  set_exempt_hosts },
+	{ "SignedMessages", "skip", false, "skip | repair",
+	  "skip leaves signed messages (multipart/signed, S/MIME, DKIM-Signature) "
+	  "untouched; repair allows changes, for sites that sign after this milter.",
+	  set_signed_messages },
+	{ "SevenBitOutput", "no", false, "yes | no",
+	  "When yes, repaired text is written with a 7-bit transfer encoding "
+	  "(quoted-printable or base64) instead of 8bit.", set_seven_bit_output },
+	{ "AuditHeader", "X-Codepage-Milter", false, "HEADER-NAME | off",
+	  "Name of the header that records what was found and changed in a modified "
+	  "message; off adds no header.  Messages that need nothing never get one.",
+	  set_audit_header },
+	{ "MaxMessageSize", "50M", false, "SIZE",
+	  "Messages larger than this pass untouched; 0 means no limit.  Sizes are bytes "
+	  "with an optional k, M or G suffix (1024-based).", set_max_message_size },
+	{ "SpoolDir", "/var/spool/codepage-milter", false, "PATH",
+	  "Directory for the temporary files that hold message bodies larger than "
+	  "SpoolThreshold; must be an absolute path.", set_spool_dir },
+	{ "SpoolThreshold", "1M", false, "SIZE",
+	  "Message bodies up to this size are kept in memory, larger ones in an unlinked "
+	  "file in SpoolDir.", set_spool_threshold },
+	{ "OnError", "accept", false, "accept | tempfail",
+	  "What the MTA is told when the milter fails internally: accept the message "
+	  "unchanged, or tempfail so the client retries later.", set_on_error },
+	{ "LogLevel", "notice", false, "error | warning | notice | info | debug",
+	  "The least important messages that are logged.", set_log_level },
+	{ "SyslogFacility", "mail", false, "mail | daemon | local0 ... local7",
+	  "The syslog facility used when Syslog is yes.", set_syslog_facility },
+	{ "Syslog", "yes", false, "yes | no",
+	  "Log to syslog; when no, log to standard error.", set_syslog },
+	{ "UserID", NULL, false, "USER[:GROUP]",
+	  "Run as this user (and group) after creating the socket and pid file; unset "
+	  "means keep the invoking user.", set_user_id },
+	{ "PidFile", NULL, false, "PATH",
+	  "Write the daemon's process id to this absolute path; unset means no pid file.",
+	  set_pid_file },
+	{ "UMask", "007", false, "OCTAL",
+	  "File creation mask of the daemon, which also sets the socket's permissions.",
+	  set_umask },
+	{ "MaxHeaders", "1000", false, "COUNT",
+	  "At most this many header fields are examined per header block (1..100000); "
+	  "further fields are passed through unexamined.", set_max_headers },
+	{ "MaxDepth", "32", false, "COUNT",
+	  "MIME nesting deeper than this (1..1000) is treated as an opaque body.",
+	  set_max_depth },
+	{ "MaxParts", "1000", false, "COUNT",
+	  "At most this many MIME parts (1..100000) are examined per message; the rest "
+	  "is treated as body.", set_max_parts },
+	{ "MaxHeaderSize", "64k", false, "SIZE",
+	  "Longest header field, with its folding, that is examined in full (at least "
+	  "1000 bytes).", set_max_header_size },
+};
+const size_t conf_nkeys = ARRAY_LEN(conf_keys);
+
+const struct conf_key_info *conf_key_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < conf_nkeys; i++)
+		if (ascii_strcasecmp(name, conf_keys[i].name) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+/* Case-insensitive Levenshtein distance, for "did you mean". */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t row[SUGGEST_KEY_MAX + 1];
+	size_t la = strlen(a), lb = strlen(b), i, j;
+
+	if (lb > SUGGEST_KEY_MAX)
+		return (size_t)-1;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost = ascii_tolower((unsigned char)a[i - 1]) ==
+			    ascii_tolower((unsigned char)b[j - 1]) ? 0 : 1;
+			size_t best = diag + cost;
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The known key closest to an unknown one, or NULL when none is close. */
+static const char *closest_key(const char *key)
+{
+	size_t best = (size_t)-1, i, len = strlen(key), limit;
+	const char *name = NULL;
+
+	if (len > SUGGEST_KEY_MAX)
+		return NULL;
+	limit = len / 3 > 2 ? len / 3 : 2;
+	for (i = 0; i < conf_nkeys; i++) {
+		size_t d = edit_distance(key, conf_keys[i].name);
+
+		if (d < best) {
+			best = d;
+			name = conf_keys[i].name;
+		}
+	}
+	return best <= limit ? name : NULL;
+}
+
+/* ---- life cycle ------------------------------------------------------------------ */
+
+const char *conf_mode_name(enum cpm_mode m)
+{
+	switch (m) {
+	case MODE_OFF:		return "off";
+	case MODE_REPORT:	return "report";
+	case MODE_LABEL:	return "label";
+	case MODE_TRANSCODE:	return "transcode";
+	}
+	return "?";
+}
+
+struct conf *conf_defaults(void)
+{
+	struct conf *c = xcalloc(1, sizeof(*c));
+	char err[256];
+	size_t i;
+
+	c->rules = rule_set_new();
+	c->internal_hosts = host_list_new();
+	c->exempt_hosts = host_list_new();
+	for (i = 0; i < conf_nkeys; i++) {
+		if (conf_keys[i].default_text == NULL)
+			continue;
+		if (!conf_keys[i].set(c, conf_keys[i].default_text, "default", err, sizeof(err))) {
+			/* a broken table is a build defect; the unit tests catch it first */
+			log_err("embedded default for %s: %s", conf_keys[i].name, err);
+			abort();
+		}
+	}
+	return c;
+}
+
+void conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->socket);
+	rule_set_free(c->rules);
+	host_list_free(c->internal_hosts);
+	host_list_free(c->exempt_hosts);
+	free(c->audit_header);
+	free(c->spool_dir);
+	free(c->user_id);
+	free(c->pid_file);
+	free(c->source_file);
+	free(c);
+}
+
+int conf_set(struct conf *c, const char *key, const char *value, const char *origin,
+	     char *err, size_t errlen)
+{
+	const struct conf_key_info *k = conf_key_find(key);
+	const char *suggestion;
+
+	if (k == NULL) {
+		suggestion = closest_key(key);
+		if (suggestion != NULL)
+			snprintf(err, errlen, "unknown key \"%s\" (did you mean \"%s\"?)", key, suggestion);
+		else
+			snprintf(err, errlen, "unknown key \"%s\"", key);
+		return -1;
+	}
+	if (value == NULL || *value == '\0') {
+		snprintf(err, errlen, "missing value for %s", k->name);
+		return -1;
+	}
+	return k->set(c, value, origin, err, errlen) ? 0 : -1;
+}
+
+bool conf_acts_on(const struct conf *c, const char *addr, const char *hostname)
+{
+	if (host_list_match(c->exempt_hosts, addr, hostname))
+		return false;
+	return host_list_count(c->internal_hosts) == 0 ||
+	    host_list_match(c->internal_hosts, addr, hostname);
+}
+
+/* ---- the file parser ----------------------------------------------------------------- */
+
+/* Error lines go into the caller's fixed buffer; what does not fit is
+ * counted and summarised in a last line, for which room is reserved. */
+#define ERR_SUMMARY_RESERVE 80
+
+struct conf_errors {
+	char *buf;
+	size_t cap;
+	size_t len;
+	unsigned count;
+	unsigned dropped;
+};
+
+static void conf_error(struct conf_errors *e, const char *path, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void conf_error(struct conf_errors *e, const char *path, unsigned line, const char *fmt, ...)
+{
+	char msg[512];
+	char text[1024];
+	va_list ap;
+	int n;
+	size_t limit;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		n = snprintf(text, sizeof(text), "%s:%u: %s\n", path, line, msg);
+	else
+		n = snprintf(text, sizeof(text), "%s: %s\n", path, msg);
+	e->count++;
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(text))
+		n = (int)sizeof(text) - 1;
+	limit = e->cap > ERR_SUMMARY_RESERVE ? e->cap - ERR_SUMMARY_RESERVE : 0;
+	if (e->dropped > 0 || e->len + (size_t)n >= limit) {
+		e->dropped++;
+		return;
+	}
+	memcpy(e->buf + e->len, text, (size_t)n);
+	e->len += (size_t)n;
+	e->buf[e->len] = '\0';
+}
+
+static void conf_errors_finish(struct conf_errors *e, const char *path)
+{
+	if (e->dropped == 0 || e->cap == 0)
+		return;
+	snprintf(e->buf + e->len, e->cap - e->len, "%s: %u more errors not shown\n",
+		 path, e->dropped);
+}
+
+struct conf_loader {
+	struct conf *conf;
+	const char *path;
+	struct conf_errors errors;
+	unsigned *first_line;	/* per conf_keys[] row: line it was set on, 0 = not yet */
+};
+
+/* One logical line, already free of its line end and known not to be too long. */
+static void conf_parse_line(struct conf_loader *ld, char *line, unsigned lineno)
+{
+	char *key, *value, *p;
+	const struct conf_key_info *k;
+	char msg[512], origin[300];
+	size_t idx;
+
+	for (p = line; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p == '\0' || *p == '#' || *p == '\r')
+		return;
+	key = p;
+	while (*p != '\0' && !is_space((unsigned char)*p))
+		p++;
+	if (*p != '\0')
+		*p++ = '\0';
+	while (is_space((unsigned char)*p))
+		p++;
+	value = p;
+	/* '#' after white space starts a comment */
+	for (; *p != '\0'; p++) {
+		if (*p == '#' && p > value && is_space((unsigned char)p[-1])) {
+			*p = '\0';
+			break;
+		}
+	}
+	if (*value == '#')
+		*value = '\0';
+	p = value + strlen(value);
+	while (p > value && is_space((unsigned char)p[-1]))
+		*--p = '\0';
+
+	k = conf_key_find(key);
+	if (k == NULL || *value == '\0') {
+		if (conf_set(ld->conf, key, value, NULL, msg, sizeof(msg)) != 0)
+			conf_error(&ld->errors, ld->path, lineno, "%s", msg);
+		return;
+	}
+	idx = (size_t)(k - conf_keys);
+	if (!k->repeatable && ld->first_line[idx] != 0) {
+		conf_error(&ld->errors, ld->path, lineno, "duplicate key %s (first set at line %u)",
+			   k->name, ld->first_line[idx]);
+		return;
+	}
+	snprintf(origin, sizeof(origin), "%s:%u", ld->path, lineno);
+	if (!k->set(ld->conf, value, origin, msg, sizeof(msg)))
+		conf_error(&ld->errors, ld->path, lineno, "%s", msg);
+	else if (ld->first_line[idx] == 0)
+		ld->first_line[idx] = lineno;
+}
+
+/* Read the file line by line in bounded memory: an overlong line is reported
+ * and skipped up to its end, never accumulated. */
+static void conf_read(struct conf_loader *ld, FILE *fp)
+{
+	char line[CONF_LINE_MAX + 2];
+	size_t len = 0;
+	unsigned lineno = 1;
+	bool too_long = false, has_nul = false;
+	int ch;
+
+	for (;;) {
+		ch = getc(fp);
+		if (ch != EOF && ch != '\n') {
+			if (ch == '\0')
+				has_nul = true;
+			if (len < CONF_LINE_MAX + 1)
+				line[len++] = (char)ch;
+			else
+				too_long = true;
+			continue;
+		}
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len > CONF_LINE_MAX)
+			too_long = true;
+		line[len] = '\0';
+		if (too_long)
+			conf_error(&ld->errors, ld->path, lineno, "line too long (more than %d bytes)",
+				   CONF_LINE_MAX);
+		else if (has_nul)
+			conf_error(&ld->errors, ld->path, lineno, "NUL byte in line");
+		else if (lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
+			conf_parse_line(ld, line + 3, lineno);
+		else
+			conf_parse_line(ld, line, lineno);
+		if (ch == EOF)
+			break;
+		lineno++;
+		len = 0;
+		too_long = has_nul = false;
+	}
+}
+
+struct conf *conf_load(const char *path, char *err, size_t errlen)
+{
+	struct conf_loader ld;
+	FILE *fp;
+	int saved;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.path = path;
+	ld.errors.buf = err;
+	ld.errors.cap = errlen;
+	if (errlen > 0)
+		err[0] = '\0';
+	fp = fopen(path, "r");
+	if (fp == NULL) {
+		conf_error(&ld.errors, path, 0, "%s", strerror(errno));
+		return NULL;
+	}
+	ld.conf = conf_defaults();
+	ld.first_line = xcalloc(conf_nkeys, sizeof(*ld.first_line));
+	errno = 0;
+	conf_read(&ld, fp);
+	if (ferror(fp)) {
+		saved = errno ? errno : EIO;
+		conf_error(&ld.errors, path, 0, "%s", strerror(saved));
+	}
+	fclose(fp);
+	free(ld.first_line);
+	conf_errors_finish(&ld.errors, path);
+	if (ld.errors.count > 0) {
+		conf_free(ld.conf);
+		return NULL;
+	}
+	ld.conf->source_file = xstrdup(path);
+	return ld.conf;
+}
