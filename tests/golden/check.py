@@ -244,23 +244,31 @@ VERDICTS = {"ok", "ascii", "missing", "unknown-label", "ascii-with-8bit", "latin
 
 def parse_report(text):
 	"""Rows of the -x table as dicts: id, type, verdict, header (name or None).
-	Columns are separated by '|'; a row's verdict is the first cell that is a
-	verdict name, so the parser does not depend on column widths."""
+	Columns are white-space aligned (part, type/header, declared, verdict,
+	chosen, conf, action, reason) or '|'-separated; a row's verdict is the
+	first of its leading cells that is a verdict name, so the parser does not
+	depend on column widths.  A row is a header row when its type cell is a
+	header name (no '/') or its id is written "PART:Name"."""
 	rows = []
 	for line in text.splitlines():
-		if "|" not in line:
+		if "|" in line:
+			cells = [c.strip() for c in line.split("|")]
+			if cells and cells[0] == "":
+				cells = cells[1:]
+		else:
+			cells = line.split()
+		if len(cells) < 3 or not cells[0][:1].isdigit():
 			continue
-		cells = [c.strip() for c in line.split("|")]
-		if cells and cells[0] == "":
-			cells = cells[1:]
-		verdict = next((c for c in cells[1:] if c in VERDICTS), None)
-		if verdict is None or not cells[0]:
+		verdict = next((c for c in cells[1:5] if c in VERDICTS), None)
+		if verdict is None:
 			continue
 		pid, header = cells[0], None
 		if ":" in pid:
 			pid, header = pid.split(":", 1)
 			pid, header = pid.strip(), header.strip()
-		rows.append({"id": pid, "header": header, "type": cells[1] if len(cells) > 1 else "",
+		elif "/" not in cells[1]:
+			header = cells[1]
+		rows.append({"id": pid, "header": header, "type": cells[1],
 			     "verdict": verdict, "cells": cells})
 	return rows
 

@@ -105,15 +105,17 @@ def reference_repair(meta, data, label_for=good_label):
 
 
 def report_for(meta, wrong_verdict=None):
-	rows = ["part | type | declared | verdict | chosen | conf | action | reason"]
+	"""A -x table in the engine's layout (white-space aligned columns)."""
+	rows = ["part      type/header                   declared          verdict  chosen  conf"
+		"  action  reason"]
 	for mp in meta["parts"]:
 		v = mp["verdict"] if isinstance(mp["verdict"], str) else mp["verdict"][0]
-		rows.append("%s | %s | %s | %s | x | 50 | label | test" %
-			    (mp["id"], mp["content_type"], mp.get("declared") or "",
+		rows.append("%-8s  %-28s  %-16s  %-17s  x  50  label  test reason" %
+			    (mp["id"], mp["content_type"], mp.get("declared") or "-",
 			     wrong_verdict or v))
 	for h in meta["headers"]:
-		rows.append("%s:%s | %s | | %s | utf-8 | 90 | encode-header | test" %
-			    (h["part"], h["name"], h["name"], h["verdict"]))
+		rows.append("%-8s  %-28s  %-16s  %-17s  utf-8  90  encode-header  raw bytes" %
+			    (h["part"], h["name"], "-", h["verdict"]))
 	return "\n".join(rows) + "\n"
 
 
