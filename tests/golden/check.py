@@ -480,6 +480,19 @@ def check_text_part(meta, mp, ipart, opart, inp, out, errs):
 		idec, _ = decode_body(ipart, inp)
 		if idec.replace(b"\r\n", b"\n") != dec.replace(b"\r\n", b"\n"):
 			errs.append("%s: label mode changed the text's bytes" % where)
+		iraw = inp[ipart.body_start:ipart.body_end]
+		long_line = any(ce - ls > MAX_LINE for ls, ce, _ in
+				split_lines(inp, ipart.body_start, ipart.body_end))
+		if not meta["seven_bit"] and not long_line and iraw != raw:
+			errs.append("%s: label mode re-encoded a body that needed no new "
+				    "transfer encoding" % where)
+	# every other Content-Type parameter survives the relabelling
+	iparams = dict((k.lower(), v) for k, v in (ipart.msg.get_params() or [])[1:]
+		       if k.lower() != "charset")
+	oparams = dict((k.lower(), v) for k, v in (opart.msg.get_params() or [])[1:])
+	for k, v in iparams.items():
+		if k not in oparams or oparams[k] != v:
+			errs.append("%s: Content-Type parameter %s=%s lost or changed" % (where, k, v))
 
 
 def check_binary_part(mp, ipart, opart, inp, out, errs):

@@ -635,6 +635,10 @@ def cases():
 					       cte=None),
 		      mime_version=False, families=["windows-1252 de"],
 		      note="no MIME header at all: needs MIME-Version, Content-Type and CTE"))
+	c.append(Case("missing-fr-format-flowed", Text(LONG["fr"], "cp1252", None, "missing",
+						      extra=["format=flowed", "delsp=yes"]),
+		      families=["windows-1252 fr"],
+		      note="the other Content-Type parameters must survive the label"))
 	c.append(Case("missing-fr-no-cte", Text(LONG["fr"], "cp1252", None, "missing", cte=None),
 		      families=["windows-1252 fr"], note="8-bit body without a CTE header"))
 	c.append(Case("missing-alternative-html-meta", Multi("alternative", [

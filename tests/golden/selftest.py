@@ -77,7 +77,9 @@ def reference_repair(meta, data, label_for=good_label):
 				isinstance(mp["verdict"], list):
 			continue
 		part = parts[mp["id"]]
-		ct = (mp["content_type"] + "; charset=" + label_for(mp)).encode()
+		keep = "".join("; %s=%s" % (k, v) for k, v in (part.msg.get_params() or [])[1:]
+			       if k.lower() != "charset")
+		ct = (mp["content_type"] + keep + "; charset=" + label_for(mp)).encode()
 		if not replace_field(part, "Content-Type", 1, b"Content-Type: " + ct + eol):
 			edits.append((part.hdr_end, part.hdr_end, b"Content-Type: " + ct + eol))
 		body = data[part.body_start:part.body_end]
