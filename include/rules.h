@@ -65,7 +65,8 @@ size_t rule_set_count(const struct rule_set *rs);
 
 enum rule_kind { RULE_CLIENT, RULE_HELO, RULE_SENDER, RULE_HEADER };
 /* Add a rule; pattern syntax by kind as above ("Name:substring" for RULE_HEADER).
- * cs may be NULL (see above); origin ("file:line") may be NULL.  The
+ * cs may be NULL (see above); origin ("file:line", conf.c passes the file's
+ * base name) may be NULL.  The
  * description is "KEY PATTERN (origin)", truncated to fit.
  * Returns 0, or -1 with a message in err (capacity errlen) for a bad pattern. */
 int rule_set_add(struct rule_set *rs, enum rule_kind kind, const char *pattern,

@@ -864,7 +864,10 @@ static void conf_parse_line(struct conf_loader *ld, char *line, unsigned lineno)
 			   k->name, ld->first_line[idx]);
 		return;
 	}
-	snprintf(origin, sizeof(origin), "%s:%u", ld->path, lineno);
+	/* the base name keeps rule descriptions (shown in reports and the audit
+	 * header) short and free of local paths */
+	snprintf(origin, sizeof(origin), "%s:%u",
+		 strrchr(ld->path, '/') ? strrchr(ld->path, '/') + 1 : ld->path, lineno);
 	if (!k->set(ld->conf, value, origin, msg, sizeof(msg)))
 		conf_error(&ld->errors, ld->path, lineno, "%s", msg);
 	else if (ld->first_line[idx] == 0)

@@ -267,10 +267,13 @@ static const struct key_probe probes[] = {
 	{ "MaxHeaderSize", p_max_header_size, "65536", "8k", "8192" },
 };
 
-/* Expected text with "FILE" replaced by the actual path. */
+/* Expected text with "FILE" replaced by the base name of path (rule origins). */
 static void expand_file(char *out, size_t cap, const char *expect, const char *path)
 {
 	const char *f = strstr(expect, "FILE");
+
+	if (strrchr(path, '/') != NULL)
+		path = strrchr(path, '/') + 1;
 
 	if (f == NULL)
 		render(out, cap, "%s", expect);
@@ -447,8 +450,8 @@ START_TEST(test_full_example_sets_every_key)
 			g = strstr(got, " rules, ") ? strstr(got, " rules, ") : got;
 			w = strstr(want, " rules, ");
 		}
-		if (strstr(want, path) != NULL)
-			want[strstr(want, path) - want + strlen(path)] = '\0';
+		if (strstr(want, "full.conf") != NULL)
+			want[strstr(want, "full.conf") - want + strlen("full.conf")] = '\0';
 		ck_assert_msg(strncmp(g, w, strlen(w)) == 0, "%s: got \"%s\", want \"%s\"",
 			      probes[i].key, got, want);
 	}
