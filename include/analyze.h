@@ -33,7 +33,17 @@
 #define ANALYZE_SAMPLE	(64 * 1024)
 
 /* Streaming transfer-encoding decoder used by the analysis and by the
- * transcoder in output.c: feed encoded bytes, get decoded bytes via sink. */
+ * transcoder in output.c: feed encoded bytes, get decoded bytes via sink.
+ * O(1) state; any chunking of the input gives the same output.
+ *   base64: white space is skipped; any other non-alphabet byte, data after
+ *     "=" padding that breaks a quantum, or a trailing partial quantum set
+ *     `errors` and are skipped (whole bytes decoded so far are kept).
+ *   quoted-printable: "=XX" (either hex case) -> byte; "=" at line end
+ *     (CRLF, LF, or white space then line end) is a soft break; a broken
+ *     escape sets `errors` and its bytes pass through literally; hard line
+ *     ends pass through as they came (CRLF or LF).  Trailing white space
+ *     before a hard line end is kept (dropping it needs unbounded lookahead).
+ *   7bit/8bit/binary/absent/unknown: bytes pass through unchanged. */
 struct cte_decoder {
 	enum mime_cte cte;
 	uint32_t acc; unsigned bits;
@@ -64,11 +74,16 @@ struct text_analysis {
 	size_t max_decoded_line;	/* longest decoded line excluding EOL */
 	/* private state */
 	struct cte_decoder dec;
-	int esc_state; bool in_hz; bool is_html;
-	size_t cur_line;
+	int esc_state; bool in_hz; bool hz_tilde; bool is_html;
+	size_t cur_line; bool last_cr;
+	size_t sample_cap;
+	bool finished;			/* text_analysis_finish was called */
 	char html_scan[1024]; size_t html_scan_len;
 };
 
+/* The flags (has_8bit, has_c1, has_nul, has_esc), max_decoded_line and
+ * html_meta_charset are valid after text_analysis_finish; hist, decoded_len,
+ * the escape flags and the sample are kept up to date while feeding. */
 void text_analysis_init(struct text_analysis *ta, enum mime_cte cte, bool is_html);
 /* Raw (encoded) bytes of the part, any chunking. */
 void text_analysis_feed(struct text_analysis *ta, const char *data, size_t len);
@@ -80,7 +95,9 @@ void text_analysis_of_bytes(struct text_analysis *ta, const char *data, size_t l
 
 bool text_analysis_is_ascii(const struct text_analysis *ta);	/* no 8-bit, no ESC legacy */
 bool text_analysis_utf8_ok(const struct text_analysis *ta);
-/* Histogram check: every byte present is defined in single-byte charset cs. */
+/* Histogram check: every byte present is defined in single-byte charset cs
+ * (charset_byte_defined).  False for a charset that is not single-byte: ask
+ * the decodability oracle for those. */
 bool text_analysis_sbcs_decodes(const struct text_analysis *ta, const struct charset_info *cs);
 
 #endif

@@ -1,1 +1,728 @@
-/* detect.c -- see include/detect.h (under construction) */
+/*
+ * detect.c -- the detection cascade: bytes plus context -> charset,
+ * confidence, reason.  See detect.h for the order of the steps.
+ *
+ * The statistical step is ours, with uchardet as one voice in it:
+ *   (a) candidate elimination: a charset under which the text does not
+ *       decode is never proposed; single-byte charsets whose decoding holds
+ *       C1 controls (U+0080-U+009F) are ruled out too -- real text has none,
+ *       they are what windows-125x punctuation looks like under iso-8859-x;
+ *   (b) every remaining candidate's decoding of the first SCORE_BYTES of the
+ *       text is scored with the language models of its script family
+ *       (detect_model.h: character bigram models for alphabetic scripts,
+ *       character unigram models for Chinese, Japanese and Korean, trained
+ *       on Debian's gettext catalogs); the cost is -ln P of the decoded
+ *       text under the best language of the family, plus a small prior that
+ *       prefers mail-typical charsets (windows-1251 over IBM855);
+ *   (c) uchardet's answer on the sample, the sender TLD and the site default
+ *       lower a candidate's cost by fixed amounts -- tie breakers that matter
+ *       only when the text carries little evidence.
+ * Candidates whose decodings are identical are one candidate: the best-prior
+ * name is kept (iso-8859-1 text without C1 bytes is reported as windows-1252
+ * or iso-8859-1, both decode it to the same characters).
+ */
+#include "config.h"
+
+#include <iconv.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uchardet.h>
+
+#include "detect.h"
+#include "util.h"
+
+/* ---- language models ---------------------------------------------------------- */
+
+struct model_cmap {
+	uint32_t cp;
+	uint8_t sym;
+};
+
+struct alpha_model {
+	const char *lang;
+	enum charset_family family;
+	bool latin;		/* ASCII letters have their own symbols */
+	unsigned nsym;
+	const struct model_cmap *cmap;
+	size_t ncmap;
+	const char *costs;	/* nsym x nsym, char - 32 */
+};
+
+struct model_unigram {
+	uint32_t cp;
+	uint8_t cost;
+};
+
+struct cjk_model {
+	const char *lang;
+	enum charset_family family;
+	const struct model_unigram *uni;
+	size_t nuni;
+	uint8_t gap, latin, other;
+};
+
+#include "detect_model.h"
+
+/* Tuning, in model cost units (MODEL_COST_SCALE per nat). */
+#define SCORE_BYTES	4096	/* decoded text scored per candidate */
+#define OTHER_EXTRA	54	/* a character outside the model's alphabet: ~1/8000 */
+#define LATIN_EXTRA	20	/* ASCII letter in a non-Latin model: one of 26 */
+#define C1_EXTRA	90	/* a C1 control left in a decoding */
+#define UCHARDET_BONUS	12	/* uchardet agrees */
+#define TLD_BONUS	18	/* the sender's TLD suggests it */
+#define DEFAULT_BONUS	6	/* the site default */
+#define CONTEXT_SLACK	30	/* a context charset may score this much worse */
+#define UCHARDET_SAMPLE	(32 * 1024)
+
+/* The statistical step's candidates, in preference order among identical
+ * decodings, with a prior cost: mail-typical charsets first, DOS and Mac
+ * code pages (rarely right for mail) last. */
+static const struct candidate_spec {
+	const char *name;
+	int prior;
+} candidate_specs[] = {
+	{ "windows-1252", 0 }, { "iso-8859-1", 1 }, { "iso-8859-15", 4 },
+	{ "windows-1250", 0 }, { "iso-8859-2", 2 },
+	{ "windows-1251", 0 }, { "koi8-r", 3 }, { "koi8-u", 4 }, { "iso-8859-5", 8 },
+	{ "ibm866", 8 }, { "x-mac-cyrillic", 24 }, { "ibm855", 36 },
+	{ "windows-1253", 0 }, { "iso-8859-7", 2 },
+	{ "windows-1254", 0 }, { "iso-8859-9", 2 },
+	{ "windows-1255", 0 }, { "iso-8859-8", 6 },
+	{ "windows-1256", 0 }, { "iso-8859-6", 6 },
+	{ "windows-1257", 0 }, { "iso-8859-13", 2 }, { "iso-8859-4", 8 },
+	{ "windows-1258", 2 }, { "windows-874", 0 },
+	{ "shift_jis", 0 }, { "euc-jp", 0 },
+	{ "gb2312", 0 }, { "gb18030", 4 }, { "big5", 0 }, { "euc-kr", 0 },
+};
+#define N_CANDIDATES ARRAY_LEN(candidate_specs)
+
+/* ---- single-byte decoding tables (built once) ---------------------------------- */
+
+#define CP_UNDEFINED 0xffffffffu
+
+static uint32_t sbcs_table[N_CANDIDATES][256];
+static const struct charset_info *candidate_cs[N_CANDIDATES];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static uint32_t
+decode_one_byte(iconv_t cd, unsigned char b)
+{
+	char in[1], out[16];
+	char *ip = in, *op = out;
+	size_t il = 1, ol = sizeof(out);
+
+	in[0] = (char)b;
+	iconv(cd, NULL, NULL, NULL, NULL);
+	if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0)
+		return CP_UNDEFINED;
+	if (iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1)
+		return CP_UNDEFINED;
+	if (sizeof(out) - ol != 4)
+		return CP_UNDEFINED;	/* no or several characters */
+	const unsigned char *u = (const unsigned char *)out;
+	return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+
+static void
+tables_init(void)
+{
+	for (size_t i = 0; i < N_CANDIDATES; i++) {
+		const struct charset_info *cs = charset_lookup(candidate_specs[i].name);
+
+		candidate_cs[i] = cs;
+		if (cs == NULL || !(cs->props & CSP_SINGLE_BYTE))
+			continue;
+		iconv_t cd = iconv_open("UTF-32LE", cs->iconv_name);
+		for (unsigned b = 0; b < 256; b++)
+			sbcs_table[i][b] = cd == (iconv_t)-1 ? CP_UNDEFINED : decode_one_byte(cd, (unsigned char)b);
+		if (cd != (iconv_t)-1)
+			iconv_close(cd);
+	}
+}
+
+/* ---- scoring ---------------------------------------------------------------------- */
+
+static int
+alpha_symbol(const struct alpha_model *m, uint32_t cp)
+{
+	if (cp < 128) {
+		if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z')
+			return m->latin ? (int)((cp | 0x20) - 'a' + 1) : 1;
+		return 0;
+	}
+	size_t lo = 0, hi = m->ncmap;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (m->cmap[mid].cp == cp)
+			return m->cmap[mid].sym;
+		if (m->cmap[mid].cp < cp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (int)m->nsym - 1;
+}
+
+static long
+score_alpha(const struct alpha_model *m, const uint32_t *cps, size_t n)
+{
+	long cost = 0;
+	int prev = 0, other = (int)m->nsym - 1;
+
+	for (size_t i = 0; i < n; i++) {
+		int sym = alpha_symbol(m, cps[i]);
+
+		cost += m->costs[prev * (int)m->nsym + sym] - 32;
+		if (sym == other)
+			cost += OTHER_EXTRA + (cps[i] >= 0x80 && cps[i] < 0xa0 ? C1_EXTRA : 0);
+		else if (sym == 1 && !m->latin)
+			cost += LATIN_EXTRA;
+		prev = sym;
+	}
+	return cost + m->costs[prev * (int)m->nsym] - 32;
+}
+
+static long
+score_cjk(const struct cjk_model *m, const uint32_t *cps, size_t n)
+{
+	long cost = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t cp = cps[i];
+
+		if (cp < 128) {
+			bool letter = (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
+			cost += letter ? m->latin + LATIN_EXTRA : m->gap;
+			continue;
+		}
+		size_t lo = 0, hi = m->nuni;
+		bool found = false;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (m->uni[mid].cp == cp) {
+				cost += m->uni[mid].cost;
+				found = true;
+				break;
+			}
+			if (m->uni[mid].cp < cp)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (!found)
+			cost += m->other + OTHER_EXTRA + (cp >= 0x80 && cp < 0xa0 ? C1_EXTRA : 0);
+	}
+	return cost;
+}
+
+/* Best (lowest) cost of a decoding over the languages of a family; *lang
+ * names the winner.  LONG_MAX when the family has no model. */
+static long
+score_family(enum charset_family fam, const uint32_t *cps, size_t n, const char **lang)
+{
+	long best = -1;
+
+	*lang = "?";
+	for (size_t i = 0; i < ARRAY_LEN(alpha_models); i++) {
+		if (alpha_models[i].family != fam)
+			continue;
+		long c = score_alpha(&alpha_models[i], cps, n);
+		if (best < 0 || c < best) {
+			best = c;
+			*lang = alpha_models[i].lang;
+		}
+	}
+	for (size_t i = 0; i < ARRAY_LEN(cjk_models); i++) {
+		if (cjk_models[i].family != fam)
+			continue;
+		long c = score_cjk(&cjk_models[i], cps, n);
+		if (best < 0 || c < best) {
+			best = c;
+			*lang = cjk_models[i].lang;
+		}
+	}
+	return best;
+}
+
+/* ---- decoding the scored prefix ---------------------------------------------------- */
+
+struct cp_sink {
+	uint32_t *cps;
+	size_t n, cap;
+	uint32_t pending;	/* UTF-8 decoder state for the sink */
+	unsigned need;
+};
+
+static int
+cp_sink_fn(void *arg, const char *data, size_t len)
+{
+	struct cp_sink *s = arg;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)data[i];
+
+		if (s->need > 0 && (c & 0xc0) == 0x80) {
+			s->pending = s->pending << 6 | (c & 0x3f);
+			if (--s->need > 0)
+				continue;
+		} else if (c < 0x80) {
+			s->pending = c;
+		} else if ((c & 0xe0) == 0xc0) {
+			s->pending = c & 0x1f; s->need = 1; continue;
+		} else if ((c & 0xf0) == 0xe0) {
+			s->pending = c & 0x0f; s->need = 2; continue;
+		} else {
+			s->pending = c & 0x07; s->need = 3; continue;
+		}
+		if (s->n < s->cap)
+			s->cps[s->n++] = s->pending;
+	}
+	return 0;
+}
+
+/* Decode the scored prefix under a multi-byte candidate. */
+static bool
+decode_multibyte(struct charset_conv *cv, const struct charset_info *cs,
+		 const unsigned char *p, size_t len, bool cut, struct cp_sink *sink)
+{
+	struct charset_stream *st = charset_stream_begin(cv, cs, cp_sink_fn, sink);
+	size_t bad = 0;
+
+	if (st == NULL)
+		return false;
+	int r = charset_stream_feed(st, (const char *)p, len);
+	int e = charset_stream_end(st, &bad);
+	if (r == 0 && e == 0)
+		return true;
+	/* A prefix cut inside a character fails at its very end only. */
+	return cut && (e == 0 || bad + 8 >= len) && sink->n > 0;
+}
+
+/* ---- the cascade -------------------------------------------------------------------- */
+
+struct cascade {
+	const struct text_analysis *ta;
+	detect_decodes_fn decodes;
+	void *decodes_arg;
+	struct charset_conv *cv;
+	char ruled_out[160];	/* "koi8-r (C1), utf-8 (invalid)" */
+};
+
+static void
+note_ruled_out(struct cascade *c, const char *name, const char *why)
+{
+	size_t len = strlen(c->ruled_out);
+
+	if (len + strlen(name) + strlen(why) + 6 >= sizeof(c->ruled_out))
+		return;
+	snprintf(c->ruled_out + len, sizeof(c->ruled_out) - len, "%s%s (%s)",
+		 len ? ", " : "", name, why);
+}
+
+/* Does the whole text decode under cs? */
+static bool
+cascade_decodes(struct cascade *c, const struct charset_info *cs)
+{
+	const struct text_analysis *ta = c->ta;
+
+	if (cs == NULL || !charset_iconv_ok(cs))
+		return false;
+	if (cs->props & CSP_SINGLE_BYTE)
+		return text_analysis_sbcs_decodes(ta, cs);
+	if (c->decodes != NULL)
+		return c->decodes(c->decodes_arg, cs);
+	if (ta->sample_complete)
+		return charset_decodes(c->cv, cs, (const char *)ta->sample, ta->sample_len, NULL);
+	return false;
+}
+
+static void
+set_result(struct detect_result *out, const struct charset_info *cs, int confidence,
+	   enum detect_source src, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+set_result(struct detect_result *out, const struct charset_info *cs, int confidence,
+	   enum detect_source src, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->charset = cs;
+	out->confidence = confidence < 0 ? 0 : confidence > 100 ? 100 : confidence;
+	out->source = src;
+	va_start(ap, fmt);
+	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+	va_end(ap);
+	for (char *p = out->reason; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
+}
+
+/* uchardet on bytes, relabelled: its names are registry labels; ISO-8859-1
+ * and friends on text with C1 bytes become the Windows superset. */
+static const struct charset_info *
+uchardet_guess(const char *data, size_t len)
+{
+	uchardet_t ud = uchardet_new();
+	const struct charset_info *cs = NULL;
+	bool c1 = false;
+
+	if (ud == NULL)
+		return NULL;
+	uchardet_handle_data(ud, data, len);
+	uchardet_data_end(ud);
+	const char *name = uchardet_get_charset(ud);
+	if (name != NULL && *name != '\0') {
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)data[i] >= 0x80 && (unsigned char)data[i] < 0xa0) {
+				c1 = true;
+				break;
+			}
+		cs = charset_superset(charset_lookup(name), c1);
+	}
+	uchardet_delete(ud);
+	return cs;
+}
+
+const struct charset_info *
+detect_uchardet_only(const char *data, size_t len)
+{
+	return uchardet_guess(data, len);
+}
+
+struct scored {
+	size_t spec;			/* index into candidate_specs */
+	const struct charset_info *cs;
+	long cost;
+	const char *lang;
+	bool merged;			/* an identical decoding with a better prior exists */
+};
+
+/* Pick the prefix to score: at most SCORE_BYTES, cut after a byte below 0x40
+ * (never part of a multi-byte character) so no candidate sees a split one. */
+static size_t
+score_prefix(const struct text_analysis *ta, bool *cut)
+{
+	size_t n = ta->sample_len;
+
+	*cut = false;
+	if (n <= SCORE_BYTES)
+		return n;
+	n = SCORE_BYTES;
+	while (n > SCORE_BYTES / 2 && ta->sample[n - 1] >= 0x40)
+		n--;
+	if (n == SCORE_BYTES / 2) {
+		n = SCORE_BYTES;
+		*cut = true;
+	}
+	return n;
+}
+
+/* Two single-byte candidates decode this text identically. */
+static bool
+same_sbcs_decoding(const struct text_analysis *ta, size_t a, size_t b)
+{
+	for (unsigned byte = 0x80; byte < 0x100; byte++)
+		if (ta->hist[byte] > 0 && sbcs_table[a][byte] != sbcs_table[b][byte])
+			return false;
+	return true;
+}
+
+static bool
+sbcs_has_c1(const struct text_analysis *ta, size_t spec)
+{
+	for (unsigned byte = 0x80; byte < 0x100; byte++) {
+		uint32_t cp = sbcs_table[spec][byte];
+
+		if (ta->hist[byte] > 0 && cp >= 0x80 && cp < 0xa0)
+			return true;
+	}
+	return false;
+}
+
+/* Statistical step: returns the number of candidates scored into sc[]
+ * (sorted best first, merged ones excluded). */
+static size_t
+score_candidates(struct cascade *c, const struct detect_context *ctx,
+		 const struct charset_info *ucd, struct scored *sc)
+{
+	const struct text_analysis *ta = c->ta;
+	const struct charset_info *tld = ctx != NULL ? detect_tld_hint(ctx->sender_tld) : NULL;
+	bool cut;
+	size_t plen = score_prefix(ta, &cut);
+	uint32_t *cps = xreallocarray(NULL, plen + 1, sizeof(*cps));
+	size_t nsc = 0;
+	bool c1_ruled = false;
+
+	for (size_t i = 0; i < N_CANDIDATES; i++) {
+		const struct charset_info *cs = candidate_cs[i];
+		size_t n = 0;
+
+		if (cs == NULL || !cascade_decodes(c, cs))
+			continue;
+		if (cs->props & CSP_SINGLE_BYTE) {
+			if (ta->has_c1 && sbcs_has_c1(ta, i)) {
+				c1_ruled = true;
+				continue;
+			}
+			bool dup = false;
+			for (size_t k = 0; k < nsc && !dup; k++)
+				if ((sc[k].cs->props & CSP_SINGLE_BYTE) && same_sbcs_decoding(ta, sc[k].spec, i) &&
+				    sc[k].cs->family == cs->family)
+					dup = true;
+			if (dup)
+				continue;
+			for (size_t k = 0; k < plen; k++)
+				cps[n++] = sbcs_table[i][ta->sample[k]];
+		} else {
+			struct cp_sink sink = { cps, 0, plen + 1, 0, 0 };
+
+			if (!decode_multibyte(c->cv, cs, ta->sample, plen, cut || !ta->sample_complete, &sink))
+				continue;
+			n = sink.n;
+		}
+		const char *lang;
+		long cost = score_family(cs->family, cps, n, &lang);
+		if (cost < 0)
+			continue;
+		cost += candidate_specs[i].prior;
+		if (cs == ucd)
+			cost -= UCHARDET_BONUS;
+		if (tld != NULL && cs == tld)
+			cost -= TLD_BONUS;
+		if (ctx != NULL && cs == ctx->site_default)
+			cost -= DEFAULT_BONUS;
+		sc[nsc++] = (struct scored){ i, cs, cost, lang, false };
+	}
+	free(cps);
+	if (c1_ruled)
+		note_ruled_out(c, "iso-8859-x", "C1 controls");
+	/* insertion sort, best first */
+	for (size_t i = 1; i < nsc; i++)
+		for (size_t k = i; k > 0 && sc[k].cost < sc[k - 1].cost; k--) {
+			struct scored t = sc[k];
+			sc[k] = sc[k - 1];
+			sc[k - 1] = t;
+		}
+	return nsc;
+}
+
+static int
+confidence_of_margin(long margin_units, const struct text_analysis *ta)
+{
+	double nats = (double)margin_units / MODEL_COST_SCALE;
+	int conf = 40 + (int)(nats * 4);
+
+	if (ta->decoded_len < 100 && conf > 80)
+		conf = 80;
+	return conf < 30 ? 30 : conf > 97 ? 97 : conf;
+}
+
+static bool
+try_escapes(struct cascade *c, struct detect_result *out)
+{
+	const struct text_analysis *ta = c->ta;
+	static const struct { const char *name; size_t off; } esc[] = {
+		{ "iso-2022-jp", offsetof(struct text_analysis, iso2022jp) },
+		{ "iso-2022-kr", offsetof(struct text_analysis, iso2022kr) },
+		{ "hz-gb-2312", offsetof(struct text_analysis, hz) },
+	};
+
+	if (ta->has_8bit)
+		return false;
+	for (size_t i = 0; i < ARRAY_LEN(esc); i++) {
+		if (!*(const bool *)((const char *)ta + esc[i].off))
+			continue;
+		const struct charset_info *cs = charset_lookup(esc[i].name);
+		if (cascade_decodes(c, cs)) {
+			set_result(out, cs, 95, DETECT_ESCAPES, "7-bit %s escape sequences", esc[i].name);
+			return true;
+		}
+		note_ruled_out(c, esc[i].name, "does not decode");
+	}
+	return false;
+}
+
+/* A context charset (HTML meta, another part's label): taken when it
+ * decodes and its decoding scores close to the best candidate's. */
+static bool
+try_context(struct cascade *c, const struct charset_info *cs, const char *what,
+	    const struct scored *sc, size_t nsc, struct detect_result *out)
+{
+	if (cs == NULL)
+		return false;
+	cs = charset_superset(cs, c->ta->has_c1);
+	if (!cascade_decodes(c, cs)) {
+		note_ruled_out(c, cs->mime_name, "does not decode");
+		return false;
+	}
+	/* Unscored (no model, or merged into an identical decoding): trusted. */
+	for (size_t i = 0; i < nsc; i++)
+		if (sc[i].cs == cs && sc[i].cost - sc[0].cost > CONTEXT_SLACK) {
+			note_ruled_out(c, cs->mime_name, "context charset scores far worse");
+			return false;
+		}
+	set_result(out, cs, 90, DETECT_CONTEXT, "%s: %s", what, cs->mime_name);
+	return true;
+}
+
+void
+detect_charset(const struct text_analysis *ta, const struct detect_context *ctx,
+	       detect_decodes_fn decodes, void *decodes_arg, struct charset_conv *cv,
+	       struct detect_result *out)
+{
+	struct cascade c;
+	struct charset_conv *own_cv = NULL;
+	const struct charset_info *site_default = ctx != NULL ? ctx->site_default : NULL;
+
+	pthread_once(&tables_once, tables_init);
+	memset(&c, 0, sizeof(c));
+	memset(out, 0, sizeof(*out));
+	if (cv == NULL)
+		cv = own_cv = charset_conv_new();
+	c.ta = ta;
+	c.decodes = decodes;
+	c.decodes_arg = decodes_arg;
+	c.cv = cv;
+	if (site_default == NULL)
+		site_default = charset_lookup("windows-1252");
+
+	/* 1. a configured rule */
+	if (ctx != NULL && ctx->rule != NULL) {
+		if (cascade_decodes(&c, ctx->rule)) {
+			set_result(out, ctx->rule, 100, DETECT_RULE, "rule %s: %s",
+				   ctx->rule_name ? ctx->rule_name : "(configured)", ctx->rule->mime_name);
+			goto done;
+		}
+		note_ruled_out(&c, ctx->rule->mime_name, "rule charset does not decode");
+	}
+	/* 2. pure ASCII, with or without 7-bit escapes */
+	if (try_escapes(&c, out))
+		goto done;
+	if (!ta->has_8bit) {
+		set_result(out, charset_lookup("us-ascii"), 100, DETECT_ASCII, "ASCII only");
+		goto done;
+	}
+	/* 3. valid UTF-8 */
+	if (text_analysis_utf8_ok(ta)) {
+		set_result(out, charset_lookup("utf-8"), 99, DETECT_UTF8, "valid UTF-8");
+		goto done;
+	}
+	note_ruled_out(&c, "utf-8", "invalid");
+
+	/* 4-6 need the scores */
+	size_t ulen = ta->sample_len < UCHARDET_SAMPLE ? ta->sample_len : UCHARDET_SAMPLE;
+	const struct charset_info *ucd = uchardet_guess((const char *)ta->sample, ulen);
+	if (ucd != NULL && !cascade_decodes(&c, ucd)) {
+		note_ruled_out(&c, ucd->mime_name, "uchardet's answer does not decode");
+		ucd = NULL;
+	}
+	struct scored sc[N_CANDIDATES];
+	size_t nsc = score_candidates(&c, ctx, ucd, sc);
+
+	/* 4. context */
+	if (ta->html_meta_charset[0] != '\0' &&
+	    try_context(&c, charset_lookup(ta->html_meta_charset), "HTML meta charset", sc, nsc, out))
+		goto done;
+	for (size_t i = 0; ctx != NULL && i < ctx->n_message_charsets && i < ARRAY_LEN(ctx->message_charsets); i++)
+		if (try_context(&c, ctx->message_charsets[i], "charset of another part", sc, nsc, out))
+			goto done;
+
+	/* 5. statistics */
+	if (nsc > 0) {
+		long margin = nsc > 1 ? sc[1].cost - sc[0].cost : 60;
+		bool weak = margin < 2 * MODEL_COST_SCALE;
+
+		/* 6. weak evidence: the site default when it is (nearly) as good */
+		if (weak && sc[0].cs != site_default) {
+			for (size_t i = 1; i < nsc; i++)
+				if (sc[i].cs == site_default && sc[i].cost - sc[0].cost < 2 * MODEL_COST_SCALE) {
+					set_result(out, site_default, 40, DETECT_DEFAULT,
+						   "short text: site default %s (%s scores %.1f nats better)",
+						   site_default->mime_name, sc[0].cs->mime_name,
+						   (double)(sc[i].cost - sc[0].cost) / MODEL_COST_SCALE);
+					goto done;
+				}
+		}
+		set_result(out, sc[0].cs, confidence_of_margin(margin, ta), DETECT_STATISTICAL,
+			   "%s (%s text), %.1f nats over %s; uchardet: %s%s%s",
+			   sc[0].cs->mime_name, sc[0].lang, (double)margin / MODEL_COST_SCALE,
+			   nsc > 1 ? sc[1].cs->mime_name : "nothing",
+			   ucd != NULL ? ucd->mime_name : "no answer",
+			   c.ruled_out[0] ? "; ruled out: " : "", c.ruled_out);
+		goto done;
+	}
+
+	/* 6. site default, then fallbacks */
+	static const char *const fallback[] = { "windows-1252", "iso-8859-15", "iso-8859-1" };
+	if (cascade_decodes(&c, site_default)) {
+		set_result(out, site_default, 30, DETECT_DEFAULT, "site default %s; ruled out: %s",
+			   site_default->mime_name, c.ruled_out);
+		goto done;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(fallback); i++) {
+		const struct charset_info *cs = charset_lookup(fallback[i]);
+
+		if (cascade_decodes(&c, cs)) {
+			set_result(out, cs, 20, DETECT_DEFAULT, "fallback %s; ruled out: %s",
+				   cs->mime_name, c.ruled_out);
+			goto done;
+		}
+	}
+	set_result(out, NULL, 0, DETECT_NONE, "no charset decodes; ruled out: %s", c.ruled_out);
+done:
+	if (own_cv != NULL)
+		charset_conv_free(own_cv);
+}
+
+const char *
+detect_source_name(enum detect_source s)
+{
+	switch (s) {
+	case DETECT_NONE: return "none";
+	case DETECT_RULE: return "rule";
+	case DETECT_ESCAPES: return "escapes";
+	case DETECT_UTF8: return "utf-8";
+	case DETECT_DECLARED: return "declared";
+	case DETECT_CONTEXT: return "context";
+	case DETECT_STATISTICAL: return "statistical";
+	case DETECT_DEFAULT: return "default";
+	case DETECT_ASCII: return "ascii";
+	}
+	return "?";
+}
+
+const struct charset_info *
+detect_tld_hint(const char *tld)
+{
+	static const struct { const char *tlds, *charset; } hints[] = {
+		{ " ru su by kz ua bg mk rs kg tj ", "windows-1251" },
+		{ " pl cz sk hu si hr ro ba ", "windows-1250" },
+		{ " gr cy ", "windows-1253" },
+		{ " tr az ", "windows-1254" },
+		{ " il ", "windows-1255" },
+		{ " sa ae eg iq ir jo kw lb ly ma om qa sy tn ye dz sd bh ", "windows-1256" },
+		{ " lt lv ee ", "windows-1257" },
+		{ " vn ", "windows-1258" },
+		{ " th ", "windows-874" },
+		{ " jp ", "shift_jis" },
+		{ " cn ", "gb2312" },
+		{ " tw hk mo ", "big5" },
+		{ " kr ", "euc-kr" },
+		{ " de at ch fr be lu nl es pt it ie uk dk se no fi is br ar mx cl co pe ve ", "windows-1252" },
+	};
+	char key[8];
+
+	if (tld == NULL || strlen(tld) < 2 || strlen(tld) > 4)
+		return NULL;
+	snprintf(key, sizeof(key), " %s ", tld);
+	for (size_t i = 0; i < ARRAY_LEN(hints); i++)
+		if (strstr(hints[i].tlds, key) != NULL)
+			return charset_lookup(hints[i].charset);
+	return NULL;
+}
