@@ -929,6 +929,51 @@ START_TEST(test_zero_capacity_error_buffer_is_not_written)
 }
 END_TEST
 
+START_TEST(test_megabyte_line_without_newline_is_one_error)
+{
+	size_t n = 1 << 20;
+	char *text = xmalloc(n + 1);
+	char path[512], err[1024];
+	struct conf *c;
+
+	memset(text, 'x', n);
+	text[n] = '\0';
+	write_file(path, text, n);
+	c = conf_load(path, err, sizeof(err));
+	unlink(path);
+	ck_assert_ptr_null(c);
+	ck_assert_uint_eq(count_lines(err), 1);
+	ck_assert_ptr_nonnull(strstr(err, ":1: line too long"));
+	free(text);
+}
+END_TEST
+
+/* Garbage in: a config or a clean error list, never a crash (ASan/UBSan watch). */
+START_TEST(test_random_garbage_never_crashes)
+{
+	static const char alphabet[] = "Mode Socket ClientCharset HeaderCharset InternalHosts "
+				       "0123456789/:.@#,k\t\r\n\n\n \x80\xff";
+	unsigned long seed = 12345;
+	char text[600], path[512], err[512];
+	int round;
+	size_t i;
+
+	for (round = 0; round < 300; round++) {
+		struct conf *c;
+
+		for (i = 0; i < sizeof(text) - 1; i++) {
+			seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+			text[i] = alphabet[(seed >> 33) % (sizeof(alphabet) - 1)];
+		}
+		text[sizeof(text) - 1] = '\0';
+		c = load_text(text, path, err, sizeof(err));
+		ck_assert(memchr(err, '\0', sizeof(err)) != NULL);
+		ck_assert(c != NULL || err[0] != '\0');
+		conf_free(c);
+	}
+}
+END_TEST
+
 /* ---- conf_set and scoping ------------------------------------------------------------ */
 
 START_TEST(test_conf_set_overrides_one_key)
@@ -1150,6 +1195,8 @@ static Suite *conf_suite(void)
 	tcase_add_test(errors, test_all_errors_in_a_file_are_reported);
 	tcase_add_test(errors, test_small_error_buffer_summarises_what_did_not_fit);
 	tcase_add_test(errors, test_zero_capacity_error_buffer_is_not_written);
+	tcase_add_test(errors, test_megabyte_line_without_newline_is_one_error);
+	tcase_add_test(errors, test_random_garbage_never_crashes);
 	suite_add_tcase(s, errors);
 
 	tcase_add_test(scope, test_conf_set_overrides_one_key);
