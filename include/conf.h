@@ -46,7 +46,7 @@
  *   SevenBitOutput    yes | no  [no]
  *   AuditHeader       header name | off  [X-Codepage-Milter]
  *   MaxMessageSize    size  [50M] (larger messages pass untouched)
- *   SpoolDir          directory  [/var/spool/codepage-milter, or $TMPDIR]
+ *   SpoolDir          absolute directory  [/var/spool/codepage-milter]
  *   SpoolThreshold    size  [1M]
  *   OnError           accept | tempfail  [accept]
  *   LogLevel          error | warning | notice | info | debug  [notice]

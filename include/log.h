@@ -5,6 +5,15 @@
  * facility) or stderr (foreground, -t/-x, tests).  Messages below the level
  * are dropped before formatting.  Callers pass text through report_sanitize
  * before logging anything a sender wrote.
+ *
+ * Stderr lines look like "codepage-milter[PID]: LEVEL: message\n" (LEVEL is
+ * error, warning, notice, info, debug); each message is one write(2), at
+ * most 2 KiB (longer ones are cut), with CR/LF inside it turned into spaces
+ * so one event is one line.  log_msg preserves errno.  Before log_open the
+ * output goes to stderr at level notice.
+ *
+ * log_level_parse accepts error|err, warning|warn, notice, info, debug;
+ * log_facility_parse mail, daemon, local0..local7 (case-insensitive).
  */
 #ifndef CPM_LOG_H
 #define CPM_LOG_H
