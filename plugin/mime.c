@@ -1,1 +1,883 @@
-/* mime.c -- see include/mime.h (under construction) */
+/*
+ * mime.c -- streaming MIME scanner.  See mime.h for the contract.
+ *
+ * One state machine over lines.  Input is cut at '\n' with memchr; a piece
+ * is either a whole line or the part of a line that a chunk holds.
+ *
+ *   ST_HEADER  header lines are gathered (bounded) and handled at line end:
+ *              a blank line ends the block; a line starting with white space
+ *              continues the open field; "Name:" opens a field; anything else
+ *              ends the block without a blank line and is replayed as the
+ *              first body line.
+ *   ST_BODY    body lines stream through.  Only a line starting with "--"
+ *              can be a delimiter, and only its first LINE_PREFIX bytes are
+ *              needed to tell, so body memory is O(1) whatever the line
+ *              length.  The line ending of each body line is held back until
+ *              the next line is known not to be a delimiter, because the EOL
+ *              before a delimiter belongs to the delimiter (RFC 2046 5.1.1).
+ *
+ * Open parts form a stack (root .. current); multipart entries carry their
+ * boundary.  A delimiter of any open multipart closes everything above it, so
+ * a missing close delimiter costs nothing but an anomaly bit.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "buf.h"
+#include "mime.h"
+
+#define LINE_PREFIX	256		/* enough for "--" + 70-char boundary + "--" + blanks */
+#define HEADER_BUDGET	(8u << 20)	/* header bytes copied per message, all blocks together */
+
+enum scan_state { ST_HEADER, ST_BODY };
+
+struct open_part {
+	unsigned part;
+	char *boundary;		/* multipart containers only */
+	size_t blen;
+	bool closed;		/* close delimiter seen: the rest is epilogue */
+};
+
+struct mime_scanner {
+	struct mime_limits lim;
+	struct mime_message m;
+	unsigned parts_cap, headers_cap;
+	mime_body_fn body_cb;
+	mime_part_end_fn end_cb;
+	void *cb_arg;
+
+	size_t pos;			/* offset of the next byte fed */
+	enum scan_state state;
+	struct open_part *stack;
+	unsigned nopen, stack_cap;
+	bool structure_off;		/* a limit was hit: no more delimiters or parts */
+	bool finished;
+
+	/* the current line */
+	size_t line_start;
+	size_t line_len;		/* content bytes so far, EOL excluded */
+	bool line_open;			/* some bytes of the current line were seen */
+	bool first_line;
+
+	/* ST_BODY */
+	char prefix[LINE_PREFIX];
+	size_t prefix_len;
+	bool line_decided;		/* known not to be a delimiter; bytes already emitted */
+	char pend_eol[2];
+	size_t pend_len;		/* EOL of the previous body line, not emitted yet */
+	bool held_cr;			/* a '\r' ended the last piece; its LF may follow */
+
+	/* ST_HEADER */
+	struct buf hline;		/* current header line, bounded */
+	bool hline_trunc;
+	bool field_open;
+	size_t field_start, field_colon, field_end, field_eol;
+	char field_name[80];
+	struct buf field_value;
+	bool field_8bit, field_trunc;
+	unsigned block_crlf, block_lf;	/* line endings seen in this header block */
+	size_t header_bytes;		/* copied so far, against HEADER_BUDGET */
+
+	unsigned long lines_crlf, lines_lf;
+};
+
+void mime_limits_default(struct mime_limits *l)
+{
+	l->max_depth = 32;
+	l->max_parts = 1000;
+	l->max_headers = 1000;
+	l->max_header_size = 64 * 1024;
+	l->max_message = 0;
+}
+
+/* ---- small helpers --------------------------------------------------------------- */
+
+static bool has_high_bit(const char *p, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, u + i, 8);
+		if (w & 0x8080808080808080ULL)
+			return true;
+	}
+	for (; i < n; i++)
+		if (u[i] & 0x80)
+			return true;
+	return false;
+}
+
+static struct mime_part *cur_part(struct mime_scanner *sc)
+{
+	return &sc->m.parts[sc->stack[sc->nopen - 1].part];
+}
+
+static unsigned new_part(struct mime_scanner *sc, int parent, size_t hdr_start)
+{
+	struct mime_part *p;
+	unsigned idx = sc->m.nparts;
+
+	if (sc->m.nparts == sc->parts_cap) {
+		sc->parts_cap = sc->parts_cap ? sc->parts_cap * 2 : 4;
+		sc->m.parts = xreallocarray(sc->m.parts, sc->parts_cap, sizeof(*sc->m.parts));
+	}
+	p = &sc->m.parts[sc->m.nparts++];
+	memset(p, 0, sizeof(*p));
+	p->parent = parent;
+	p->hdr_start = p->hdr_end = p->body_start = p->body_end = hdr_start;
+	p->first_header = sc->m.nheaders;
+	p->ct_header = p->cte_header = p->cd_header = p->mimever_header = -1;
+	memcpy(p->type, "text", 5);
+	memcpy(p->subtype, "plain", 6);
+	if (parent < 0) {
+		memcpy(p->id, "1", 2);
+	} else {
+		struct mime_part *pp = &sc->m.parts[parent];
+		int n;
+
+		pp->nchildren++;
+		p->depth = pp->depth + 1;
+		p->eol_crlf = pp->eol_crlf;
+		n = snprintf(p->id, sizeof(p->id), "%s.%u", pp->id, pp->nchildren);
+		if (n < 0 || (size_t)n >= sizeof(p->id))
+			p->id[sizeof(p->id) - 1] = '\0';	/* truncated id: documented */
+	}
+	if (sc->nopen == sc->stack_cap) {
+		sc->stack_cap = sc->stack_cap ? sc->stack_cap * 2 : 8;
+		sc->stack = xreallocarray(sc->stack, sc->stack_cap, sizeof(*sc->stack));
+	}
+	memset(&sc->stack[sc->nopen], 0, sizeof(sc->stack[0]));
+	sc->stack[sc->nopen++].part = idx;
+	return idx;
+}
+
+static void flag(struct mime_scanner *sc, unsigned bits)
+{
+	sc->m.anomalies |= bits;
+	if (sc->nopen > 0)
+		cur_part(sc)->anomalies |= bits;
+}
+
+/* ---- body bytes -------------------------------------------------------------------- */
+
+/* Bytes of the current part's body: stats and the callback, leaves only. */
+static void emit(struct mime_scanner *sc, const char *p, size_t n)
+{
+	struct mime_part *part;
+	unsigned idx;
+
+	if (n == 0 || sc->nopen == 0)
+		return;
+	idx = sc->stack[sc->nopen - 1].part;
+	part = &sc->m.parts[idx];
+	if (!part->is_leaf)
+		return;
+	if (!part->body_has_8bit && has_high_bit(p, n))
+		part->body_has_8bit = true;
+	if (!part->body_has_nul && memchr(p, '\0', n) != NULL) {
+		part->body_has_nul = true;
+		flag(sc, MIME_ANOM_NUL);
+	}
+	if (sc->body_cb != NULL)
+		sc->body_cb(sc->cb_arg, &sc->m, idx, p, n);
+}
+
+static void flush_pending_eol(struct mime_scanner *sc)
+{
+	if (sc->pend_len > 0) {
+		emit(sc, sc->pend_eol, sc->pend_len);
+		sc->pend_len = 0;
+	}
+}
+
+/* Is the line in prefix a delimiter of an open multipart?  Searches from the
+ * innermost.  Returns the stack index, or -1. */
+static int match_delimiter(struct mime_scanner *sc, bool *is_close)
+{
+	const char *l = sc->prefix;
+	size_t n = sc->prefix_len;
+	int k;
+
+	if (sc->structure_off || n < 3 || l[0] != '-' || l[1] != '-')
+		return -1;
+	for (k = (int)sc->nopen - 1; k >= 0; k--) {
+		const struct open_part *op = &sc->stack[k];
+		size_t i;
+
+		if (op->boundary == NULL || op->closed || n < 2 + op->blen ||
+		    memcmp(l + 2, op->boundary, op->blen) != 0)
+			continue;
+		i = 2 + op->blen;
+		*is_close = false;
+		if (i + 2 <= n && l[i] == '-' && l[i + 1] == '-') {
+			*is_close = true;
+			i += 2;
+		}
+		while (i < n && (l[i] == ' ' || l[i] == '\t'))
+			i++;
+		if (i == n)
+			return k;
+	}
+	return -1;
+}
+
+static void close_part(struct mime_scanner *sc, unsigned k, size_t end)
+{
+	struct open_part *op = &sc->stack[k];
+	struct mime_part *p = &sc->m.parts[op->part];
+
+	if (sc->state == ST_HEADER && k == sc->nopen - 1) {
+		/* input or an outer delimiter ended this part inside its header block */
+		p->hdr_end = p->body_start = p->body_end = end;
+		if (op->part != 0)
+			flag(sc, MIME_ANOM_TRUNC_HDR);
+	}
+	if (end < p->body_start)
+		end = p->body_start;
+	p->body_end = end;
+	if (op->boundary != NULL && !op->closed) {
+		p->anomalies |= MIME_ANOM_NO_CLOSE;
+		sc->m.anomalies |= MIME_ANOM_NO_CLOSE;
+	}
+	if (p->is_leaf && sc->end_cb != NULL)
+		sc->end_cb(sc->cb_arg, &sc->m, op->part);
+	free(op->boundary);
+	op->boundary = NULL;
+}
+
+static void header_block_begin(struct mime_scanner *sc)
+{
+	sc->state = ST_HEADER;
+	sc->field_open = false;
+	sc->block_crlf = sc->block_lf = 0;
+}
+
+static void on_delimiter(struct mime_scanner *sc, int k, bool is_close, size_t line_start, size_t after)
+{
+	size_t body_end = line_start - sc->pend_len;
+	struct open_part *mp;
+
+	sc->pend_len = 0;
+	while ((int)sc->nopen - 1 > k) {
+		close_part(sc, sc->nopen - 1, body_end);
+		sc->nopen--;
+	}
+	sc->state = ST_BODY;
+	mp = &sc->stack[k];
+	if (is_close) {
+		mp->closed = true;	/* the rest, up to the parent's delimiter, is epilogue */
+		return;
+	}
+	if (sc->m.nparts >= sc->lim.max_parts) {
+		flag(sc, MIME_ANOM_PARTS);
+		sc->structure_off = true;
+		return;
+	}
+	new_part(sc, (int)mp->part, after);
+	header_block_begin(sc);
+}
+
+/* Content bytes of the current body line (no EOL). */
+static void body_content(struct mime_scanner *sc, const char *p, size_t n)
+{
+	size_t take;
+
+	if (n == 0)
+		return;
+	sc->line_len += n;
+	if (sc->line_decided) {
+		emit(sc, p, n);
+		return;
+	}
+	take = LINE_PREFIX - sc->prefix_len;
+	if (take > n)
+		take = n;
+	memcpy(sc->prefix + sc->prefix_len, p, take);
+	sc->prefix_len += take;
+	if (take == n && sc->prefix_len < LINE_PREFIX && sc->prefix[0] == '-' &&
+	    (sc->prefix_len < 2 || sc->prefix[1] == '-') && !sc->structure_off)
+		return;		/* may still be a delimiter */
+	sc->line_decided = true;
+	flush_pending_eol(sc);
+	emit(sc, sc->prefix, sc->prefix_len);
+	emit(sc, p + take, n - take);
+}
+
+static void line_stats(struct mime_scanner *sc, size_t eol_len)
+{
+	if (eol_len == 2)
+		sc->lines_crlf++;
+	else if (eol_len == 1)
+		sc->lines_lf++;
+	if (sc->line_len > 998)
+		flag(sc, MIME_ANOM_LONG_LINE);
+}
+
+static void reset_line(struct mime_scanner *sc)
+{
+	sc->line_len = 0;
+	sc->prefix_len = 0;
+	sc->line_decided = false;
+	sc->line_open = false;
+	sc->first_line = false;
+}
+
+/* The current body line ended with an EOL of eol_len bytes (0 at end of input). */
+static void body_line_end(struct mime_scanner *sc, size_t eol_len)
+{
+	size_t line_start = sc->line_start;
+	size_t after = line_start + sc->line_len + eol_len;
+	struct mime_part *p;
+
+	line_stats(sc, eol_len);
+	if (!sc->line_decided) {
+		bool is_close;
+		int k = match_delimiter(sc, &is_close);
+
+		if (k >= 0) {
+			reset_line(sc);
+			on_delimiter(sc, k, is_close, line_start, after);
+			return;
+		}
+		flush_pending_eol(sc);
+		emit(sc, sc->prefix, sc->prefix_len);
+	}
+	p = cur_part(sc);
+	if (p->is_leaf && sc->line_len > p->max_line_len)
+		p->max_line_len = sc->line_len;
+	if (eol_len == 2)
+		memcpy(sc->pend_eol, "\r\n", 2);
+	else
+		sc->pend_eol[0] = '\n';
+	sc->pend_len = eol_len;
+	reset_line(sc);
+}
+
+/* ---- header fields ------------------------------------------------------------------ */
+
+static void set_part_header_index(struct mime_part *p, unsigned idx, const char *name)
+{
+	if (ascii_strcasecmp(name, "Content-Type") == 0 && p->ct_header < 0)
+		p->ct_header = (int)idx;
+	else if (ascii_strcasecmp(name, "Content-Transfer-Encoding") == 0 && p->cte_header < 0)
+		p->cte_header = (int)idx;
+	else if (ascii_strcasecmp(name, "Content-Disposition") == 0 && p->cd_header < 0)
+		p->cd_header = (int)idx;
+	else if (ascii_strcasecmp(name, "MIME-Version") == 0 && p->mimever_header < 0)
+		p->mimever_header = (int)idx;
+}
+
+static void finish_field(struct mime_scanner *sc)
+{
+	struct mime_part *p = cur_part(sc);
+	struct mime_header *h;
+
+	if (!sc->field_open)
+		return;
+	sc->field_open = false;
+	p->hdr_end = sc->field_end;
+	if (p->nheaders >= sc->lim.max_headers) {
+		flag(sc, MIME_ANOM_HDR_COUNT);
+		buf_reset(&sc->field_value);
+		return;
+	}
+	if (sc->m.nheaders == sc->headers_cap) {
+		sc->headers_cap = sc->headers_cap ? sc->headers_cap * 2 : 16;
+		sc->m.headers = xreallocarray(sc->m.headers, sc->headers_cap, sizeof(*sc->m.headers));
+	}
+	h = &sc->m.headers[sc->m.nheaders];
+	memset(h, 0, sizeof(*h));
+	h->start = sc->field_start;
+	h->colon = sc->field_colon;
+	h->end = sc->field_end;
+	h->eol_len = sc->field_eol;
+	h->part = sc->stack[sc->nopen - 1].part;
+	h->has_8bit = sc->field_8bit;
+	h->truncated = sc->field_trunc;
+	memcpy(h->name, sc->field_name, sizeof(h->name));
+	h->value = buf_steal(&sc->field_value, &h->value_len);
+	if (h->value == NULL)
+		h->value = xstrdup("");
+	if (h->has_8bit)
+		flag(sc, MIME_ANOM_8BIT_HDR);
+	if (h->truncated)
+		flag(sc, MIME_ANOM_HDR_SIZE);
+	set_part_header_index(p, sc->m.nheaders, h->name);
+	if (p->nheaders == 0)
+		p->first_header = sc->m.nheaders;
+	p->nheaders++;
+	sc->m.nheaders++;
+}
+
+static void field_append(struct mime_scanner *sc, const char *p, size_t n)
+{
+	if (sc->field_trunc || n == 0)
+		return;
+	if (sc->header_bytes + n > HEADER_BUDGET || buf_append(&sc->field_value, p, n) < 0) {
+		sc->field_trunc = true;
+		return;
+	}
+	sc->header_bytes += n;
+}
+
+static enum mime_cte parse_cte(const char *v, size_t n)
+{
+	static const struct { const char *name; enum mime_cte cte; } names[] = {
+		{ "7bit", CTE_7BIT }, { "8bit", CTE_8BIT }, { "binary", CTE_BINARY },
+		{ "quoted-printable", CTE_QP }, { "base64", CTE_BASE64 },
+	};
+	size_t i = 0, j, len;
+
+	while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n'))
+		i++;
+	for (len = 0; i + len < n && v[i + len] != ' ' && v[i + len] != '\t' && v[i + len] != '\r' &&
+	     v[i + len] != '\n' && v[i + len] != '(' && v[i + len] != ';'; len++)
+		;
+	for (j = 0; j < ARRAY_LEN(names); j++)
+		if (strlen(names[j].name) == len && ascii_strncasecmp(v + i, names[j].name, len) == 0)
+			return names[j].cte;
+	return CTE_UNKNOWN;
+}
+
+static bool is_digest_child(const struct mime_scanner *sc, const struct mime_part *p)
+{
+	const struct mime_part *pp;
+
+	if (p->parent < 0)
+		return false;
+	pp = &sc->m.parts[p->parent];
+	return pp->is_multipart && strcmp(pp->type, "multipart") == 0 && strcmp(pp->subtype, "digest") == 0;
+}
+
+/* The header block of the current part ended; body starts at body_start. */
+static void header_block_end(struct mime_scanner *sc, size_t body_start)
+{
+	unsigned idx = sc->stack[sc->nopen - 1].part;
+	struct mime_part *p = &sc->m.parts[idx];
+	const struct mparam *bd;
+
+	finish_field(sc);
+	p = &sc->m.parts[idx];
+	if (p->nheaders == 0)
+		p->hdr_end = p->hdr_start;
+	p->body_start = p->body_end = body_start;
+	if (sc->block_crlf + sc->block_lf > 0)
+		p->eol_crlf = sc->block_crlf > sc->block_lf;
+	if (is_digest_child(sc, p)) {
+		memcpy(p->type, "message", 8);
+		memcpy(p->subtype, "rfc822", 7);
+	}
+	if (p->ct_header >= 0) {
+		const struct mime_header *h = &sc->m.headers[p->ct_header];
+
+		mparams_parse(&p->ct, h->value, h->value_len, true);
+		if (p->ct.type[0] != '\0' && p->ct.subtype[0] != '\0') {
+			p->ct_valid = true;
+			memcpy(p->type, p->ct.type, sizeof(p->type));
+			memcpy(p->subtype, p->ct.subtype, sizeof(p->subtype));
+		} else {
+			flag(sc, MIME_ANOM_BAD_CT);
+			memcpy(p->type, "text", 5);
+			memcpy(p->subtype, "plain", 6);
+		}
+		if (p->ct.errors & ~MPARAM_ERR_NOTYPE)
+			flag(sc, MIME_ANOM_PARAM);
+	}
+	if (p->cd_header >= 0) {
+		const struct mime_header *h = &sc->m.headers[p->cd_header];
+
+		mparams_parse(&p->cd, h->value, h->value_len, false);
+		if (p->cd.errors)
+			flag(sc, MIME_ANOM_PARAM);
+	}
+	if (p->cte_header >= 0) {
+		const struct mime_header *h = &sc->m.headers[p->cte_header];
+
+		p->cte = parse_cte(h->value, h->value_len);
+		if (p->cte == CTE_UNKNOWN)
+			flag(sc, MIME_ANOM_BAD_CTE);
+	}
+	sc->state = ST_BODY;
+	sc->pend_len = 0;
+	if (strcmp(p->type, "multipart") == 0) {
+		bd = mparams_get(&p->ct, "boundary");
+		if (bd == NULL || bd->value_len == 0 || bd->value_len > LINE_PREFIX - 8) {
+			flag(sc, MIME_ANOM_NO_BOUNDARY);
+		} else if (p->depth >= sc->lim.max_depth || sc->structure_off) {
+			flag(sc, MIME_ANOM_DEPTH);
+		} else {
+			struct open_part *op = &sc->stack[sc->nopen - 1];
+
+			p->is_multipart = true;
+			op->boundary = xstrndup(bd->value, bd->value_len);
+			op->blen = bd->value_len;
+			return;
+		}
+	} else if (strcmp(p->type, "message") == 0 &&
+		   (strcmp(p->subtype, "rfc822") == 0 || strcmp(p->subtype, "global") == 0) &&
+		   (p->cte == CTE_ABSENT || p->cte == CTE_7BIT || p->cte == CTE_8BIT || p->cte == CTE_BINARY)) {
+		if (p->depth >= sc->lim.max_depth || sc->structure_off) {
+			flag(sc, MIME_ANOM_DEPTH);
+		} else if (sc->m.nparts >= sc->lim.max_parts) {
+			flag(sc, MIME_ANOM_PARTS);
+			sc->structure_off = true;
+		} else {
+			p->is_message = true;
+			new_part(sc, (int)idx, body_start);
+			header_block_begin(sc);
+			return;
+		}
+	}
+	p = &sc->m.parts[idx];
+	p->is_leaf = true;
+}
+
+static bool is_field_name_char(unsigned char c)
+{
+	return c >= 33 && c <= 126 && c != ':';
+}
+
+static void body_piece(struct mime_scanner *sc, const char *p, size_t n, bool ends_line);
+
+/* A whole header line (content without EOL, possibly cut at the buffer limit). */
+static void header_line(struct mime_scanner *sc, const char *l, size_t n, size_t eol_len)
+{
+	size_t after = sc->line_start + sc->line_len + eol_len;
+	size_t i;
+
+	if (eol_len == 2)
+		sc->block_crlf++, sc->lines_crlf++;
+	else if (eol_len == 1)
+		sc->block_lf++, sc->lines_lf++;
+	if (sc->line_len > 998)
+		flag(sc, MIME_ANOM_LONG_LINE);
+	if (sc->line_len == 0 && eol_len > 0) {
+		cur_part(sc)->has_blank_line = true;
+		header_block_end(sc, after);
+		return;
+	}
+	if ((l[0] == ' ' || l[0] == '\t') && sc->field_open) {
+		/* folded continuation: keep the folding in the copy */
+		field_append(sc, sc->field_eol == 2 ? "\r\n" : "\n", sc->field_eol);
+		field_append(sc, l, n);
+		if (sc->hline_trunc)
+			sc->field_trunc = true;
+		if (!sc->field_8bit && has_high_bit(l, n))
+			sc->field_8bit = true;
+		sc->field_end = after;
+		sc->field_eol = eol_len;
+		return;
+	}
+	for (i = 0; i < n && i < 998 && is_field_name_char((unsigned char)l[i]); i++)
+		;
+	{
+		size_t name_end = i;
+
+		while (i < n && (l[i] == ' ' || l[i] == '\t'))
+			i++;
+		if (name_end > 0 && i < n && l[i] == ':') {
+			finish_field(sc);
+			sc->field_open = true;
+			sc->field_start = sc->line_start;
+			sc->field_colon = sc->line_start + i;
+			sc->field_end = after;
+			sc->field_eol = eol_len;
+			sc->field_trunc = sc->hline_trunc;
+			ascii_lower_copy(sc->field_name, sizeof(sc->field_name), "", 0);
+			memcpy(sc->field_name, l, name_end < sizeof(sc->field_name) ? name_end :
+			       sizeof(sc->field_name) - 1);
+			sc->field_name[name_end < sizeof(sc->field_name) ? name_end : sizeof(sc->field_name) - 1] = '\0';
+			buf_reset(&sc->field_value);
+			field_append(sc, l + i + 1, n - i - 1);
+			sc->field_8bit = has_high_bit(l, n);
+			if (memchr(l, '\0', n) != NULL)
+				flag(sc, MIME_ANOM_NUL);
+			return;
+		}
+	}
+	if (sc->first_line && sc->stack[sc->nopen - 1].part == 0 && n >= 5 && memcmp(l, "From ", 5) == 0) {
+		/* an mbox separator line: not part of the message's header */
+		struct mime_part *p = cur_part(sc);
+
+		p->hdr_start = p->hdr_end = after;
+		return;
+	}
+	/* not a header line: the block ends here, without a blank line, and the
+	 * line is the first line of the body */
+	{
+		size_t start = sc->line_start, len = sc->line_len;
+		bool trunc = sc->hline_trunc;
+		bool delim_like = n >= 2 && l[0] == '-' && l[1] == '-';
+
+		if (!delim_like)
+			flag(sc, MIME_ANOM_BAD_HDR_LINE);
+		if (trunc)
+			flag(sc, MIME_ANOM_TRUNC_HDR);
+		header_block_end(sc, start);
+		/* header_block_end may have opened a child in ST_HEADER (message/rfc822 without
+		 * blank line): replay the line in whatever state we are now */
+		sc->line_start = start;
+		sc->line_len = 0;
+		if (sc->state == ST_BODY) {
+			sc->prefix_len = 0;
+			sc->line_decided = false;
+			body_piece(sc, l, n, false);
+			sc->line_len = len;
+			body_line_end(sc, eol_len);
+		} else {
+			sc->line_len = len;
+			header_line(sc, l, n, eol_len);
+		}
+	}
+}
+
+static void header_piece(struct mime_scanner *sc, const char *p, size_t n, bool ends_line)
+{
+	size_t clen = n, eol = 0;
+
+	if (ends_line) {
+		clen--;
+		eol = 1;
+		if (clen > 0 && p[clen - 1] == '\r') {
+			clen--;
+			eol = 2;
+		} else if (clen == 0 && sc->hline.len > 0 && sc->hline.data[sc->hline.len - 1] == '\r') {
+			sc->hline.len--;
+			sc->line_len--;
+			eol = 2;
+		}
+	}
+	sc->line_len += clen;
+	if (!sc->hline_trunc && buf_append(&sc->hline, p, clen) < 0) {
+		size_t room = sc->hline.max - sc->hline.len;
+
+		buf_append(&sc->hline, p, room);
+		sc->hline_trunc = true;
+	}
+	if (!ends_line)
+		return;
+	/* a CR left over at the end of the buffered line (CR CR LF...) is content */
+	header_line(sc, buf_cstr(&sc->hline), sc->hline.len, eol);
+	buf_reset(&sc->hline);
+	sc->hline_trunc = false;
+	if (sc->state == ST_HEADER || sc->line_open) {
+		sc->line_len = 0;
+		sc->first_line = false;
+	}
+	reset_line(sc);
+}
+
+static void body_piece(struct mime_scanner *sc, const char *p, size_t n, bool ends_line)
+{
+	size_t clen = n, eol = 0;
+	bool hold_cr = false;
+
+	if (ends_line) {
+		clen--;
+		eol = 1;
+		if (clen > 0 && p[clen - 1] == '\r') {
+			clen--;
+			eol = 2;
+		} else if (clen == 0 && sc->held_cr) {
+			sc->held_cr = false;	/* the CR that ended the previous piece */
+			eol = 2;
+		}
+	} else if (clen > 0 && p[clen - 1] == '\r') {
+		hold_cr = true;
+		clen--;
+	}
+	if (sc->held_cr) {
+		/* a CR not followed by LF: content */
+		sc->held_cr = false;
+		flag(sc, MIME_ANOM_BARE_CR);
+		body_content(sc, "\r", 1);
+	}
+	if (clen > 0 && !(sc->m.anomalies & MIME_ANOM_BARE_CR) && memchr(p, '\r', clen) != NULL)
+		flag(sc, MIME_ANOM_BARE_CR);
+	body_content(sc, p, clen);
+	sc->held_cr = hold_cr;
+	if (ends_line)
+		body_line_end(sc, eol);
+}
+
+/* ---- public interface -------------------------------------------------------------- */
+
+struct mime_scanner *mime_scanner_new(const struct mime_limits *limits)
+{
+	struct mime_scanner *sc = xcalloc(1, sizeof(*sc));
+
+	if (limits != NULL)
+		sc->lim = *limits;
+	else
+		mime_limits_default(&sc->lim);
+	if (sc->lim.max_depth == 0)
+		sc->lim.max_depth = 1;
+	if (sc->lim.max_parts == 0)
+		sc->lim.max_parts = 1;
+	if (sc->lim.max_header_size < 1024)
+		sc->lim.max_header_size = 1024;
+	buf_init(&sc->hline, sc->lim.max_header_size);
+	buf_init(&sc->field_value, sc->lim.max_header_size);
+	new_part(sc, -1, 0);
+	header_block_begin(sc);
+	sc->first_line = true;
+	return sc;
+}
+
+void mime_scanner_set_body_callback(struct mime_scanner *sc, mime_body_fn body,
+				    mime_part_end_fn part_end, void *arg)
+{
+	sc->body_cb = body;
+	sc->end_cb = part_end;
+	sc->cb_arg = arg;
+}
+
+void mime_scanner_feed(struct mime_scanner *sc, const char *data, size_t len)
+{
+	if (sc->finished)
+		return;
+	sc->m.size += len;
+	if (sc->lim.max_message > 0) {
+		if (sc->pos >= sc->lim.max_message) {
+			sc->m.anomalies |= MIME_ANOM_TOO_BIG;
+			return;
+		}
+		if (len > sc->lim.max_message - sc->pos) {
+			sc->m.anomalies |= MIME_ANOM_TOO_BIG;
+			len = sc->lim.max_message - sc->pos;
+		}
+	}
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t n = nl != NULL ? (size_t)(nl - data) + 1 : len;
+
+		if (!sc->line_open) {
+			sc->line_open = true;
+			sc->line_start = sc->pos;
+		}
+		if (sc->state == ST_HEADER)
+			header_piece(sc, data, n, nl != NULL);
+		else
+			body_piece(sc, data, n, nl != NULL);
+		sc->pos += n;
+		data += n;
+		len -= n;
+	}
+}
+
+const struct mime_message *mime_scanner_finish(struct mime_scanner *sc)
+{
+	if (sc->finished)
+		return &sc->m;
+	if (sc->state == ST_HEADER) {
+		if (sc->hline.len > 0 || sc->line_len > 0)
+			header_line(sc, buf_cstr(&sc->hline), sc->hline.len, 0);
+		if (sc->state == ST_HEADER) {
+			finish_field(sc);
+			if (sc->stack[sc->nopen - 1].part != 0)
+				flag(sc, MIME_ANOM_TRUNC_HDR);
+			/* a header block with no body: the part ends here */
+			header_block_end(sc, sc->pos);
+		}
+	} else if (sc->line_open || sc->held_cr) {
+		if (sc->held_cr) {
+			sc->held_cr = false;
+			flag(sc, MIME_ANOM_BARE_CR);
+			body_content(sc, "\r", 1);
+		}
+		body_line_end(sc, 0);
+	}
+	flush_pending_eol(sc);
+	while (sc->nopen > 0) {
+		close_part(sc, sc->nopen - 1, sc->pos);
+		sc->nopen--;
+	}
+	if (sc->lines_crlf > 0 && sc->lines_lf > 0)
+		sc->m.anomalies |= MIME_ANOM_MIXED_EOL;
+	sc->m.eol_crlf = sc->m.nparts > 0 && sc->lines_crlf > sc->lines_lf;
+	if (sc->m.nparts > 0 && sc->m.parts[0].nheaders > 0)
+		sc->m.eol_crlf = sc->m.parts[0].eol_crlf;
+	sc->finished = true;
+	return &sc->m;
+}
+
+void mime_scanner_free(struct mime_scanner *sc)
+{
+	unsigned i;
+
+	if (sc == NULL)
+		return;
+	for (i = 0; i < sc->nopen; i++)
+		free(sc->stack[i].boundary);
+	for (i = 0; i < sc->m.nparts; i++) {
+		mparams_free(&sc->m.parts[i].ct);
+		mparams_free(&sc->m.parts[i].cd);
+	}
+	for (i = 0; i < sc->m.nheaders; i++)
+		free(sc->m.headers[i].value);
+	free(sc->m.parts);
+	free(sc->m.headers);
+	free(sc->stack);
+	buf_free(&sc->hline);
+	buf_free(&sc->field_value);
+	free(sc);
+}
+
+/* ---- helpers on a finished tree ------------------------------------------------------ */
+
+const char *mime_cte_name(enum mime_cte cte)
+{
+	switch (cte) {
+	case CTE_ABSENT: return "7bit";
+	case CTE_7BIT: return "7bit";
+	case CTE_8BIT: return "8bit";
+	case CTE_BINARY: return "binary";
+	case CTE_QP: return "quoted-printable";
+	case CTE_BASE64: return "base64";
+	default: return "x-unknown";
+	}
+}
+
+const struct mime_header *mime_part_header(const struct mime_message *m, unsigned p,
+					   const char *name, unsigned nth)
+{
+	const struct mime_part *part;
+	unsigned i;
+
+	if (m == NULL || p >= m->nparts)
+		return NULL;
+	part = &m->parts[p];
+	for (i = 0; i < part->nheaders; i++) {
+		const struct mime_header *h = &m->headers[part->first_header + i];
+
+		if (ascii_strcasecmp(h->name, name) == 0 && nth-- == 0)
+			return h;
+	}
+	return NULL;
+}
+
+bool mime_part_in_signed(const struct mime_message *m, unsigned p)
+{
+	int i = (int)p;
+
+	while (i >= 0 && (unsigned)i < m->nparts) {
+		const struct mime_part *part = &m->parts[i];
+
+		if ((strcmp(part->type, "multipart") == 0 &&
+		     (strcmp(part->subtype, "signed") == 0 || strcmp(part->subtype, "encrypted") == 0)) ||
+		    (strcmp(part->type, "application") == 0 &&
+		     (strcmp(part->subtype, "pkcs7-mime") == 0 || strcmp(part->subtype, "x-pkcs7-mime") == 0 ||
+		      strcmp(part->subtype, "pkcs7-signature") == 0)))
+			return true;
+		i = part->parent;
+	}
+	return false;
+}
