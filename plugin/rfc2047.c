@@ -1,1 +1,1007 @@
-/* rfc2047.c -- see include/rfc2047.h (under construction) */
+/*
+ * rfc2047.c -- RFC 2047 encoded-words (decode and encode) and RFC 2231
+ * parameter encoding.  See rfc2047.h for the contract.
+ *
+ * Encoding works in one streaming pass over the value with a small token
+ * lookahead, so memory is bounded by the output buffer's limit whatever the
+ * input size:
+ *   tokenizer  -> white space, literal tokens (kept byte-identical) and
+ *                 encodable tokens (words with 8-bit bytes; in address
+ *                 headers also 8-bit quoted-strings and words in comments);
+ *   run joiner -> consecutive encodable tokens plus the white space between
+ *                 them become one run (a decoder drops white space between
+ *                 adjacent encoded-words, so that space must be encoded);
+ *   emitter    -> cuts a run into encoded-words at character boundaries of
+ *                 the charset, picks Q or B per word, folds lines at 78.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rfc2047.h"
+#include "util.h"
+
+#define LINE_MAX_COLS	78	/* RFC 5322 2.1.1 */
+#define WORD_MAX	75	/* RFC 2047 2 */
+#define CHARSET_MAX	64
+
+static bool is_fws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static const char hexdigits[] = "0123456789ABCDEF";
+
+/* ---- character structure of a charset ---------------------------------------------- */
+
+enum width_class {
+	W_SINGLE, W_UTF8, W_SJIS, W_EUCJP, W_DBCS, W_GB18030, W_UNSUPPORTED
+};
+
+static enum width_class width_class_of(const struct charset_info *cs)
+{
+	static const struct { const char *name; enum width_class w; } mb[] = {
+		{ "utf-8", W_UTF8 }, { "shift_jis", W_SJIS }, { "euc-jp", W_EUCJP },
+		{ "gb2312", W_DBCS }, { "big5", W_DBCS }, { "big5-hkscs", W_DBCS },
+		{ "euc-kr", W_DBCS }, { "gb18030", W_GB18030 },
+	};
+	size_t i;
+
+	if (cs->props & CSP_SINGLE_BYTE)
+		return W_SINGLE;
+	for (i = 0; i < ARRAY_LEN(mb); i++)
+		if (strcmp(cs->mime_name, mb[i].name) == 0)
+			return mb[i].w;
+	return W_UNSUPPORTED;	/* stateful or not ASCII compatible */
+}
+
+/* Length of the character starting at p (1..n), from the lead byte's
+ * structure; a truncated character is clamped to what is there. */
+static size_t char_len(enum width_class w, const unsigned char *p, size_t n)
+{
+	size_t l = 1;
+	unsigned char b = p[0];
+
+	switch (w) {
+	case W_UTF8:
+		l = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+		/* Never glue a stray continuation run past the next lead. */
+		{
+			size_t k;
+
+			for (k = 1; k < l && k < n; k++)
+				if ((p[k] & 0xc0) != 0x80)
+					return k;
+		}
+		break;
+	case W_SJIS:
+		l = ((b >= 0x81 && b <= 0x9f) || (b >= 0xe0 && b <= 0xfc)) ? 2 : 1;
+		break;
+	case W_EUCJP:
+		l = b == 0x8f ? 3 : (b == 0x8e || (b >= 0xa1 && b <= 0xfe)) ? 2 : 1;
+		break;
+	case W_DBCS:
+		l = (b >= 0x81 && b <= 0xfe) ? 2 : 1;
+		break;
+	case W_GB18030:
+		if (b >= 0x81 && b <= 0xfe)
+			l = (n >= 2 && p[1] >= 0x30 && p[1] <= 0x39) ? 4 : 2;
+		break;
+	default:
+		break;
+	}
+	return l < n ? l : n;
+}
+
+/* ---- decoding ------------------------------------------------------------------------ */
+
+struct ew {
+	const char *charset;	/* without the RFC 2231 language suffix */
+	size_t charset_len;
+	char enc;		/* 'B' or 'Q' */
+	const char *text;
+	size_t text_len;
+	size_t total;		/* bytes from "=?" to "?=" inclusive */
+};
+
+static bool ew_charset_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\"/[]?=", c) == NULL;
+}
+
+/* Parse an encoded-word at p[0..n); p starts with "=?". */
+static bool ew_parse(const char *p, size_t n, struct ew *ew)
+{
+	size_t i = 2, cs_start = 2, star;
+
+	if (n < 8 || p[0] != '=' || p[1] != '?')
+		return false;
+	while (i < n && ew_charset_char((unsigned char)p[i]))
+		i++;
+	if (i == cs_start || i - cs_start > CHARSET_MAX || i + 2 >= n || p[i] != '?')
+		return false;
+	for (star = cs_start; star < i && p[star] != '*'; star++)
+		;
+	if (star == cs_start)
+		return false;
+	ew->charset = p + cs_start;
+	ew->charset_len = star - cs_start;
+	i++;
+	ew->enc = (char)(p[i] == 'b' ? 'B' : p[i] == 'q' ? 'Q' : p[i]);
+	if ((ew->enc != 'B' && ew->enc != 'Q') || p[i + 1] != '?')
+		return false;
+	i += 2;
+	ew->text = p + i;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '?') {
+			if (i + 1 < n && p[i + 1] == '=') {
+				ew->text_len = (size_t)(p + i - ew->text);
+				ew->total = i + 2;
+				return true;
+			}
+			return false;
+		}
+		if (c <= 0x20 || c >= 0x7f)
+			return false;
+	}
+	return false;
+}
+
+static int b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Decode the encoded text into raw bytes appended to out.  Returns 0, -1
+ * when malformed (out then holds partial data the caller discards), -2 when
+ * out's limit was reached. */
+static int ew_decode_text(const struct ew *ew, struct buf *out)
+{
+	size_t i;
+
+	if (ew->enc == 'B') {
+		uint32_t acc = 0;
+		unsigned bits = 0;
+		bool pad = false;
+
+		for (i = 0; i < ew->text_len; i++) {
+			unsigned char c = (unsigned char)ew->text[i];
+			int v;
+
+			if (c == '=') {
+				pad = true;
+				continue;
+			}
+			if (pad || (v = b64val(c)) < 0)
+				return -1;
+			acc = (acc << 6) | (uint32_t)v;
+			bits += 6;
+			if (bits >= 8) {
+				bits -= 8;
+				if (buf_putc(out, (int)((acc >> bits) & 0xff)) < 0)
+					return -2;
+			}
+		}
+		/* Leftover bits must be padding zeros of a partial quantum. */
+		if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
+			return -1;
+		return 0;
+	}
+	for (i = 0; i < ew->text_len; i++) {
+		unsigned char c = (unsigned char)ew->text[i];
+		int r;
+
+		if (c == '_') {
+			r = buf_putc(out, ' ');
+		} else if (c == '=') {
+			int hi, lo;
+
+			if (i + 2 >= ew->text_len ||
+			    (hi = hexval((unsigned char)ew->text[i + 1])) < 0 ||
+			    (lo = hexval((unsigned char)ew->text[i + 2])) < 0)
+				return -1;
+			r = buf_putc(out, hi * 16 + lo);
+			i += 2;
+		} else {
+			r = buf_putc(out, c);
+		}
+		if (r < 0)
+			return -2;
+	}
+	return 0;
+}
+
+struct decoder {
+	struct charset_conv *cv;
+	const struct charset_info *raw_cs;
+	struct buf *out;
+	/* Pending run of adjacent encoded-words in one charset. */
+	const struct charset_info *pend_cs;
+	struct buf pend;		/* their raw decoded bytes */
+	const char *pend_src;		/* their source span, for the literal fallback */
+	size_t pend_src_len;
+	int pend_words;
+	int words;
+	bool overflow;
+};
+
+struct buf_sink {
+	struct buf *out;
+	bool overflow;
+};
+
+static int sink_to_buf(void *arg, const char *data, size_t len)
+{
+	struct buf_sink *bs = arg;
+
+	if (buf_append(bs->out, data, len) < 0) {
+		bs->overflow = true;
+		return -1;
+	}
+	return 0;
+}
+
+/* Convert bytes in cs to UTF-8 into out; false (out unchanged) when they
+ * do not decode. */
+static bool convert_into(struct decoder *d, const struct charset_info *cs, const char *p, size_t n,
+			 bool *overflow)
+{
+	size_t mark = d->out->len, bad;
+	struct charset_stream *st;
+	struct buf_sink bs = { d->out, false };
+
+	*overflow = false;
+	if (cs->family == CSF_UTF && (cs->props & CSP_MULTI_BYTE)) {
+		if (!utf8_valid(p, n))
+			return false;
+		if (buf_append(d->out, p, n) < 0)
+			*overflow = true;
+		return !*overflow;
+	}
+	st = charset_stream_begin(d->cv, cs, sink_to_buf, &bs);
+	if (st == NULL)
+		return false;
+	charset_stream_feed(st, p, n);
+	if (charset_stream_end(st, &bad) == 0)
+		return true;
+	*overflow = bs.overflow;
+	d->out->len = mark;
+	if (d->out->data != NULL)
+		d->out->data[mark] = '\0';
+	return false;
+}
+
+/* Append literal source text, unfolded (CR and LF dropped). */
+static int put_unfolded(struct buf *out, const char *p, size_t n)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\r' || p[i] == '\n') {
+			if (buf_append(out, p + start, i - start) < 0)
+				return -1;
+			start = i + 1;
+		}
+	}
+	return buf_append(out, p + start, n - start);
+}
+
+static int flush_literal(struct decoder *d, const char *p, size_t n)
+{
+	size_t i;
+	bool has8 = false, overflow;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n && !has8; i++)
+		has8 = (unsigned char)p[i] >= 0x80;
+	if (has8 && d->raw_cs != NULL && d->cv != NULL) {
+		/* Unfold first (CR/LF are ASCII in every charset we convert). */
+		struct buf tmp;
+		bool ok;
+
+		buf_init(&tmp, n + 1);
+		if (put_unfolded(&tmp, p, n) < 0) {
+			buf_free(&tmp);
+			return -1;
+		}
+		ok = convert_into(d, d->raw_cs, tmp.data, tmp.len, &overflow);
+		buf_free(&tmp);
+		if (ok)
+			return 0;
+		if (overflow)
+			return -1;
+	}
+	return put_unfolded(d->out, p, n);
+}
+
+static int flush_pending(struct decoder *d)
+{
+	bool overflow;
+
+	if (d->pend_cs == NULL)
+		return 0;
+	if (convert_into(d, d->pend_cs, d->pend.data != NULL ? d->pend.data : "", d->pend.len, &overflow)) {
+		d->words += d->pend_words;
+	} else {
+		if (overflow || put_unfolded(d->out, d->pend_src, d->pend_src_len) < 0)
+			return -1;
+	}
+	d->pend_cs = NULL;
+	d->pend_words = 0;
+	buf_reset(&d->pend);
+	return 0;
+}
+
+static bool only_fws(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!is_fws((unsigned char)p[i]))
+			return false;
+	return true;
+}
+
+int rfc2047_decode(const char *value, size_t len, const struct charset_info *raw_cs,
+		   struct charset_conv *cv, struct buf *out)
+{
+	struct decoder d;
+	size_t i = 0, lit = 0;
+	int rc = 0;
+
+	struct buf word;
+
+	memset(&d, 0, sizeof(d));
+	d.cv = cv;
+	d.raw_cs = raw_cs;
+	d.out = out;
+	buf_init(&d.pend, len + 1);
+	buf_init(&word, len + 1);
+	while (i < len) {
+		struct ew ew;
+		const struct charset_info *cs;
+
+		if (value[i] != '=' || i + 1 >= len || value[i + 1] != '?' ||
+		    !ew_parse(value + i, len - i, &ew)) {
+			i++;
+			continue;
+		}
+		cs = charset_lookup_n(ew.charset, ew.charset_len);
+		buf_reset(&word);
+		if (cs == NULL || d.cv == NULL || ew_decode_text(&ew, &word) < 0) {
+			i += 2;	/* unknown charset or malformed: stays literal */
+			continue;
+		}
+		/* Text between the previous encoded-word and this one: dropped
+		 * when it is only white space (RFC 2047 6.2). */
+		if (d.pend_cs != NULL && only_fws(value + lit, i - lit)) {
+			if (cs != d.pend_cs && flush_pending(&d) < 0) {
+				rc = -1;
+				break;
+			}
+		} else {
+			if (flush_pending(&d) < 0 || flush_literal(&d, value + lit, i - lit) < 0) {
+				rc = -1;
+				break;
+			}
+		}
+		if (buf_append(&d.pend, word.data, word.len) < 0) {
+			rc = -1;
+			break;
+		}
+		if (d.pend_cs == NULL) {
+			d.pend_cs = cs;
+			d.pend_src = value + i;
+		}
+		d.pend_src_len = (size_t)(value + i + ew.total - d.pend_src);
+		d.pend_words++;
+		i += ew.total;
+		lit = i;
+	}
+	if (rc == 0 && (flush_pending(&d) < 0 || flush_literal(&d, value + lit, len - lit) < 0))
+		rc = -1;
+	buf_free(&d.pend);
+	buf_free(&word);
+	return rc < 0 ? -1 : d.words;
+}
+
+bool rfc2047_has_encoded_word(const char *value, size_t len)
+{
+	size_t i;
+	struct ew ew;
+
+	for (i = 0; i + 1 < len; i++)
+		if (value[i] == '=' && value[i + 1] == '?' && ew_parse(value + i, len - i, &ew))
+			return true;
+	return false;
+}
+
+/* ---- encoding: the emitter --------------------------------------------------------- */
+
+struct emitter {
+	struct buf *out;
+	size_t col;			/* column of the next output byte */
+	const char *eol;
+	const char *label;
+	size_t overhead;		/* "=?" label "?X?" ... "?=" */
+	enum width_class w;
+	bool structured;		/* folding allowed between any tokens */
+	int err;
+};
+
+static void emit(struct emitter *e, const char *p, size_t n)
+{
+	size_t i;
+
+	if (e->err)
+		return;
+	if (buf_append(e->out, p, n) < 0) {
+		e->err = -1;
+		return;
+	}
+	for (i = 0; i < n; i++)
+		e->col = (p[i] == '\n') ? 0 : e->col + 1;
+}
+
+static void emit_fold(struct emitter *e)
+{
+	emit(e, e->eol, strlen(e->eol));
+}
+
+static bool has_newline(const char *p, size_t n)
+{
+	return n > 0 && (memchr(p, '\n', n) != NULL || memchr(p, '\r', n) != NULL);
+}
+
+/* White space, then a literal token; fold at the white space when the token
+ * would pass the line limit and folding shortens the line. */
+static void emit_literal(struct emitter *e, const char *ws, size_t wslen, const char *tok, size_t toklen)
+{
+	if (wslen > 0 && !has_newline(ws, wslen) && e->col > wslen &&
+	    e->col + wslen + toklen > LINE_MAX_COLS)
+		emit_fold(e);
+	emit(e, ws, wslen);
+	emit(e, tok, toklen);
+}
+
+/* Q is restricted to the characters RFC 2047 5(3) allows in a phrase, so the
+ * same words are valid in Subject, phrases and comments. */
+static bool q_safe(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    c == '!' || c == '*' || c == '+' || c == '-' || c == '/';
+}
+
+static size_t q_cost(unsigned char c)
+{
+	return (q_safe(c) || c == ' ') ? 1 : 3;
+}
+
+static size_t b_cost(size_t nbytes)
+{
+	return 4 * ((nbytes + 2) / 3);
+}
+
+static void emit_word(struct emitter *e, char enc, const unsigned char *p, size_t n)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char tmp[WORD_MAX + 8];
+	size_t t = 0, i;
+
+	if (buf_printf(e->out, "=?%s?%c?", e->label, enc) < 0) {
+		e->err = -1;
+		return;
+	}
+	e->col += strlen(e->label) + 5;
+	if (enc == 'Q') {
+		for (i = 0; i < n && t + 3 < sizeof(tmp); i++) {
+			if (p[i] == ' ') {
+				tmp[t++] = '_';
+			} else if (q_safe(p[i])) {
+				tmp[t++] = (char)p[i];
+			} else {
+				tmp[t++] = '=';
+				tmp[t++] = hexdigits[p[i] >> 4];
+				tmp[t++] = hexdigits[p[i] & 15];
+			}
+		}
+	} else {
+		for (i = 0; i < n && t + 4 < sizeof(tmp); i += 3) {
+			uint32_t v = (uint32_t)p[i] << 16;
+
+			if (i + 1 < n)
+				v |= (uint32_t)p[i + 1] << 8;
+			if (i + 2 < n)
+				v |= p[i + 2];
+			tmp[t++] = b64[(v >> 18) & 63];
+			tmp[t++] = b64[(v >> 12) & 63];
+			tmp[t++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+			tmp[t++] = i + 2 < n ? b64[v & 63] : '=';
+		}
+	}
+	emit(e, tmp, t);
+	emit(e, "?=", 2);
+}
+
+/* Encode a run of raw bytes as encoded-words.  ws is the literal white
+ * space before the run (kept, or turned into a fold); reserve is the width of
+ * a token glued to the end of the run (no white space to fold at). */
+static void emit_encoded(struct emitter *e, const char *ws, size_t wslen,
+			 const unsigned char *p, size_t n, size_t reserve)
+{
+	bool first = true;
+
+	if (has_newline(ws, wslen)) {
+		emit(e, ws, wslen);	/* already folded in the input */
+		ws = "";
+		wslen = 0;
+	}
+	while (n > 0 && !e->err) {
+		size_t sep = first ? wslen : 1;
+		size_t clen = char_len(e->w, p, n), qc0 = 0, k;
+		size_t min_char, want, avail, budget, i, qn, bn, q_end = 0, b_end = 0;
+		bool can_fold = !first || wslen > 0 || (e->structured && e->col > 1);
+
+		for (k = 0; k < clen; k++)
+			qc0 += q_cost(p[k]);
+		min_char = qc0 < b_cost(clen) ? qc0 : b_cost(clen);
+		/* Fold rather than start a word with room for only a few bytes:
+		 * want the whole rest when it is short, else a dozen columns. */
+		if (n <= 16) {
+			size_t qa = 0;
+
+			for (k = 0; k < n; k++)
+				qa += q_cost(p[k]);
+			want = qa < b_cost(n) ? qa : b_cost(n);
+		} else {
+			want = 12;
+		}
+		if (want < min_char)
+			want = min_char;
+		want += e->overhead + reserve;
+		if (e->col + sep + want > LINE_MAX_COLS && can_fold && e->col > sep) {
+			emit_fold(e);
+			if (first && wslen > 0)
+				emit(e, ws, wslen);
+			else
+				emit(e, " ", 1);
+		} else if (first) {
+			emit(e, ws, wslen);
+		} else {
+			emit(e, " ", 1);
+		}
+		first = false;
+		avail = e->col < LINE_MAX_COLS ? LINE_MAX_COLS - e->col : 0;
+		if (avail > WORD_MAX)
+			avail = WORD_MAX;
+		if (avail < e->overhead + min_char)
+			avail = e->overhead + min_char;	/* cannot fold here: overflow the line */
+		if (avail > WORD_MAX) {
+			e->err = -1;	/* label too long for any encoded-word */
+			return;
+		}
+		budget = avail - e->overhead;
+		if (budget >= reserve + min_char)
+			budget -= reserve;	/* room for a glued token after the run */
+		/* Greedy: the longest prefix of whole characters for each encoding. */
+		for (i = 0, qn = 0; i < n;) {
+			size_t l = char_len(e->w, p + i, n - i), j, qc = 0;
+			bool q_fits, b_fits;
+
+			for (j = 0; j < l; j++)
+				qc += q_cost(p[i + j]);
+			q_fits = q_end == i && qn + qc <= budget;
+			b_fits = b_end == i && b_cost(i + l) <= budget;
+			if (!q_fits && !b_fits)
+				break;
+			if (q_fits) {
+				qn += qc;
+				q_end = i + l;
+			}
+			if (b_fits)
+				b_end = i + l;
+			i += l;
+		}
+		if (q_end == 0 && b_end == 0) {
+			e->err = -1;
+			return;
+		}
+		bn = b_cost(b_end);
+		/* Q keeps mostly-ASCII text readable: prefer it unless B packs
+		 * more characters into the word or is more than 1/8 shorter. */
+		if (q_end > b_end || (q_end == b_end && qn <= bn + bn / 8)) {
+			emit_word(e, 'Q', p, q_end);
+			p += q_end;
+			n -= q_end;
+		} else {
+			emit_word(e, 'B', p, b_end);
+			p += b_end;
+			n -= b_end;
+		}
+	}
+}
+
+/* ---- encoding: tokens ---------------------------------------------------------------- */
+
+enum tok_type { T_END, T_WS, T_LIT, T_ENC };
+
+struct token {
+	enum tok_type type;
+	const char *p;
+	size_t n;
+	bool unescape;		/* quoted-pairs inside (quoted-string, comment) */
+	bool strip_quotes;	/* a quoted-string: p/n include the quotes */
+	int ctx;		/* 0 outside comments, 1 inside: runs never cross */
+};
+
+struct tokenizer {
+	const char *v;
+	size_t len, i;
+	enum width_class w;	/* trail bytes of a character are never delimiters */
+	bool address;
+	int depth;		/* comment nesting */
+};
+
+static bool has_8bit(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return true;
+	return false;
+}
+
+static bool addr_delim(unsigned char c)
+{
+	return is_fws(c) || c == '(' || c == ')' || c == '<' || c == '>' || c == ',' ||
+	    c == ';' || c == ':' || c == '"' || c == '[' || c == ']';
+}
+
+/* Index of the character after the one at v[i]. */
+static size_t tz_next(const struct tokenizer *tz, size_t i)
+{
+	if ((unsigned char)tz->v[i] < 0x80)
+		return i + 1;
+	return i + char_len(tz->w, (const unsigned char *)tz->v + i, tz->len - i);
+}
+
+/* Skip a delimited construct starting at v[i] (an opening quote or bracket);
+ * returns the index after its closing delimiter (or len when unterminated). */
+static size_t skip_quoted(const struct tokenizer *tz, size_t i, char close)
+{
+	for (i++; i < tz->len; i = tz_next(tz, i)) {
+		if (tz->v[i] == '\\' && i + 1 < tz->len)
+			i++;
+		else if (tz->v[i] == close)
+			return i + 1;
+	}
+	return tz->len;
+}
+
+static size_t skip_angle(const struct tokenizer *tz, size_t i)
+{
+	for (i++; i < tz->len; i = tz_next(tz, i)) {
+		if (tz->v[i] == '"')
+			i = skip_quoted(tz, i, '"') - 1;
+		else if (tz->v[i] == '>')
+			return i + 1;
+	}
+	return tz->len;
+}
+
+static void next_token(struct tokenizer *tz, struct token *t)
+{
+	const char *v = tz->v;
+	size_t len = tz->len, s = tz->i, i = tz->i;
+	unsigned char c;
+
+	memset(t, 0, sizeof(*t));
+	t->p = v + s;
+	t->ctx = tz->depth > 0;
+	if (i >= len) {
+		t->type = T_END;
+		return;
+	}
+	c = (unsigned char)v[i];
+	if (is_fws(c)) {
+		while (i < len && is_fws((unsigned char)v[i]))
+			i++;
+		t->type = T_WS;
+	} else if (!tz->address) {
+		while (i < len && !is_fws((unsigned char)v[i]))
+			i = tz_next(tz, i);
+		t->type = has_8bit(v + s, i - s) ? T_ENC : T_LIT;
+	} else if (c == '(') {
+		tz->depth++;
+		i++;
+		t->type = T_LIT;
+	} else if (c == ')' && tz->depth > 0) {
+		tz->depth--;
+		i++;
+		t->type = T_LIT;
+	} else if (tz->depth > 0) {
+		/* A word of a comment: up to white space or a parenthesis. */
+		while (i < len && !is_fws((unsigned char)v[i]) && v[i] != '(' && v[i] != ')') {
+			if (v[i] == '\\' && i + 1 < len)
+				i++;
+			i = tz_next(tz, i);
+		}
+		t->type = has_8bit(v + s, i - s) ? T_ENC : T_LIT;
+		t->unescape = true;
+	} else if (c == '"') {
+		i = skip_quoted(tz, i, '"');
+		if (i - s >= 2 && v[i - 1] == '"' && has_8bit(v + s, i - s)) {
+			t->type = T_ENC;
+			t->strip_quotes = true;
+			t->unescape = true;
+		} else {
+			t->type = T_LIT;
+		}
+	} else if (c == '<') {
+		i = skip_angle(tz, i);	/* addr-spec: never encoded */
+		t->type = T_LIT;
+	} else if (c == '[') {
+		i = skip_quoted(tz, i, ']');
+		t->type = T_LIT;
+	} else if (addr_delim(c)) {
+		i++;
+		t->type = T_LIT;
+	} else {
+		bool at = false;
+
+		while (i < len && !addr_delim((unsigned char)v[i])) {
+			at = at || v[i] == '@';
+			i = tz_next(tz, i);
+		}
+		/* A word holding '@' is a bare addr-spec (maybe EAI): literal. */
+		t->type = (!at && has_8bit(v + s, i - s)) ? T_ENC : T_LIT;
+	}
+	t->n = i - s;
+	tz->i = i;
+}
+
+/* Append the text a token stands for (quotes dropped, quoted-pairs undone). */
+static int run_append_token(struct buf *run, const struct token *t, enum width_class w)
+{
+	const char *p = t->p;
+	size_t n = t->n, i, l;
+
+	if (t->strip_quotes) {
+		p++;
+		n -= 2;
+	}
+	if (!t->unescape)
+		return buf_append(run, p, n);
+	for (i = 0; i < n; i += l) {
+		if (p[i] == '\\' && i + 1 < n)
+			i++;
+		l = (unsigned char)p[i] < 0x80 ? 1 : char_len(w, (const unsigned char *)p + i, n - i);
+		if (buf_append(run, p + i, l) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* White space inside a run is encoded as it reads after unfolding. */
+static int run_append_ws(struct buf *run, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != '\r' && p[i] != '\n' && buf_putc(run, (unsigned char)p[i]) < 0)
+			return -1;
+	return 0;
+}
+
+int rfc2047_encode_header(const char *value, size_t len, const struct charset_info *cs,
+			  enum rfc2047_kind kind, size_t start_col, const char *eol,
+			  struct buf *out)
+{
+	struct emitter e;
+	struct tokenizer tz;
+	struct token t, ws, nx;
+	struct buf run;
+
+	if (value == NULL || eol == NULL || out == NULL)
+		return -1;
+	if (!has_8bit(value, len))
+		return buf_append(out, value, len);
+	if (cs == NULL || !(cs->props & CSP_ASCII_COMPAT) || width_class_of(cs) == W_UNSUPPORTED)
+		return -1;
+	memset(&e, 0, sizeof(e));
+	e.out = out;
+	e.col = start_col;
+	e.eol = eol;
+	e.label = cs->mime_name;
+	e.overhead = strlen(cs->mime_name) + 7;
+	e.w = width_class_of(cs);
+	e.structured = kind == RFC2047_ADDRESS;
+	memset(&tz, 0, sizeof(tz));
+	tz.v = value;
+	tz.len = len;
+	tz.address = kind == RFC2047_ADDRESS;
+	tz.w = e.w;
+	buf_init(&run, len + 1);
+	memset(&ws, 0, sizeof(ws));
+	ws.p = value;
+	next_token(&tz, &t);
+	while (t.type != T_END && !e.err) {
+		struct token gap;
+
+		if (t.type == T_WS) {
+			ws = t;
+			next_token(&tz, &t);
+			continue;
+		}
+		if (t.type == T_LIT) {
+			emit_literal(&e, ws.p, ws.n, t.p, t.n);
+			ws.n = 0;
+			next_token(&tz, &t);
+			continue;
+		}
+		/* An encodable token: join the following ones separated only by
+		 * white space (or nothing), in the same comment context. */
+		buf_reset(&run);
+		if (run_append_token(&run, &t, e.w) < 0) {
+			e.err = -1;
+			break;
+		}
+		for (;;) {
+			next_token(&tz, &gap);
+			if (gap.type == T_WS) {
+				next_token(&tz, &nx);
+			} else {
+				nx = gap;
+				gap.n = 0;
+			}
+			if (nx.type != T_ENC || nx.ctx != t.ctx)
+				break;
+			if (run_append_ws(&run, gap.p, gap.n) < 0 || run_append_token(&run, &nx, e.w) < 0) {
+				e.err = -1;
+				break;
+			}
+		}
+		emit_encoded(&e, ws.p, ws.n, (const unsigned char *)run.data, run.len,
+			     gap.n == 0 && nx.type == T_LIT ? (nx.n < 20 ? nx.n : 20) : 0);
+		ws = gap;
+		t = nx;
+	}
+	if (!e.err && ws.n > 0)
+		emit(&e, ws.p, ws.n);	/* trailing white space */
+	buf_free(&run);
+	return e.err ? -1 : 0;
+}
+
+/* ---- RFC 2231 --------------------------------------------------------------------------- */
+
+/* attribute-char (RFC 2231 7): token characters except '*', '\'', '%'. */
+static bool attr_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    (c != 0 && strchr("!#$&+-.^_`|~", c) != NULL);
+}
+
+static size_t pct_cost(const unsigned char *p, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += attr_char(p[i]) ? 1 : 3;
+	return c;
+}
+
+static int pct_append(struct buf *out, const unsigned char *p, size_t n)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		if (attr_char(p[i])) {
+			r = buf_putc(out, p[i]);
+		} else {
+			char esc[3] = { '%', hexdigits[p[i] >> 4], hexdigits[p[i] & 15] };
+
+			r = buf_append(out, esc, 3);
+		}
+	}
+	return r;
+}
+
+int rfc2231_encode_param(const char *name, const char *value, size_t len,
+			 const struct charset_info *cs, const char *eol, struct buf *out)
+{
+	/* Each section sits on its own line after one leading space and is
+	 * followed by ';' (except the last): 1 + section + 1 <= 78. */
+	const size_t section_max = LINE_MAX_COLS - 2;
+	const unsigned char *p = (const unsigned char *)value;
+	enum width_class w;
+	size_t head, i, section;
+	char num[24];
+
+	if (name == NULL || cs == NULL || eol == NULL || (value == NULL && len > 0))
+		return -1;
+	if ((w = width_class_of(cs)) == W_UNSUPPORTED && has_8bit(value, len))
+		return -1;
+	if (w == W_UNSUPPORTED)
+		w = W_SINGLE;
+	/* One section when it fits. */
+	head = strlen(name) + 2 + strlen(cs->mime_name) + 2;
+	if (head + pct_cost(p, len) <= section_max) {
+		if (buf_printf(out, "%s*=%s''", name, cs->mime_name) < 0 || pct_append(out, p, len) < 0)
+			return -1;
+		return 0;
+	}
+	for (i = 0, section = 0; i < len || section == 0; section++) {
+		size_t used, start = i;
+
+		snprintf(num, sizeof(num), "%zu", section);
+		used = strlen(name) + 1 + strlen(num) + 2;	/* name*N*= */
+		if (section == 0)
+			used += strlen(cs->mime_name) + 2;
+		if (section > 0 && buf_printf(out, ";%s ", eol) < 0)
+			return -1;
+		if (buf_printf(out, "%s*%s*=", name, num) < 0 ||
+		    (section == 0 && buf_printf(out, "%s''", cs->mime_name) < 0))
+			return -1;
+		while (i < len) {
+			size_t l = char_len(w, p + i, len - i), c = pct_cost(p + i, l);
+
+			if (used + c > section_max)
+				break;
+			used += c;
+			i += l;
+		}
+		if (i == start && i < len)
+			return -1;
+		if (pct_append(out, p + start, i - start) < 0)
+			return -1;
+		if (section > 10000)
+			return -1;
+	}
+	return 0;
+}
+
+enum rfc2047_kind rfc2047_kind_of(const char *header_name)
+{
+	static const char *const address_headers[] = {
+		"from", "to", "cc", "bcc", "reply-to", "sender",
+		"resent-from", "resent-to", "resent-cc", "resent-bcc", "resent-sender",
+		"resent-reply-to", "return-receipt-to", "disposition-notification-to",
+		"mail-followup-to", "mail-reply-to", "errors-to", "apparently-to",
+	};
+	size_t i;
+
+	if (header_name == NULL)
+		return RFC2047_UNSTRUCTURED;
+	for (i = 0; i < ARRAY_LEN(address_headers); i++)
+		if (ascii_strcasecmp(header_name, address_headers[i]) == 0)
+			return RFC2047_ADDRESS;
+	return RFC2047_UNSTRUCTURED;
+}
