@@ -131,6 +131,10 @@ struct repair_input {
  * caller then discards el and passes the message unmodified. */
 int repair_plan(const struct repair_input *in, struct edit_list *el, struct report *rep);
 
+/* Fill rep for a message passed untouched as a whole (mode off, too big,
+ * signed, limits): one row per part, text leaves "skipped" with the reason. */
+void repair_report_untouched(const struct mime_message *m, struct report *rep, const char *why);
+
 void edit_list_init(struct edit_list *el);
 void edit_list_free(struct edit_list *el);
 /* Sort by start and check no two edits overlap (true when consistent). */

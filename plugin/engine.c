@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 #include "engine.h"
@@ -97,7 +98,12 @@ struct engine *engine_new(const struct conf *conf, const struct engine_source *s
 		e->env_sender = dup_or_null(src->env_sender);
 		e->smtputf8 = src->smtputf8;
 	}
-	e->spool = spool_new(conf->spool_threshold, conf->spool_dir, 0);
+	/* An unusable SpoolDir (the offline CLI run by a user, a directory not
+	 * created yet) falls back to $TMPDIR rather than failing large messages;
+	 * the daemon checks SpoolDir at start and says so. */
+	e->spool = spool_new(conf->spool_threshold,
+			     conf->spool_dir != NULL && access(conf->spool_dir, W_OK | X_OK) == 0 ?
+			     conf->spool_dir : NULL, 0);
 	e->scanner = mime_scanner_new(&conf->limits);
 	mime_scanner_set_body_callback(e->scanner, on_body, on_part_end, e);
 	e->cv = charset_conv_new();
@@ -207,15 +213,15 @@ int engine_finish(struct engine *e)
 	if (e->msg->nparts > e->nanalysis && e->msg->nparts > 0)
 		(void)analysis_for(e, e->msg, e->msg->nparts - 1);	/* sizes the array */
 	if (e->conf->mode == MODE_OFF) {
-		e->report.passed_untouched = true;
-		snprintf(e->report.note, sizeof(e->report.note), "Mode off: passed untouched");
+		repair_report_untouched(e->msg, &e->report, "Mode off: passed untouched");
 		return 0;
 	}
 	if (e->too_big) {
-		e->report.passed_untouched = true;
-		snprintf(e->report.note, sizeof(e->report.note),
-			 "message larger than MaxMessageSize (%zu bytes): passed untouched",
+		char why[128];
+
+		snprintf(why, sizeof(why), "message larger than MaxMessageSize (%zu bytes): passed untouched",
 			 e->conf->max_message_size);
+		repair_report_untouched(e->msg, &e->report, why);
 		return 0;
 	}
 	memset(&subj, 0, sizeof(subj));

@@ -394,7 +394,8 @@ static bool label_nonstandard(const char *label, const struct charset_info *cs)
 	    strcmp(low, "x-sjis") == 0 || strcmp(low, "x-euc-jp") == 0 || strcmp(low, "x-gbk") == 0 ||
 	    strcmp(low, "x-mac-roman") == 0 || strcmp(low, "ansi_x3.4-1968") == 0 ||
 	    strcmp(low, "x-user-defined") == 0 || strcmp(low, "ksc5601") == 0 ||
-	    strcmp(low, "sjis") == 0 || strcmp(low, "x-big5") == 0)
+	    strcmp(low, "sjis") == 0 || strcmp(low, "x-big5") == 0 || strcmp(low, "utf8") == 0 ||
+	    strcmp(low, "x-utf8") == 0)
 		return true;
 	return false;
 }
@@ -1072,6 +1073,31 @@ static const char *message_skip_reason(const struct plan *pl)
 	return NULL;
 }
 
+void repair_report_untouched(const struct mime_message *m, struct report *rep, const char *why)
+{
+	unsigned i;
+
+	rep->passed_untouched = true;
+	rep->message_anomalies = m->anomalies;
+	copy_str(rep->note, sizeof(rep->note), why);
+	for (i = 0; i < m->nparts; i++) {
+		const struct mime_part *p = &m->parts[i];
+		const struct mparam *cp = mparams_get(&p->ct, "charset");
+		struct report_row *row = report_add(rep);
+
+		copy_str(row->id, sizeof(row->id), p->id);
+		snprintf(row->content_type, sizeof(row->content_type), "%s/%s", p->type, p->subtype);
+		if (cp != NULL)
+			copy_printable(row->declared, sizeof(row->declared), cp->value, cp->value_len);
+		if (p->is_leaf && strcmp(p->type, "text") == 0) {
+			row->verdict = VERDICT_SKIPPED;
+			copy_str(row->reason, sizeof(row->reason), why);
+		} else {
+			row->verdict = VERDICT_NOT_TEXT;
+		}
+	}
+}
+
 int repair_plan(const struct repair_input *in, struct edit_list *el, struct report *rep)
 {
 	struct plan pl;
@@ -1094,9 +1120,8 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 		return 0;
 	skip = message_skip_reason(&pl);
 	if (skip != NULL) {
-		rep->passed_untouched = true;
 		rep->signed_message = strstr(skip, "signed") != NULL;
-		copy_str(rep->note, sizeof(rep->note), skip);
+		repair_report_untouched(m, rep, skip);
 		return 0;
 	}
 	pl.pp = xcalloc(m->nparts, sizeof(*pl.pp));
@@ -1169,8 +1194,11 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 		edit_add_field(&pl, 0, "MIME-Version", "1.0");
 		rep->rows[0].actions |= ACT_MIMEVER;
 	}
+	/* Report mode writes only the audit header, once: a message that already
+	 * carries ours (a second pass, a second MTA hop) is left as it is. */
 	if (!pl.error && pl.conf->audit_header != NULL &&
-	    (el->n > edits_before || (pl.conf->mode == MODE_REPORT && pl.any_problem))) {
+	    (el->n > edits_before || (pl.conf->mode == MODE_REPORT && pl.any_problem &&
+				      mime_part_header(m, 0, pl.conf->audit_header, 0) == NULL))) {
 		struct buf audit;
 
 		buf_init(&audit, 4096);

@@ -44,7 +44,7 @@ void report_format_table(const struct report *r, struct buf *out)
 	char conf[8], acts[128];
 	struct buf clean;
 
-	buf_printf(out, "%-8s  %-28s  %-16s  %-17s  %-14s  %4s  %-22s  %s\n",
+	buf_printf(out, "%-8s  %-28s  %-16s  %-17s  %-14s  %4s  %-34s  %s\n",
 		   "part", "type/header", "declared", "verdict", "chosen", "conf", "action", "reason");
 	for (i = 0; i < r->n; i++) {
 		const struct report_row *row = &r->rows[i];
@@ -60,7 +60,7 @@ void report_format_table(const struct report *r, struct buf *out)
 			snprintf(conf, sizeof(conf), "%4s", "-");
 		put_cell(out, conf, 4);
 		actions_name(row->actions, acts, sizeof(acts));
-		put_cell(out, acts, 22);
+		put_cell(out, acts, 34);
 		buf_init(&clean, 512);
 		report_sanitize(row->reason, strlen(row->reason), &clean);
 		buf_printf(out, "%s\n", buf_cstr(&clean));
