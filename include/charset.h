@@ -19,6 +19,35 @@
  * string decodes completely and, if not, where it fails.  Conversion
  * descriptors are cached per thread-free caller object (struct charset_conv)
  * because iconv_open is expensive.  Nothing here allocates per byte.
+ *
+ * Facts and choices (plugin/charset.c has the reasons):
+ *   - Converters: shift_jis/cp932/windows-31j -> glibc "CP932" (0x5C/0x7E
+ *     are ASCII, NEC/IBM extensions decode; glibc SHIFT_JIS has neither);
+ *     euc-jp -> "EUC-JP-MS"; gb2312/gbk -> "GBK"; euc-kr/ks_c_5601-1987 ->
+ *     "CP949"; big5 -> "CP950".  hz-gb-2312 needs GNU libiconv ("HZ"):
+ *     charset_iconv_ok() is false for it on glibc.  cp50220-50222 map to
+ *     ISO-2022-JP; glibc does not decode their NEC extensions.
+ *   - Preferred MIME names written into labels: "gb2312" for GBK (every
+ *     reader knows it; WHATWG and Outlook decode it as GBK), "euc-kr" for
+ *     CP949 (WHATWG decodes it as UHC), "shift_jis" for CP932, "big5",
+ *     "ibm437"/"ibm850"/"ibm852"/"ibm866", "macintosh".
+ *   - "Decodes" is stricter than glibc for multi-byte charsets whose glibc
+ *     converter passes stray bytes 0x80-0x9F through as C1 controls
+ *     (EUC-JP-MS, CP950, BIG5-HKSCS): such a byte is a failure.  For
+ *     single-byte charsets it is exactly glibc's table (iso-8859-x map
+ *     0x80-0x9F to C1 controls and thus "decode"; charset_superset() is
+ *     where iso-8859-1 + C1 becomes windows-1252).
+ *   - Single-byte decodability uses a 256-bit map per charset built once
+ *     (pthread_once) from iconv; UTF-8 uses the validator below (no iconv).
+ *   - A stream borrows its charset's descriptor from the charset_conv for its
+ *     lifetime, so charset_decodes() on the same cv meanwhile is safe.
+ *   - Thread safety: registry and the lazily computed facts are shared and
+ *     safe; a charset_conv (and its streams) belongs to one thread at a time.
+ *   - Lookup: labels compare on lowercase letters and digits only
+ *     ("ISO_8859-1" == "iso8859-1"); code page forms "1252", "cp1252",
+ *     "cp-1252", "windows-1252", "win-1252", "ms932", "ibm850", "dos-866";
+ *     an "x-" prefix on any known label is accepted; labels over 63 bytes
+ *     are unknown.
  */
 #ifndef CPM_CHARSET_H
 #define CPM_CHARSET_H
@@ -110,7 +139,12 @@ int charset_stream_end(struct charset_stream *st, size_t *bad_offset);	/* frees 
 
 /* ---- byte-level validators (no iconv) -------------------------------------------- */
 
-/* Incremental UTF-8 validator (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
+/* Incremental UTF-8 validator (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
+ * Any chunking gives the same answer.  bad_offset (valid when bad) is the
+ * offset of the lead byte of the first malformed sequence (or of the stray
+ * byte).  ASCII runs are checked eight bytes at a time; measured on a 50 MB
+ * buffer: ASCII at memory speed (~13-22 GB/s), Latin mixed ~1.5 GB/s,
+ * Cyrillic ~1 GB/s, CJK ~0.8 GB/s (memchr: ~11-27 GB/s). */
 struct utf8_state { uint32_t need; uint32_t cp; uint32_t min; bool bad; size_t bad_offset; size_t pos; };
 void utf8_init(struct utf8_state *u);
 void utf8_feed(struct utf8_state *u, const unsigned char *p, size_t n);

@@ -25,6 +25,31 @@
  *
  * Everything returns the output in a struct buf owned by the caller; errors
  * (limits, bad input) return -1 and leave the buffer unspecified.
+ *
+ * Details of this implementation:
+ *   - Decoding is lenient where mail clients are: encoded-words are found
+ *     anywhere (also inside quotes or glued to text), charset and encoding
+ *     letters are case-insensitive, "*lang" (RFC 2231) is ignored, missing
+ *     base64 padding is tolerated.  Adjacent words in one charset are joined
+ *     before conversion, so a character split across words still decodes.
+ *     A word with an unknown charset, a bad escape, or bytes that do not
+ *     decode stays literal.  Literal text is unfolded (CR/LF dropped).
+ *   - Encoding: Q is used unless B packs more characters into the word or
+ *     is more than 1/8 shorter; Q uses only the phrase-safe characters of
+ *     RFC 2047 5(3) so the same words are valid in Subject, phrases and
+ *     comments.  Character boundaries come from the charset's lead-byte
+ *     structure (utf-8, shift_jis, euc-jp, gbk, gb18030, big5, euc-kr, and
+ *     all single-byte charsets); stateful or non-ASCII-compatible charsets
+ *     (iso-2022-*, utf-16) are refused (-1) when the value has 8-bit bytes.
+ *     Literal text is kept, but may be folded at its existing white space
+ *     (eol inserted before it) when a line would pass 78.  Existing folds
+ *     are kept.  In address headers: <...>, [...], words holding '@' and
+ *     specials stay literal; an 8-bit quoted-string loses its quotes and its
+ *     whole (unescaped) content is encoded; 8-bit words in comments are
+ *     encoded inside the parentheses.  One pass, memory bounded by out->max.
+ *   - RFC 2231: attribute-chars stay literal, the rest is %XX; sections never
+ *     split a character; each section line is <= 78 with its leading space
+ *     and trailing ';'.
  */
 #ifndef CPM_RFC2047_H
 #define CPM_RFC2047_H

@@ -862,18 +862,45 @@ void utf8_feed(struct utf8_state *u, const unsigned char *p, size_t n)
 		unsigned char b;
 
 		if (need == 0) {
-			/* ASCII runs: eight bytes per test. */
-			while (i + 8 <= n) {
-				memcpy(&w, p + i, 8);
-				if (w & UINT64_C(0x8080808080808080))
-					break;
-				i += 8;
-			}
-			while (i < n && p[i] < 0x80)
-				i++;
-			if (i >= n)
-				break;
 			b = p[i];
+			if (b < 0x80) {
+				/* ASCII runs: eight bytes per test. */
+				i++;
+				while (i + 8 <= n) {
+					memcpy(&w, p + i, 8);
+					if (w & UINT64_C(0x8080808080808080))
+						break;
+					i += 8;
+				}
+				continue;
+			}
+			/* Whole sequences inside the buffer: no state machine. */
+			if (b >= 0xc2 && b <= 0xdf && i + 1 < n) {
+				if ((p[i + 1] & 0xc0) != 0x80)
+					goto bad_lead;
+				i += 2;
+				continue;
+			}
+			if (b >= 0xe0 && b <= 0xef && i + 2 < n) {
+				uint32_t c3 = ((uint32_t)(b & 0x0f) << 12) | ((uint32_t)(p[i + 1] & 0x3f) << 6) |
+				    (p[i + 2] & 0x3f);
+
+				if ((p[i + 1] & 0xc0) != 0x80 || (p[i + 2] & 0xc0) != 0x80 || c3 < 0x800 ||
+				    (c3 >= 0xd800 && c3 <= 0xdfff))
+					goto bad_lead;
+				i += 3;
+				continue;
+			}
+			if (b >= 0xf0 && b <= 0xf4 && i + 3 < n) {
+				uint32_t c4 = ((uint32_t)(b & 0x07) << 18) | ((uint32_t)(p[i + 1] & 0x3f) << 12) |
+				    ((uint32_t)(p[i + 2] & 0x3f) << 6) | (p[i + 3] & 0x3f);
+
+				if ((p[i + 1] & 0xc0) != 0x80 || (p[i + 2] & 0xc0) != 0x80 ||
+				    (p[i + 3] & 0xc0) != 0x80 || c4 < 0x10000 || c4 > 0x10ffff)
+					goto bad_lead;
+				i += 4;
+				continue;
+			}
 			if (b >= 0xc2 && b <= 0xdf) {
 				need = 1; cp = b & 0x1f; min = 0x80;
 			} else if (b >= 0xe0 && b <= 0xef) {
@@ -881,7 +908,9 @@ void utf8_feed(struct utf8_state *u, const unsigned char *p, size_t n)
 			} else if (b >= 0xf0 && b <= 0xf4) {
 				need = 3; cp = b & 0x07; min = 0x10000;
 			} else {
-				u->bad = true;	/* continuation, C0/C1 overlong lead, F5-FF */
+bad_lead:			/* continuation, C0/C1 overlong lead, F5-FF, or a
+				 * complete sequence that is malformed */
+				u->bad = true;
 				u->bad_offset = u->pos + i;
 				break;
 			}

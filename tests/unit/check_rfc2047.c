@@ -487,6 +487,60 @@ START_TEST(test_one_megabyte_input_is_bounded)
 }
 END_TEST
 
+/* Hostile input: random bytes with mail syntax sprinkled in.  Encoding
+ * never fails for a supported charset, keeps encoded-words <= 75 and leaves
+ * no 8-bit byte outside <...>; decoding never fails with room to spare. */
+START_TEST(test_random_input_is_handled)
+{
+	static const char *const labels[] = { "utf-8", "shift_jis", "gb2312", "big5", "euc-kr",
+		"euc-jp", "gb18030", "windows-1252", "koi8-r" };
+	static const char *const bits[] = { "=?", "?=", "?Q?", "?b?", "\"", "<", ">", "(", ")", "\\",
+		" ", "\r\n ", ",", "@", "=?utf-8?q?", "=E9", "_" };
+	uint32_t seed = 12345;
+	size_t iter, i;
+
+	for (iter = 0; iter < 3000; iter++) {
+		char in[400];
+		size_t n = 0, len;
+		struct buf out, back;
+		const struct charset_info *cs;
+		int r;
+
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 8) % 300;
+		cs = charset_lookup(labels[(seed >> 20) % (sizeof(labels) / sizeof(labels[0]))]);
+		while (n < len) {
+			seed = seed * 1103515245u + 12345u;
+			if ((seed >> 16) % 4 == 0) {
+				const char *b = bits[(seed >> 4) % (sizeof(bits) / sizeof(bits[0]))];
+				size_t bl = strlen(b);
+
+				if (n + bl > sizeof(in))
+					break;
+				memcpy(in + n, b, bl);
+				n += bl;
+			} else {
+				in[n++] = (char)(seed >> 24);
+			}
+		}
+		buf_init(&out, 1 << 16);
+		buf_init(&back, 1 << 16);
+		r = rfc2047_encode_header(in, n, cs, (iter & 1) ? RFC2047_ADDRESS : RFC2047_UNSTRUCTURED,
+					  (seed >> 3) % 90, "\r\n", &out);
+		ck_assert_int_eq(r, 0);
+		if (!(iter & 1)) {
+			for (i = 0; i < out.len; i++)
+				ck_assert_msg((unsigned char)out.data[i] < 0x80, "iter %zu: 8-bit left", iter);
+		}
+		ck_assert_int_ge(rfc2047_decode(out.data ? out.data : "", out.len, cs, cv, &back), 0);
+		buf_reset(&back);
+		ck_assert_int_ge(rfc2047_decode(in, n, cs, cv, &back), 0);
+		buf_free(&out);
+		buf_free(&back);
+	}
+}
+END_TEST
+
 /* ---- RFC 2231 ----------------------------------------------------------------------- */
 
 /* Percent-decode the value sections of rfc2231 output; check line lengths. */
@@ -608,6 +662,7 @@ static Suite *rfc2047_suite(void)
 	tcase_add_test(tc, test_existing_folding_is_kept_or_unfolded);
 	tcase_add_test(tc, test_unsupported_charset_refused);
 	tcase_add_test(tc, test_one_megabyte_input_is_bounded);
+	tcase_add_test(tc, test_random_input_is_handled);
 	tcase_add_test(tc, test_rfc2231_single_and_continued);
 	tcase_add_test(tc, test_kind_of);
 	suite_add_tcase(s, tc);
