@@ -40,6 +40,7 @@ import unicodedata
 from charsets import codec_for_label
 
 MAX_LINE = 998
+AUDIT_HEADER = "x-codepage-milter"	# the default AuditHeader
 MAX_EW = 75
 # Header fields a repair may legitimately rewrite or add.
 REPAIRABLE = {"content-type", "content-transfer-encoding", "mime-version",
@@ -268,9 +269,23 @@ def parse_report(text):
 			pid, header = pid.strip(), header.strip()
 		elif "/" not in cells[1]:
 			header = cells[1]
+		vi = cells.index(verdict)
+		chosen = cells[vi + 1] if vi + 1 < len(cells) else "-"
 		rows.append({"id": pid, "header": header, "type": cells[1],
-			     "verdict": verdict, "cells": cells})
+			     "verdict": verdict, "chosen": chosen, "cells": cells})
 	return rows
+
+
+NO_CHOICE = ("ok", "ascii", "skipped", "not-text")
+
+
+def check_chosen(where, chosen, truth, errs):
+	"""The charset the report says it chose must decode the bytes to the
+	sender's text (the same rule as for the output's label)."""
+	ok = [c.lower() for c in truth["correct_charsets"]]
+	if chosen.lower() not in ok:
+		errs.append("report: %s chose %s, which does not decode it to the original "
+			    "text (correct: %s)" % (where, chosen, ", ".join(ok) or "none"))
 
 
 def check_report(meta, report):
@@ -292,6 +307,8 @@ def check_report(meta, report):
 		if got[0]["verdict"] not in want:
 			errs.append("report: part %s verdict %s, expected %s" %
 				    (p["id"], got[0]["verdict"], " or ".join(want)))
+		elif p["kind"] == "text" and want[0] not in NO_CHOICE:
+			check_chosen("part %s" % p["id"], got[0]["chosen"], p, errs)
 	for h in meta["headers"]:
 		names = {h["name"].lower()}
 		if h["kind"] == "filename":
@@ -307,6 +324,8 @@ def check_report(meta, report):
 		elif got[0]["verdict"] != h["verdict"]:
 			errs.append("report: header %s:%s verdict %s, expected %s" %
 				    (h["part"], h["name"], got[0]["verdict"], h["verdict"]))
+		else:
+			check_chosen("header %s:%s" % (h["part"], h["name"]), got[0]["chosen"], h, errs)
 	return errs
 
 
@@ -507,7 +526,17 @@ def check_binary_part(mp, ipart, opart, inp, out, errs):
 
 def check_case(meta, inp, out, again, report):
 	errs = []
-	if meta["must_be_identical"]:
+	if meta["mode"] == "report":
+		# report mode diagnoses and may say so in the audit header, nothing else
+		oroot = parse_message(out)
+		pos, kept = 0, b""
+		for name, raw in oroot.fields:
+			if name != AUDIT_HEADER:
+				kept += raw
+			pos += len(raw)
+		if kept + out[pos:] != inp:
+			errs.append("report mode changed more than adding the %s header" % AUDIT_HEADER)
+	elif meta["must_be_identical"]:
 		if out != inp:
 			errs.append("output differs from input (must be byte-identical): first "
 				    "difference at offset %d" % next(

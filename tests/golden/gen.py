@@ -214,7 +214,7 @@ class Render:
 		self.headers.append({
 			"part": pid, "name": name, "occurrence": occurrence, "kind": raw.kind,
 			"text": truth, "codec": raw.codec, "address": raw.addr,
-			"verdict": "raw-8bit-header",
+			"verdict": "raw-8bit-header", "correct_charsets": correct_charsets(enc, truth),
 		})
 		if raw.kind == "address":
 			return enc + b" <" + raw.addr.encode() + b">"
@@ -326,7 +326,8 @@ class Render:
 			self.headers.append({
 				"part": pid, "name": "Content-Disposition", "occurrence": 1,
 				"kind": "filename", "text": b.rawname, "codec": "cp1252",
-				"address": None, "verdict": "raw-8bit-header"})
+				"address": None, "verdict": "raw-8bit-header",
+				"correct_charsets": correct_charsets(enc, b.rawname)})
 			disp_bytes = b'attachment; filename="' + enc + b'"'
 			fields.append(("Content-Disposition", disp_bytes))
 		elif disp:
@@ -623,8 +624,8 @@ def cases():
 		      families=["windows-1252 fr"],
 		      note="DKIM-Signature present: left alone by default (DESIGN.md)"))
 	c.append(Case("mode-report-unlabelled", Text(LONG["pl"], "cp1250", None, "missing"),
-		      conf="Mode report\n", identical=True, families=["windows-1250 pl"],
-		      note="report mode diagnoses but changes nothing"))
+		      conf="Mode report\n", families=["windows-1250 pl"],
+		      note="report mode diagnoses; it may add the audit header, nothing else"))
 	c.append(Case("mode-off-unlabelled", Text(LONG["ru"], "cp1251", None, "skipped"),
 		      conf="Mode off\n", identical=True, families=["windows-1251 ru"]))
 	# -- missing labels

@@ -106,18 +106,20 @@ def reference_repair(meta, data, label_for=good_label):
 	return out
 
 
-def report_for(meta, wrong_verdict=None):
+def report_for(meta, wrong_verdict=None, wrong_chosen=None):
 	"""A -x table in the engine's layout (white-space aligned columns)."""
 	rows = ["part      type/header                   declared          verdict  chosen  conf"
 		"  action  reason"]
 	for mp in meta["parts"]:
 		v = mp["verdict"] if isinstance(mp["verdict"], str) else mp["verdict"][0]
-		rows.append("%-8s  %-28s  %-16s  %-17s  x  50  label  test reason" %
+		chosen = (wrong_chosen or good_label(mp)) if mp["kind"] == "text" else "-"
+		rows.append("%-8s  %-28s  %-16s  %-17s  %s  50  label  test reason" %
 			    (mp["id"], mp["content_type"], mp.get("declared") or "-",
-			     wrong_verdict or v))
+			     wrong_verdict or v, chosen))
 	for h in meta["headers"]:
-		rows.append("%-8s  %-28s  %-16s  %-17s  utf-8  90  encode-header  raw bytes" %
-			    (h["part"], h["name"], "-", h["verdict"]))
+		rows.append("%-8s  %-28s  %-16s  %-17s  %s  90  encode-header  raw bytes" %
+			    (h["part"], h["name"], "-", h["verdict"],
+			     wrong_chosen or good_label(h)))
 	return "\n".join(rows) + "\n"
 
 
@@ -152,7 +154,16 @@ def main(argv):
 		rep = report_for(meta)
 		# (1) doing nothing is right exactly for the identical cases
 		t.expect(n + " (unrepaired)", check.check_case(meta, inp, inp, inp, rep),
-			 not meta["must_be_identical"])
+			 not meta["must_be_identical"] and meta["mode"] != "report")
+		if meta["mode"] == "report":
+			audit = inp.replace(b"\nMIME-Version:", b"\nX-Codepage-Milter: 1 missing"
+					    b"\nMIME-Version:", 1)
+			t.expect(n + " (audit header added)", check.check_case(meta, inp, audit, audit,
+										rep), False)
+			bad = reference_repair(meta, inp)
+			t.expect(n + " (repaired in report mode)", check.check_case(meta, inp, bad, bad,
+										     rep), True)
+			continue
 		if meta["must_be_identical"]:
 			t.expect(n + " (one byte changed)", check.check_case(
 				meta, inp, inp[:-2] + b"X" + inp[-1:], None, rep), True)
@@ -161,6 +172,12 @@ def main(argv):
 			meta, report_for(meta, "legacy-7bit" if "legacy-7bit" not in meta["verdicts"]
 					 else "ok")), True)
 		t.expect(n + " (empty report)", check.check_report(meta, ""), True)
+		chooses = meta["headers"] or any(
+			p["kind"] == "text" and (p["verdict"] if isinstance(p["verdict"], str)
+						 else p["verdict"][0]) not in check.NO_CHOICE
+			for p in meta["parts"])
+		t.expect(n + " (report chose a wrong charset)", check.check_report(
+			meta, report_for(meta, wrong_chosen="bogus-charset")), bool(chooses))
 		if meta["mode"] != "label" or meta["seven_bit"] or \
 				any("long" in n for _ in [0]):
 			continue
