@@ -12,8 +12,9 @@
 #
 # Per case: `codepage-milter [-c conf] -t input.eml` (the repair), `-t` again on
 # that output (idempotence) and `-x input.eml` (the report).  A case passes when
-# both commands exit 0, every invariant holds and the output and report equal
-# expected.eml and expected-report.txt.  The generator is checked too: the
+# both commands exit 0, every invariant holds and the output equals expected.eml
+# and the report equals expected-report.txt except in its confidence and reason
+# columns (detector scores; they are recorded but not compared).  The generator is checked too: the
 # committed inputs must be exactly what gen.py produces.  Last line of output:
 # "N passed, N failed"; exit status 1 on any failure.
 
@@ -64,6 +65,26 @@ def show_diff(label, want, got, limit=40):
 	if len(lines) > limit:
 		out += "... (%d more diff lines)\n" % (len(lines) - limit)
 	return out
+
+
+def report_key(rep):
+	"""The report without its confidence and reason columns: those carry
+	detector scores that move with every model tweak.  Verdict, chosen
+	charset and action changes still show.  Column positions come from the
+	table's own title line; without one the whole text is compared."""
+	text = rep.decode("utf-8", "replace")
+	lines = text.splitlines(keepends=True)
+	if not lines or " conf " not in lines[0] or " reason" not in lines[0]:
+		return rep
+	title = lines[0]
+	cs, rs = title.index(" conf ") + 1, title.index(" reason") + 1
+	ce = cs + len("conf")
+	out = []
+	for ln in lines:
+		if len(ln) > rs and ln[:1].isdigit():
+			ln = ln[:max(0, ce - 6)] + "      " + ln[ce:rs].rstrip() + "\n"
+		out.append(ln)
+	return "".join(out).encode()
 
 
 def read(path):
@@ -121,10 +142,11 @@ def run_case(binary, d, update, keep):
 		ok = False
 		msgs.append("output differs from expected.eml:\n" + show_diff("expected.eml",
 								read(exp_eml), out))
-	if read(exp_rep) != rep:
+	if report_key(read(exp_rep)) != report_key(rep):
 		ok = False
-		msgs.append("report differs from expected-report.txt:\n" +
-			    show_diff("expected-report.txt", read(exp_rep), rep))
+		msgs.append("report differs from expected-report.txt (confidence and reason "
+			    "not compared):\n" + show_diff("expected-report.txt",
+							     report_key(read(exp_rep)), report_key(rep)))
 	return ok, msgs
 
 
