@@ -45,7 +45,8 @@
 #define MIME_ANOM_DEPTH		0x0001	/* nesting deeper than max_depth: treated as leaf */
 #define MIME_ANOM_PARTS		0x0002	/* more than max_parts: rest treated as body */
 #define MIME_ANOM_HDR_SIZE	0x0004	/* a header field longer than max_header_size */
-#define MIME_ANOM_HDR_COUNT	0x0008	/* more than max_headers fields in a block */
+#define MIME_ANOM_HDR_COUNT	0x0008	/* more than max_headers fields in a block, or more
+					   than max_total_headers in the message */
 #define MIME_ANOM_8BIT_HDR	0x0010	/* raw bytes >= 0x80 in a header field */
 #define MIME_ANOM_NO_BOUNDARY	0x0020	/* multipart without boundary parameter */
 #define MIME_ANOM_NO_CLOSE	0x0040	/* multipart never closed by "--boundary--" */
@@ -76,7 +77,11 @@ struct mime_limits {
 	unsigned max_headers;		/* per header block, default 1000 */
 	size_t max_header_size;		/* one field incl. folding, default 64 KiB */
 	size_t max_message;		/* 0 = unlimited */
+	unsigned max_total_headers;	/* header fields recorded message-wide (all blocks);
+					   0 = MIME_MAX_TOTAL_HEADERS_DEFAULT, and never less
+					   than max_headers */
 };
+#define MIME_MAX_TOTAL_HEADERS_DEFAULT	10000
 void mime_limits_default(struct mime_limits *l);
 
 struct mime_header {

@@ -75,6 +75,7 @@ struct mime_scanner {
 	/* ST_HEADER */
 	struct buf hline;		/* current header line, bounded */
 	bool hline_trunc;
+	bool hline_8bit;		/* raw bytes >= 0x80 anywhere in the line, buffered or not */
 	bool field_open;
 	size_t field_start, field_colon, field_end, field_eol;
 	char field_name[80];
@@ -93,6 +94,7 @@ void mime_limits_default(struct mime_limits *l)
 	l->max_headers = 1000;
 	l->max_header_size = 64 * 1024;
 	l->max_message = 0;
+	l->max_total_headers = MIME_MAX_TOTAL_HEADERS_DEFAULT;
 }
 
 /* ---- small helpers --------------------------------------------------------------- */
@@ -384,7 +386,7 @@ static void finish_field(struct mime_scanner *sc)
 		return;
 	sc->field_open = false;
 	p->hdr_end = sc->field_end;
-	if (p->nheaders >= sc->lim.max_headers) {
+	if (p->nheaders >= sc->lim.max_headers || sc->m.nheaders >= sc->lim.max_total_headers) {
 		flag(sc, MIME_ANOM_HDR_COUNT);
 		buf_reset(&sc->field_value);
 		return;
@@ -417,15 +419,26 @@ static void finish_field(struct mime_scanner *sc)
 	sc->m.nheaders++;
 }
 
+/* Append to the bounded value copy; what does not fit is dropped and the
+ * field marked truncated (the copy keeps its first max_header_size bytes). */
 static void field_append(struct mime_scanner *sc, const char *p, size_t n)
 {
-	if (sc->field_trunc || n == 0)
+	size_t room = sc->field_value.max - sc->field_value.len;
+
+	if (n == 0)
 		return;
-	if (sc->header_bytes + n > HEADER_BUDGET || buf_append(&sc->field_value, p, n) < 0) {
+	if (sc->header_bytes >= HEADER_BUDGET) {
 		sc->field_trunc = true;
 		return;
 	}
-	sc->header_bytes += n;
+	if (room > HEADER_BUDGET - sc->header_bytes)
+		room = HEADER_BUDGET - sc->header_bytes;
+	if (n > room) {
+		sc->field_trunc = true;
+		n = room;
+	}
+	if (n > 0 && buf_append(&sc->field_value, p, n) == 0)
+		sc->header_bytes += n;
 }
 
 static enum mime_cte parse_cte(const char *v, size_t n)
@@ -545,13 +558,58 @@ static bool is_field_name_char(unsigned char c)
 	return c >= 33 && c <= 126 && c != ':';
 }
 
-static void body_piece(struct mime_scanner *sc, const char *p, size_t n, bool ends_line);
+/* Length of the field name if l opens a field ("Name:" with optional blanks
+ * before the colon), else 0; *colon gets the colon's index. */
+static size_t field_name_len(const char *l, size_t n, size_t *colon)
+{
+	size_t i, name_end;
 
-/* A whole header line (content without EOL, possibly cut at the buffer limit). */
+	for (i = 0; i < n && i < 998 && is_field_name_char((unsigned char)l[i]); i++)
+		;
+	name_end = i;
+	while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	if (name_end == 0 || i >= n || l[i] != ':')
+		return 0;
+	*colon = i;
+	return name_end;
+}
+
+static bool is_mbox_from_line(const struct mime_scanner *sc, const char *l, size_t n)
+{
+	return sc->first_line && sc->stack[sc->nopen - 1].part == 0 && n >= 5 && memcmp(l, "From ", 5) == 0;
+}
+
+/* Could the (possibly partial) line l be part of the header block? */
+static bool is_header_line(const struct mime_scanner *sc, const char *l, size_t n)
+{
+	size_t colon;
+
+	if (n > 0 && (l[0] == ' ' || l[0] == '\t') && sc->field_open)
+		return true;
+	return field_name_len(l, n, &colon) > 0 || is_mbox_from_line(sc, l, n);
+}
+
+/* A line that is not a header line ends the block without a blank line and
+ * is the first body line.  The block end may open an embedded message whose
+ * header block starts with the same line: that one ends at once too. */
+static void header_block_cut(struct mime_scanner *sc, const char *l, size_t n)
+{
+	bool delim_like = n >= 2 && l[0] == '-' && l[1] == '-';
+
+	while (sc->state == ST_HEADER) {
+		if (!delim_like)
+			flag(sc, MIME_ANOM_BAD_HDR_LINE);
+		header_block_end(sc, sc->line_start);
+	}
+}
+
+/* A whole header line (content without EOL; l holds the first bytes, all of
+ * them unless the line is a field longer than the line buffer). */
 static void header_line(struct mime_scanner *sc, const char *l, size_t n, size_t eol_len)
 {
 	size_t after = sc->line_start + sc->line_len + eol_len;
-	size_t i;
+	size_t name_end, colon;
 
 	if (eol_len == 2)
 		sc->block_crlf++, sc->lines_crlf++;
@@ -564,118 +622,113 @@ static void header_line(struct mime_scanner *sc, const char *l, size_t n, size_t
 		header_block_end(sc, after);
 		return;
 	}
-	if ((l[0] == ' ' || l[0] == '\t') && sc->field_open) {
+	if (n > 0 && (l[0] == ' ' || l[0] == '\t') && sc->field_open) {
 		/* folded continuation: keep the folding in the copy */
 		field_append(sc, sc->field_eol == 2 ? "\r\n" : "\n", sc->field_eol);
 		field_append(sc, l, n);
 		if (sc->hline_trunc)
 			sc->field_trunc = true;
-		if (!sc->field_8bit && has_high_bit(l, n))
+		if (sc->hline_8bit)
 			sc->field_8bit = true;
 		sc->field_end = after;
 		sc->field_eol = eol_len;
 		return;
 	}
-	for (i = 0; i < n && i < 998 && is_field_name_char((unsigned char)l[i]); i++)
-		;
-	{
-		size_t name_end = i;
+	name_end = field_name_len(l, n, &colon);
+	if (name_end > 0) {
+		size_t keep = name_end < sizeof(sc->field_name) ? name_end : sizeof(sc->field_name) - 1;
 
-		while (i < n && (l[i] == ' ' || l[i] == '\t'))
-			i++;
-		if (name_end > 0 && i < n && l[i] == ':') {
-			finish_field(sc);
-			sc->field_open = true;
-			sc->field_start = sc->line_start;
-			sc->field_colon = sc->line_start + i;
-			sc->field_end = after;
-			sc->field_eol = eol_len;
-			sc->field_trunc = sc->hline_trunc;
-			ascii_lower_copy(sc->field_name, sizeof(sc->field_name), "", 0);
-			memcpy(sc->field_name, l, name_end < sizeof(sc->field_name) ? name_end :
-			       sizeof(sc->field_name) - 1);
-			sc->field_name[name_end < sizeof(sc->field_name) ? name_end : sizeof(sc->field_name) - 1] = '\0';
-			buf_reset(&sc->field_value);
-			field_append(sc, l + i + 1, n - i - 1);
-			sc->field_8bit = has_high_bit(l, n);
-			if (memchr(l, '\0', n) != NULL)
-				flag(sc, MIME_ANOM_NUL);
-			return;
-		}
+		finish_field(sc);
+		sc->field_open = true;
+		sc->field_start = sc->line_start;
+		sc->field_colon = sc->line_start + colon;
+		sc->field_end = after;
+		sc->field_eol = eol_len;
+		sc->field_trunc = sc->hline_trunc;
+		memcpy(sc->field_name, l, keep);
+		sc->field_name[keep] = '\0';
+		buf_reset(&sc->field_value);
+		field_append(sc, l + colon + 1, n - colon - 1);
+		sc->field_8bit = sc->hline_8bit;
+		return;
 	}
-	if (sc->first_line && sc->stack[sc->nopen - 1].part == 0 && n >= 5 && memcmp(l, "From ", 5) == 0) {
+	if (is_mbox_from_line(sc, l, n)) {
 		/* an mbox separator line: not part of the message's header */
 		struct mime_part *p = cur_part(sc);
 
 		p->hdr_start = p->hdr_end = after;
 		return;
 	}
-	/* not a header line: the block ends here, without a blank line, and the
-	 * line is the first line of the body */
+	/* not a header line: replay it as the first body line (the CRs of the
+	 * line were already dealt with, so go straight to body_content) */
 	{
-		size_t start = sc->line_start, len = sc->line_len;
-		bool trunc = sc->hline_trunc;
-		bool delim_like = n >= 2 && l[0] == '-' && l[1] == '-';
+		size_t len = sc->line_len;
 
-		if (!delim_like)
-			flag(sc, MIME_ANOM_BAD_HDR_LINE);
-		if (trunc)
-			flag(sc, MIME_ANOM_TRUNC_HDR);
-		header_block_end(sc, start);
-		/* header_block_end may have opened a child in ST_HEADER (message/rfc822 without
-		 * blank line): replay the line in whatever state we are now */
-		sc->line_start = start;
+		header_block_cut(sc, l, n);
 		sc->line_len = 0;
-		if (sc->state == ST_BODY) {
-			sc->prefix_len = 0;
-			sc->line_decided = false;
-			body_piece(sc, l, n, false);
-			sc->line_len = len;
-			body_line_end(sc, eol_len);
-		} else {
-			sc->line_len = len;
-			header_line(sc, l, n, eol_len);
-		}
+		sc->prefix_len = 0;
+		sc->line_decided = false;
+		body_content(sc, l, n);
+		sc->line_len = len;
+		body_line_end(sc, eol_len);
 	}
 }
 
-static void header_piece(struct mime_scanner *sc, const char *p, size_t n, bool ends_line)
+/* Content bytes (no EOL) of the current header line. */
+static void header_content(struct mime_scanner *sc, const char *p, size_t n)
 {
-	size_t clen = n, eol = 0;
+	size_t room;
 
-	if (ends_line) {
-		clen--;
-		eol = 1;
-		if (clen > 0 && p[clen - 1] == '\r') {
-			clen--;
-			eol = 2;
-		} else if (clen == 0 && sc->hline.len > 0 && sc->hline.data[sc->hline.len - 1] == '\r') {
-			sc->hline.len--;
-			sc->line_len--;
-			eol = 2;
-		}
-	}
-	sc->line_len += clen;
-	if (!sc->hline_trunc && buf_append(&sc->hline, p, clen) < 0) {
-		size_t room = sc->hline.max - sc->hline.len;
-
-		buf_append(&sc->hline, p, room);
-		sc->hline_trunc = true;
-	}
-	if (!ends_line)
+	sc->line_len += n;
+	if (!sc->hline_8bit && has_high_bit(p, n))
+		sc->hline_8bit = true;
+	if (memchr(p, '\0', n) != NULL)
+		flag(sc, MIME_ANOM_NUL);
+	if (sc->hline_trunc)
 		return;
-	/* a CR left over at the end of the buffered line (CR CR LF...) is content */
-	header_line(sc, buf_cstr(&sc->hline), sc->hline.len, eol);
+	if (buf_append(&sc->hline, p, n) == 0)
+		return;
+	room = sc->hline.max - sc->hline.len;
+	buf_append(&sc->hline, p, room);
+	if (!is_header_line(sc, sc->hline.data, sc->hline.len)) {
+		/* too long to buffer and not a field: the body starts with this
+		 * line, and the rest of it streams as body */
+		size_t have = sc->hline.len;
+
+		header_block_cut(sc, sc->hline.data, have);
+		sc->line_len = 0;
+		sc->prefix_len = 0;
+		sc->line_decided = false;
+		body_content(sc, sc->hline.data, have);
+		body_content(sc, p + room, n - room);
+		buf_reset(&sc->hline);
+		return;
+	}
+	sc->hline_trunc = true;
+}
+
+static void header_line_end(struct mime_scanner *sc, size_t eol_len)
+{
+	header_line(sc, buf_cstr(&sc->hline), sc->hline.len, eol_len);
 	buf_reset(&sc->hline);
 	sc->hline_trunc = false;
-	if (sc->state == ST_HEADER || sc->line_open) {
-		sc->line_len = 0;
-		sc->first_line = false;
-	}
+	sc->hline_8bit = false;
 	reset_line(sc);
 }
 
-static void body_piece(struct mime_scanner *sc, const char *p, size_t n, bool ends_line)
+static void line_content(struct mime_scanner *sc, const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (sc->state == ST_HEADER)
+		header_content(sc, p, n);
+	else
+		body_content(sc, p, n);
+}
+
+/* One piece of a line: all of it, or what this chunk holds.  A CR at the
+ * end of a piece is held until the next byte shows whether it starts a CRLF. */
+static void line_piece(struct mime_scanner *sc, const char *p, size_t n, bool ends_line)
 {
 	size_t clen = n, eol = 0;
 	bool hold_cr = false;
@@ -698,14 +751,18 @@ static void body_piece(struct mime_scanner *sc, const char *p, size_t n, bool en
 		/* a CR not followed by LF: content */
 		sc->held_cr = false;
 		flag(sc, MIME_ANOM_BARE_CR);
-		body_content(sc, "\r", 1);
+		line_content(sc, "\r", 1);
 	}
-	if (clen > 0 && !(sc->m.anomalies & MIME_ANOM_BARE_CR) && memchr(p, '\r', clen) != NULL)
+	if (clen > 0 && !(cur_part(sc)->anomalies & MIME_ANOM_BARE_CR) && memchr(p, '\r', clen) != NULL)
 		flag(sc, MIME_ANOM_BARE_CR);
-	body_content(sc, p, clen);
+	line_content(sc, p, clen);
 	sc->held_cr = hold_cr;
-	if (ends_line)
-		body_line_end(sc, eol);
+	if (ends_line) {
+		if (sc->state == ST_HEADER)
+			header_line_end(sc, eol);
+		else
+			body_line_end(sc, eol);
+	}
 }
 
 /* ---- public interface -------------------------------------------------------------- */
@@ -722,6 +779,10 @@ struct mime_scanner *mime_scanner_new(const struct mime_limits *limits)
 		sc->lim.max_depth = 1;
 	if (sc->lim.max_parts == 0)
 		sc->lim.max_parts = 1;
+	if (sc->lim.max_total_headers == 0)
+		sc->lim.max_total_headers = MIME_MAX_TOTAL_HEADERS_DEFAULT;
+	if (sc->lim.max_total_headers < sc->lim.max_headers)
+		sc->lim.max_total_headers = sc->lim.max_headers;
 	if (sc->lim.max_header_size < 1024)
 		sc->lim.max_header_size = 1024;
 	buf_init(&sc->hline, sc->lim.max_header_size);
@@ -763,10 +824,7 @@ void mime_scanner_feed(struct mime_scanner *sc, const char *data, size_t len)
 			sc->line_open = true;
 			sc->line_start = sc->pos;
 		}
-		if (sc->state == ST_HEADER)
-			header_piece(sc, data, n, nl != NULL);
-		else
-			body_piece(sc, data, n, nl != NULL);
+		line_piece(sc, data, n, nl != NULL);
 		sc->pos += n;
 		data += n;
 		len -= n;
@@ -777,9 +835,14 @@ const struct mime_message *mime_scanner_finish(struct mime_scanner *sc)
 {
 	if (sc->finished)
 		return &sc->m;
+	if (sc->held_cr) {
+		sc->held_cr = false;
+		flag(sc, MIME_ANOM_BARE_CR);
+		line_content(sc, "\r", 1);
+	}
 	if (sc->state == ST_HEADER) {
-		if (sc->hline.len > 0 || sc->line_len > 0)
-			header_line(sc, buf_cstr(&sc->hline), sc->hline.len, 0);
+		if (sc->line_open)
+			header_line_end(sc, 0);
 		if (sc->state == ST_HEADER) {
 			finish_field(sc);
 			if (sc->stack[sc->nopen - 1].part != 0)
@@ -787,12 +850,7 @@ const struct mime_message *mime_scanner_finish(struct mime_scanner *sc)
 			/* a header block with no body: the part ends here */
 			header_block_end(sc, sc->pos);
 		}
-	} else if (sc->line_open || sc->held_cr) {
-		if (sc->held_cr) {
-			sc->held_cr = false;
-			flag(sc, MIME_ANOM_BARE_CR);
-			body_content(sc, "\r", 1);
-		}
+	} else if (sc->line_open) {
 		body_line_end(sc, 0);
 	}
 	flush_pending_eol(sc);
