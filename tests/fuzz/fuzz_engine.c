@@ -1,0 +1,395 @@
+/*
+ * fuzz_engine.c -- libFuzzer target: scanner + planner + writer on arbitrary
+ * messages in arbitrary chunkings, checking the engine's contracts.
+ *
+ * Input layout: byte 0 selects the configuration (mode, SevenBitOutput, a
+ * tiny SpoolThreshold so the spool spills to a file, an envelope sender with
+ * a TLD hint); byte 1 seeds the chunking; the rest is the message.
+ *
+ * Invariants checked (each one is exact, i.e. a violation is a bug; the
+ * target aborts with a message naming the invariant):
+ *   I1 chunking: feeding the message in random chunks and in one piece gives
+ *      byte-identical output (mime.h/engine.h: "any chunking").
+ *   I2 edit list: sorted, non-overlapping, inside [0, size]; the output is
+ *      exactly the original with the edits applied -- every byte outside an
+ *      edit is unchanged, EDIT_BYTES replacements appear verbatim.  A
+ *      transcoded range (length not known in advance) is located by
+ *      backtracking over the layout; its text, transfer-decoded, must equal
+ *      the original range decoded and converted to UTF-8 (line endings
+ *      compared after CRLF -> LF).
+ *   I3 no edits => output byte-identical to the input.
+ *   I4 every charset chosen for a body part in the report decodes that part's
+ *      transfer-decoded bytes (charset_decodes).
+ *   I5 the output re-parses: engine_finish() succeeds on it and, when the
+ *      first pass hit no structural limit, it has the same number of parts
+ *      (a transcoded body must not create or hide MIME delimiters).
+ *   I6 idempotence: repairing the output again yields zero edits
+ *      (repair.h).  This holds for every mode: what could not be repaired
+ *      (ACT_CANNOT) is left untouched and stays "cannot" without edits, and
+ *      report mode writes its audit header only once.  Only skipped when the
+ *      first pass passed the message untouched for a reason that has no
+ *      edits anyway (then I3 covers it).
+ *   I7 a part the second pass cannot repair was one the first pass could not
+ *      repair either (we never make a message worse).
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "util.h"
+#include "conf.h"
+#include "engine.h"
+#include "analyze.h"
+#include "charset.h"
+#include "fuzz_common.h"
+
+#define NCONF	16
+
+static struct conf *confs[NCONF];
+
+static const struct conf *conf_for(unsigned flags)
+{
+	unsigned i = flags % NCONF;
+	char err[256];
+
+	if (confs[i] == NULL) {
+		static const char *modes[] = { "label", "transcode", "report", "label" };
+		struct conf *c = conf_defaults();
+
+		if (conf_set(c, "Mode", modes[i & 3], NULL, err, sizeof(err)) < 0 ||
+		    conf_set(c, "SevenBitOutput", (i & 4) ? "yes" : "no", NULL, err, sizeof(err)) < 0 ||
+		    conf_set(c, "SpoolThreshold", (i & 8) ? "256" : "1M", NULL, err, sizeof(err)) < 0)
+			fuzz_fail("conf_set: %s", err);
+		/* the SpoolDir default may not exist: the engine falls back to $TMPDIR */
+		confs[i] = c;
+	}
+	return confs[i];
+}
+
+struct run {
+	struct engine *e;
+	struct buf out;
+};
+
+static int buf_sink(void *arg, const char *data, size_t len)
+{
+	return buf_append(arg, data, len);
+}
+
+static uint32_t rng_next(uint32_t *s)
+{
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*s = x;
+	return x;
+}
+
+/* Run the engine over msg; chunk_seed 0 = one piece. */
+static void run_engine(struct run *r, const struct conf *conf, const struct engine_source *src,
+		       const char *msg, size_t len, uint32_t chunk_seed)
+{
+	size_t off = 0;
+
+	r->e = engine_new(conf, src);
+	buf_init(&r->out, 64u * 1024 * 1024);
+	while (off < len) {
+		size_t n = len - off;
+
+		if (chunk_seed != 0) {
+			uint32_t v = rng_next(&chunk_seed);
+			size_t c = 1 + (v >> 8) % ((size_t)1 << (v % 13));
+
+			if (c < n)
+				n = c;
+		}
+		if (engine_feed(r->e, msg + off, n) < 0)
+			fuzz_fail("engine_feed: %s", engine_error(r->e));
+		off += n;
+	}
+	if (engine_finish(r->e) < 0)
+		fuzz_fail("engine_finish: %s", engine_error(r->e));
+	if (engine_write(r->e, 0, buf_sink, &r->out) < 0)
+		fuzz_fail("engine_write: %s", engine_error(r->e));
+}
+
+static void run_free(struct run *r)
+{
+	engine_free(r->e);
+	buf_free(&r->out);
+}
+
+/* ---- transfer decoding and conversion helpers ---------------------------------- */
+
+static void append_sink(void *arg, const char *data, size_t len)
+{
+	if (buf_append(arg, data, len) < 0)
+		fuzz_fail("decode buffer overflow");
+}
+
+static void cte_decode(enum mime_cte cte, const char *p, size_t n, struct buf *out)
+{
+	struct cte_decoder d;
+
+	cte_decoder_init(&d, cte);
+	cte_decoder_feed(&d, p, n, append_sink, out);
+	cte_decoder_finish(&d, append_sink, out);
+}
+
+static int conv_sink(void *arg, const char *data, size_t len)
+{
+	return buf_append(arg, data, len);
+}
+
+/* CRLF -> LF in place. */
+static void crlf_to_lf(struct buf *b)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < b->len; i++) {
+		if (b->data[i] == '\r' && i + 1 < b->len && b->data[i + 1] == '\n')
+			continue;
+		b->data[j++] = b->data[i];
+	}
+	b->len = j;
+}
+
+/* I2 for one transcoded range: out[0..outlen) transfer-decoded equals
+ * orig decoded from cte_from and converted from from_cs. */
+static bool transcode_matches(struct charset_conv *cv, const struct edit *ed,
+			      const char *orig, const char *out, size_t outlen)
+{
+	struct buf dec, want, got;
+	struct charset_stream *st;
+	size_t bad = 0;
+	bool ok;
+
+	buf_init(&dec, 64u * 1024 * 1024);
+	buf_init(&want, 64u * 1024 * 1024);
+	buf_init(&got, 64u * 1024 * 1024);
+	cte_decode(ed->cte_from, orig + ed->start, ed->end - ed->start, &dec);
+	if (ed->from_cs != NULL) {
+		st = charset_stream_begin(cv, ed->from_cs, conv_sink, &want);
+		if (charset_stream_feed(st, dec.data ? dec.data : "", dec.len) < 0 ||
+		    charset_stream_end(st, &bad) < 0)
+			fuzz_fail("I4/I2: transcoded range [%zu,%zu) does not decode as %s (at %zu)",
+				  ed->start, ed->end, ed->from_cs->mime_name, bad);
+	} else if (dec.len > 0)
+		buf_append(&want, dec.data, dec.len);
+	cte_decode(ed->cte_to, out, outlen, &got);
+	crlf_to_lf(&want);
+	crlf_to_lf(&got);
+	ok = want.len == got.len && (want.len == 0 || memcmp(want.data, got.data, want.len) == 0);
+	buf_free(&dec);
+	buf_free(&want);
+	buf_free(&got);
+	return ok;
+}
+
+/* ---- I2: the output is the original with the edits applied ---------------------- */
+
+struct layout {
+	const struct edit_list *el;
+	const char *orig;
+	size_t orig_len;
+	const char *out;
+	size_t out_len;
+	struct charset_conv *cv;
+	unsigned long budget;	/* backtracking steps left */
+	bool gave_up;
+};
+
+/* Match out[opos..] against the layout from edit i on, where the original
+ * gap before edit i starts at gpos. */
+static bool layout_match(struct layout *L, size_t i, size_t gpos, size_t opos)
+{
+	size_t gend = i < L->el->n ? L->el->v[i].start : L->orig_len;
+	size_t glen = gend - gpos, k;
+	const struct edit *ed;
+
+	if (L->budget == 0) {
+		L->gave_up = true;
+		return false;
+	}
+	L->budget--;
+	if (opos > L->out_len || L->out_len - opos < glen ||
+	    memcmp(L->out + opos, L->orig + gpos, glen) != 0)
+		return false;
+	opos += glen;
+	if (i == L->el->n)
+		return opos == L->out_len;
+	ed = &L->el->v[i];
+	if (ed->kind == EDIT_BYTES) {
+		if (L->out_len - opos < ed->len ||
+		    (ed->len > 0 && memcmp(L->out + opos, ed->bytes, ed->len) != 0))
+			return false;
+		return layout_match(L, i + 1, ed->end, opos + ed->len);
+	}
+	/* transcode: try every length, shortest first */
+	for (k = 0; opos + k <= L->out_len; k++) {
+		if (layout_match(L, i + 1, ed->end, opos + k) &&
+		    transcode_matches(L->cv, ed, L->orig, L->out + opos, k))
+			return true;
+		if (L->gave_up)
+			return false;
+	}
+	return false;
+}
+
+static void check_edit_list(const struct edit_list *el, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < el->n; i++) {
+		const struct edit *ed = &el->v[i];
+
+		if (ed->start > ed->end || ed->end > size)
+			fuzz_fail("I2: edit %zu [%zu,%zu) outside message of %zu bytes", i,
+				  ed->start, ed->end, size);
+		if (i > 0 && el->v[i - 1].end > ed->start)
+			fuzz_fail("I2: edits %zu and %zu overlap or are unsorted", i - 1, i);
+		if (ed->kind == EDIT_BYTES && ed->len > 0 && ed->bytes == NULL)
+			fuzz_fail("I2: edit %zu has no bytes", i);
+	}
+}
+
+/* ---- I4: chosen charsets decode their parts ------------------------------------- */
+
+static int part_by_id(const struct mime_message *m, const char *id)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nparts; i++)
+		if (strcmp(m->parts[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void check_chosen_decodes(const struct report *rep, const struct mime_message *m,
+				 const char *msg, struct charset_conv *cv)
+{
+	size_t r;
+
+	for (r = 0; r < rep->n; r++) {
+		const struct report_row *row = &rep->rows[r];
+		const struct mime_part *p;
+		struct buf dec;
+		size_t bad = 0;
+		int pi;
+
+		if (row->is_header || row->chosen == NULL ||
+		    (row->actions & (ACT_LABEL | ACT_RELABEL | ACT_TRANSCODE)) == 0)
+			continue;
+		if ((pi = part_by_id(m, row->id)) < 0)
+			fuzz_fail("I4: report row %s names no part", row->id);
+		p = &m->parts[pi];
+		buf_init(&dec, 64u * 1024 * 1024);
+		cte_decode(p->cte, msg + p->body_start, p->body_end - p->body_start, &dec);
+		if (!charset_decodes(cv, row->chosen, dec.data ? dec.data : "", dec.len, &bad))
+			fuzz_fail("I4: part %s labelled %s does not decode (byte %zu of %zu)",
+				  row->id, row->chosen->mime_name, bad, dec.len);
+		buf_free(&dec);
+	}
+}
+
+static const struct report_row *row_by_id(const struct report *rep, const char *id)
+{
+	size_t r;
+
+	for (r = 0; r < rep->n; r++)
+		if (strcmp(rep->rows[r].id, id) == 0)
+			return &rep->rows[r];
+	return NULL;
+}
+
+#define LIMIT_ANOMALIES (MIME_ANOM_DEPTH | MIME_ANOM_PARTS | MIME_ANOM_HDR_COUNT | \
+			 MIME_ANOM_TOO_BIG | MIME_ANOM_HDR_SIZE)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct engine_source src;
+	const struct conf *conf;
+	struct run a, b, c;
+	const struct edit_list *el;
+	const struct mime_message *m1, *m2;
+	const char *msg;
+	size_t len, i;
+	uint32_t seed;
+	struct layout L;
+
+	if (size < 2)
+		return 0;
+	conf = conf_for(data[0]);
+	memset(&src, 0, sizeof(src));
+	if (data[0] & 0x10) {
+		src.client_addr = "192.0.2.1";
+		src.env_sender = "sender@example.ru";
+	}
+	src.smtputf8 = (data[0] & 0x20) != 0;
+	seed = 0x9e3779b9u ^ ((uint32_t)data[1] * 0x01000193u);
+	msg = (const char *)data + 2;
+	len = size - 2;
+
+	run_engine(&a, conf, &src, msg, len, seed);
+	run_engine(&b, conf, &src, msg, len, 0);
+	/* I1 */
+	if (a.out.len != b.out.len || (a.out.len > 0 && memcmp(a.out.data, b.out.data, a.out.len) != 0))
+		fuzz_fail("I1: output depends on chunking (%zu vs %zu bytes)", a.out.len, b.out.len);
+	run_free(&b);
+
+	el = engine_edits(a.e);
+	check_edit_list(el, len);
+	/* I3 */
+	if (el->n == 0 && (a.out.len != len || (len > 0 && memcmp(a.out.data, msg, len) != 0)))
+		fuzz_fail("I3: no edits but output differs from input");
+	/* I2 */
+	memset(&L, 0, sizeof(L));
+	L.el = el;
+	L.orig = msg;
+	L.orig_len = len;
+	L.out = a.out.data ? a.out.data : "";
+	L.out_len = a.out.len;
+	L.cv = charset_conv_new();
+	L.budget = 200000;
+	if (!layout_match(&L, 0, 0, 0) && !L.gave_up)
+		fuzz_fail("I2: output is not the original with the %zu edits applied", el->n);
+	/* I4 */
+	m1 = engine_message(a.e);
+	check_chosen_decodes(engine_report(a.e), m1, msg, L.cv);
+	charset_conv_free(L.cv);
+
+	/* I5, I6, I7 */
+	run_engine(&c, conf, &src, a.out.data ? a.out.data : "", a.out.len, seed ^ 0x5bd1e995u);
+	m2 = engine_message(c.e);
+	if (el->n > 0 && (m1->anomalies & LIMIT_ANOMALIES) == 0 && m1->nparts != m2->nparts)
+		fuzz_fail("I5: repaired output has %u parts, the original %u", m2->nparts, m1->nparts);
+	if (engine_edits(c.e)->n != 0) {
+		const struct edit *ed = &engine_edits(c.e)->v[0];
+
+		fuzz_fail("I6: second pass made %zu edits (first [%zu,%zu) %s: %.*s)",
+			  engine_edits(c.e)->n, ed->start, ed->end, ed->hdr_name,
+			  ed->kind == EDIT_BYTES ? (int)(ed->len > 200 ? 200 : ed->len) : 0,
+			  ed->kind == EDIT_BYTES && ed->bytes ? ed->bytes : "");
+	}
+	for (i = 0; i < engine_report(c.e)->n; i++) {
+		const struct report_row *r2 = &engine_report(c.e)->rows[i], *r1;
+
+		if ((r2->actions & ACT_CANNOT) == 0)
+			continue;
+		r1 = row_by_id(engine_report(a.e), r2->id);
+		if (r1 != NULL && (r1->actions & ACT_CANNOT) == 0 && r1->actions != ACT_NONE)
+			fuzz_fail("I7: part %s repaired by the first pass is 'cannot' in the second (%s)",
+				  r2->id, r2->reason);
+	}
+	run_free(&c);
+	run_free(&a);
+	return 0;
+}
