@@ -175,6 +175,8 @@ bool edit_list_finalize(struct edit_list *el)
 {
 	size_t i;
 
+	if (el->n < 2)
+		return true;
 	qsort(el->v, el->n, sizeof(*el->v), edit_cmp);
 	for (i = 1; i < el->n; i++)
 		if (el->v[i].start < el->v[i - 1].end)
@@ -1171,6 +1173,17 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 		switch (verdicts[i]) {
 		case VERDICT_OK:
 		case VERDICT_ASCII:
+			/* the label is right, but a line over 998 bytes breaks RFC 5322
+			 * transport (RFC 5321 4.5.3.1.6): quoted-printable keeps the text */
+			if (m->parts[i].max_line_len > 998 && pl.conf->mode != MODE_REPORT) {
+				plan_cte(&pl, i, row);
+				if (pl.pp[i].reencode) {
+					pl.any_problem = true;
+					copy_str(row->reason, sizeof(row->reason),
+						 "label right; line over 998 bytes re-encoded as quoted-printable");
+				}
+			}
+			break;
 		case VERDICT_NOT_TEXT:
 		case VERDICT_SKIPPED:
 			break;
