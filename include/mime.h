@@ -26,13 +26,21 @@
  * Limits (struct mime_limits) turn into anomaly bits, never a crash or
  * unbounded memory: past max_depth or max_parts, further structure is treated
  * as leaf body; header fields longer than max_header_size are truncated in the
- * parsed copy (offsets stay exact); header count past max_headers stops
- * recording fields (the part is flagged); lines of any length are handled in
- * O(1) memory (only the first bytes of a line are needed to test for a
- * boundary).
+ * parsed copy (offsets stay exact); header count past max_headers (per
+ * block) or max_total_headers (message-wide) stops recording fields (the part
+ * is flagged HDR_COUNT); lines of any length are handled in O(1) memory (only
+ * the first bytes of a line are needed to test for a boundary; a non-header
+ * line longer than max_header_size in a header block ends the block and
+ * streams as body).
  *
  * Leaf body bytes can be observed as they stream with a body callback (used by
- * analyze.h to decode and examine text parts in the same pass).
+ * analyze.h to decode and examine text parts in the same pass).  The bytes
+ * come in order but in arbitrary pieces (a piece may hold many lines, or part
+ * of one); all of a part's bytes are delivered before its part_end call.
+ *
+ * Part ids: the top level is "1"; the children of part P are "P.1", "P.2"...
+ * in order; the embedded message of a message/rfc822|global part P is its only
+ * child "P.1" (so the first part of a multipart message inside 1.2 is 1.2.1.1).
  */
 #ifndef CPM_MIME_H
 #define CPM_MIME_H

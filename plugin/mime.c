@@ -70,6 +70,17 @@ struct mime_scanner {
 	bool line_decided;		/* known not to be a delimiter; bytes already emitted */
 	char pend_eol[2];
 	size_t pend_len;		/* EOL of the previous body line, not emitted yet */
+	const char *pend_ptr;		/* that EOL inside the chunk being fed, or NULL */
+	const char *eol_ptr;		/* the EOL of the line being ended, in the chunk, or NULL */
+	const char *line_ptr;		/* first byte of the current line if it began in this chunk */
+
+	/* Leaf body bytes are passed on in runs: bytes that lie back to back in
+	 * the chunk being fed are handed to the callback (and examined for 8-bit
+	 * and NUL) in one go, not line by line. */
+	const char *chunk_lo, *chunk_hi;	/* the chunk being fed; NULL outside feed() */
+	const char *run;
+	size_t run_len;
+	unsigned run_part;
 	bool held_cr;			/* a '\r' ended the last piece; its LF may follow */
 
 	/* ST_HEADER */
@@ -170,32 +181,60 @@ static void flag(struct mime_scanner *sc, unsigned bits)
 
 /* ---- body bytes -------------------------------------------------------------------- */
 
-/* Bytes of the current part's body: stats and the callback, leaves only. */
-static void emit(struct mime_scanner *sc, const char *p, size_t n)
+/* Leaf body bytes: stats and the callback. */
+static void emit_now(struct mime_scanner *sc, unsigned idx, const char *p, size_t n)
 {
-	struct mime_part *part;
-	unsigned idx;
+	struct mime_part *part = &sc->m.parts[idx];
 
-	if (n == 0 || sc->nopen == 0)
-		return;
-	idx = sc->stack[sc->nopen - 1].part;
-	part = &sc->m.parts[idx];
-	if (!part->is_leaf)
-		return;
 	if (!part->body_has_8bit && has_high_bit(p, n))
 		part->body_has_8bit = true;
 	if (!part->body_has_nul && memchr(p, '\0', n) != NULL) {
 		part->body_has_nul = true;
-		flag(sc, MIME_ANOM_NUL);
+		part->anomalies |= MIME_ANOM_NUL;
+		sc->m.anomalies |= MIME_ANOM_NUL;
 	}
 	if (sc->body_cb != NULL)
 		sc->body_cb(sc->cb_arg, &sc->m, idx, p, n);
 }
 
+static void flush_run(struct mime_scanner *sc)
+{
+	if (sc->run_len > 0) {
+		emit_now(sc, sc->run_part, sc->run, sc->run_len);
+		sc->run_len = 0;
+	}
+}
+
+/* Bytes of the current part's body (leaves only).  Bytes inside the chunk
+ * being fed join the current run when they follow it; anything else (copies
+ * in our own buffers) goes out at once, after the run, to keep the order. */
+static void emit(struct mime_scanner *sc, const char *p, size_t n)
+{
+	unsigned idx;
+
+	if (n == 0 || sc->nopen == 0)
+		return;
+	idx = sc->stack[sc->nopen - 1].part;
+	if (!sc->m.parts[idx].is_leaf)
+		return;
+	if (sc->run_len > 0 && sc->run + sc->run_len == p && sc->run_part == idx) {
+		sc->run_len += n;
+		return;
+	}
+	flush_run(sc);
+	if (sc->chunk_lo != NULL && p >= sc->chunk_lo && p < sc->chunk_hi) {
+		sc->run = p;
+		sc->run_len = n;
+		sc->run_part = idx;
+		return;
+	}
+	emit_now(sc, idx, p, n);
+}
+
 static void flush_pending_eol(struct mime_scanner *sc)
 {
 	if (sc->pend_len > 0) {
-		emit(sc, sc->pend_eol, sc->pend_len);
+		emit(sc, sc->pend_ptr != NULL ? sc->pend_ptr : sc->pend_eol, sc->pend_len);
 		sc->pend_len = 0;
 	}
 }
@@ -236,6 +275,7 @@ static void close_part(struct mime_scanner *sc, unsigned k, size_t end)
 	struct open_part *op = &sc->stack[k];
 	struct mime_part *p = &sc->m.parts[op->part];
 
+	flush_run(sc);		/* the part's body bytes go out before its part_end */
 	if (sc->state == ST_HEADER && k == sc->nopen - 1) {
 		/* input or an outer delimiter ended this part inside its header block */
 		p->hdr_end = p->body_start = p->body_end = end;
@@ -287,6 +327,13 @@ static void on_delimiter(struct mime_scanner *sc, int k, bool is_close, size_t l
 	header_block_begin(sc);
 }
 
+/* The buffered first bytes of the line: from the chunk when the line began
+ * in it (so they join the run), else from our copy. */
+static void emit_prefix(struct mime_scanner *sc)
+{
+	emit(sc, sc->line_ptr != NULL ? sc->line_ptr : sc->prefix, sc->prefix_len);
+}
+
 /* Content bytes of the current body line (no EOL). */
 static void body_content(struct mime_scanner *sc, const char *p, size_t n)
 {
@@ -296,6 +343,13 @@ static void body_content(struct mime_scanner *sc, const char *p, size_t n)
 		return;
 	sc->line_len += n;
 	if (sc->line_decided) {
+		emit(sc, p, n);
+		return;
+	}
+	if (sc->prefix_len == 0 && (p[0] != '-' || sc->structure_off)) {
+		/* the common case: a line that cannot be a delimiter */
+		sc->line_decided = true;
+		flush_pending_eol(sc);
 		emit(sc, p, n);
 		return;
 	}
@@ -309,7 +363,7 @@ static void body_content(struct mime_scanner *sc, const char *p, size_t n)
 		return;		/* may still be a delimiter */
 	sc->line_decided = true;
 	flush_pending_eol(sc);
-	emit(sc, sc->prefix, sc->prefix_len);
+	emit_prefix(sc);
 	emit(sc, p + take, n - take);
 }
 
@@ -330,6 +384,7 @@ static void reset_line(struct mime_scanner *sc)
 	sc->line_decided = false;
 	sc->line_open = false;
 	sc->first_line = false;
+	sc->line_ptr = NULL;
 }
 
 /* The current body line ended with an EOL of eol_len bytes (0 at end of input). */
@@ -350,7 +405,7 @@ static void body_line_end(struct mime_scanner *sc, size_t eol_len)
 			return;
 		}
 		flush_pending_eol(sc);
-		emit(sc, sc->prefix, sc->prefix_len);
+		emit_prefix(sc);
 	}
 	p = cur_part(sc);
 	if (p->is_leaf && sc->line_len > p->max_line_len)
@@ -360,6 +415,7 @@ static void body_line_end(struct mime_scanner *sc, size_t eol_len)
 	else
 		sc->pend_eol[0] = '\n';
 	sc->pend_len = eol_len;
+	sc->pend_ptr = eol_len > 0 ? sc->eol_ptr : NULL;
 	reset_line(sc);
 }
 
@@ -743,6 +799,7 @@ static void line_piece(struct mime_scanner *sc, const char *p, size_t n, bool en
 			sc->held_cr = false;	/* the CR that ended the previous piece */
 			eol = 2;
 		}
+		sc->eol_ptr = clen + eol == n ? p + clen : NULL;
 	} else if (clen > 0 && p[clen - 1] == '\r') {
 		hold_cr = true;
 		clen--;
@@ -816,6 +873,8 @@ void mime_scanner_feed(struct mime_scanner *sc, const char *data, size_t len)
 			len = sc->lim.max_message - sc->pos;
 		}
 	}
+	sc->chunk_lo = data;
+	sc->chunk_hi = data + len;
 	while (len > 0) {
 		const char *nl = memchr(data, '\n', len);
 		size_t n = nl != NULL ? (size_t)(nl - data) + 1 : len;
@@ -823,12 +882,18 @@ void mime_scanner_feed(struct mime_scanner *sc, const char *data, size_t len)
 		if (!sc->line_open) {
 			sc->line_open = true;
 			sc->line_start = sc->pos;
+			sc->line_ptr = data;
 		}
 		line_piece(sc, data, n, nl != NULL);
 		sc->pos += n;
 		data += n;
 		len -= n;
 	}
+	/* nothing may point into the caller's chunk after we return */
+	flush_run(sc);
+	sc->chunk_lo = sc->chunk_hi = NULL;
+	sc->pend_ptr = NULL;
+	sc->line_ptr = NULL;
 }
 
 const struct mime_message *mime_scanner_finish(struct mime_scanner *sc)
