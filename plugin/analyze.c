@@ -20,7 +20,7 @@
 /* Decoded bytes are collected in a small stack buffer and handed to the sink
  * in runs, so the sink is not called per byte. */
 struct cte_out {
-	char buf[1024];
+	char buf[8192];
 	size_t len;
 	cte_sink_fn sink;
 	void *arg;
@@ -42,29 +42,29 @@ out_byte(struct cte_out *o, char c)
 	o->buf[o->len++] = c;
 }
 
-#define B64_SKIP	64	/* white space: ignored */
+#define B64_SKIP	64	/* white space: ignored (the table below spells these out) */
 #define B64_PAD		65	/* '=' */
 #define B64_BAD		66	/* anything else outside the alphabet */
 
-static unsigned char
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	if (c == '=')
-		return B64_PAD;
-	if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v')
-		return B64_SKIP;
-	return B64_BAD;
-}
+/* base64 alphabet value, or B64_SKIP/B64_PAD/B64_BAD. */
+static const unsigned char b64_table[256] = {
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 64, 64, 64, 64, 64, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	64, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 62, 66, 66, 66, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 66, 66, 66, 65, 66, 66,
+	66,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 66, 66, 66, 66, 66,
+	66, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+};
 
 /*
  * base64 state: acc holds the pending bits (bits of them valid).  After "="
@@ -74,8 +74,27 @@ b64_value(unsigned char c)
 static void
 b64_feed(struct cte_decoder *d, const unsigned char *p, size_t len, struct cte_out *o)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char v = b64_value(p[i]);
+	size_t i = 0;
+
+	while (i < len) {
+		/* Fast path: four alphabet characters on a quantum boundary. */
+		if (d->bits == 0 && i + 4 <= len) {
+			unsigned a = b64_table[p[i]], b = b64_table[p[i + 1]];
+			unsigned c = b64_table[p[i + 2]], e = b64_table[p[i + 3]];
+
+			if ((a | b | c | e) < 64) {
+				uint32_t v = a << 18 | b << 12 | c << 6 | e;
+
+				if (o->len + 3 > sizeof(o->buf))
+					out_flush(o);
+				o->buf[o->len++] = (char)(v >> 16);
+				o->buf[o->len++] = (char)(v >> 8 & 0xff);
+				o->buf[o->len++] = (char)(v & 0xff);
+				i += 4;
+				continue;
+			}
+		}
+		unsigned char v = b64_table[p[i++]];
 
 		if (v < 64) {
 			d->acc = (d->acc << 6) | v;
@@ -96,16 +115,29 @@ b64_feed(struct cte_decoder *d, const unsigned char *p, size_t len, struct cte_o
 	}
 }
 
-static int
+static const signed char hex_table[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	 0,  1,  2,  3,  4,  5,  6,  7,  8,  9, -1, -1, -1, -1, -1, -1,
+	-1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
+static inline int
 hex_value(unsigned char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return hex_table[c];
 }
 
 /*
@@ -200,18 +232,25 @@ qp_feed(struct cte_decoder *d, const unsigned char *p, size_t len, struct cte_ou
 	size_t i = 0;
 
 	while (i < len) {
-		if (d->npend == 0) {
-			/* Fast path: copy the run up to the next "=". */
-			const unsigned char *eq = memchr(p + i, '=', len - i);
-			size_t run = eq ? (size_t)(eq - (p + i)) : len - i;
+		/* Fast path: plain bytes and complete "=XX" escapes. */
+		while (d->npend == 0 && i < len) {
+			unsigned char c = p[i];
 
-			if (run > 0) {
-				out_flush(o);
-				o->sink(o->arg, (const char *)p + i, run);
-				i += run;
+			if (c != '=') {
+				out_byte(o, (char)c);
+				i++;
 				continue;
 			}
+			if (i + 2 >= len)
+				break;
+			int hi = hex_value(p[i + 1]), lo = hex_value(p[i + 2]);
+			if (hi < 0 || lo < 0)
+				break;
+			out_byte(o, (char)(hi << 4 | lo));
+			i += 3;
 		}
+		if (i >= len)
+			break;
 		qp_byte(d, p[i], o);
 		i++;
 	}

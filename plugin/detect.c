@@ -68,6 +68,9 @@ struct cjk_model {
 #include "detect_model.h"
 
 /* Tuning, in model cost units (MODEL_COST_SCALE per nat). */
+#ifndef ASCII_WEIGHT
+#define ASCII_WEIGHT	1	/* quarters: weight of ASCII-only transitions */
+#endif
 #define SCORE_BYTES	4096	/* decoded text scored per candidate */
 #define OTHER_EXTRA	54	/* a character outside the model's alphabet: ~1/8000 */
 #define LATIN_EXTRA	20	/* ASCII letter in a non-Latin model: one of 26 */
@@ -93,7 +96,7 @@ static const struct candidate_spec {
 	{ "windows-1254", 0 }, { "iso-8859-9", 2 },
 	{ "windows-1255", 0 }, { "iso-8859-8", 6 },
 	{ "windows-1256", 0 }, { "iso-8859-6", 6 },
-	{ "windows-1257", 0 }, { "iso-8859-13", 2 }, { "iso-8859-4", 8 },
+	{ "windows-1257", 0 }, { "iso-8859-13", 2 }, { "iso-8859-4", 16 },
 	{ "windows-1258", 2 }, { "windows-874", 0 },
 	{ "shift_jis", 0 }, { "euc-jp", 0 },
 	{ "gb2312", 0 }, { "gb18030", 4 }, { "big5", 0 }, { "euc-kr", 0 },
@@ -146,6 +149,26 @@ tables_init(void)
 
 /* ---- scoring ---------------------------------------------------------------------- */
 
+/* Extra cost of a character outside a model's alphabet.  Typographic
+ * punctuation and the euro sign are common in mail whatever the language;
+ * what a wrong code page makes of them (currency sign, fractions, spacing
+ * accents) is not, and C1 controls never are. */
+static long
+other_extra(uint32_t cp)
+{
+	static const uint32_t plausible[] = {
+		0x00a0, 0x00a9, 0x00ab, 0x00ae, 0x00b0, 0x00bb, 0x2013, 0x2014, 0x2018, 0x2019,
+		0x201a, 0x201c, 0x201d, 0x201e, 0x2022, 0x2026, 0x20ac, 0x2122,
+	};
+
+	if (cp >= 0x80 && cp < 0xa0)
+		return OTHER_EXTRA + C1_EXTRA;
+	for (size_t i = 0; i < ARRAY_LEN(plausible); i++)
+		if (plausible[i] == cp)
+			return OTHER_EXTRA / 2;
+	return OTHER_EXTRA;
+}
+
 static int
 alpha_symbol(const struct alpha_model *m, uint32_t cp)
 {
@@ -171,33 +194,39 @@ alpha_symbol(const struct alpha_model *m, uint32_t cp)
 static long
 score_alpha(const struct alpha_model *m, const uint32_t *cps, size_t n)
 {
-	long cost = 0;
+	long cost = 0, ascii_cost = 0;
 	int prev = 0, other = (int)m->nsym - 1;
+	bool prev_ascii = true;
 
 	for (size_t i = 0; i < n; i++) {
 		int sym = alpha_symbol(m, cps[i]);
+		bool ascii = cps[i] < 128;
 
-		cost += m->costs[prev * (int)m->nsym + sym] - 32;
+		if (ascii && prev_ascii)
+			ascii_cost += m->costs[prev * (int)m->nsym + sym] - 32;
+		else
+			cost += m->costs[prev * (int)m->nsym + sym] - 32;
+		prev_ascii = ascii;
 		if (sym == other)
-			cost += OTHER_EXTRA + (cps[i] >= 0x80 && cps[i] < 0xa0 ? C1_EXTRA : 0);
+			cost += other_extra(cps[i]);
 		else if (sym == 1 && !m->latin)
 			cost += LATIN_EXTRA;
 		prev = sym;
 	}
-	return cost + m->costs[prev * (int)m->nsym] - 32;
+	return cost + ascii_cost * ASCII_WEIGHT / 4 + m->costs[prev * (int)m->nsym] - 32;
 }
 
 static long
 score_cjk(const struct cjk_model *m, const uint32_t *cps, size_t n)
 {
-	long cost = 0;
+	long cost = 0, ascii_cost = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		uint32_t cp = cps[i];
 
 		if (cp < 128) {
 			bool letter = (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
-			cost += letter ? m->latin + LATIN_EXTRA : m->gap;
+			ascii_cost += letter ? m->latin + LATIN_EXTRA : m->gap;
 			continue;
 		}
 		size_t lo = 0, hi = m->nuni;
@@ -216,9 +245,9 @@ score_cjk(const struct cjk_model *m, const uint32_t *cps, size_t n)
 				hi = mid;
 		}
 		if (!found)
-			cost += m->other + OTHER_EXTRA + (cp >= 0x80 && cp < 0xa0 ? C1_EXTRA : 0);
+			cost += m->other + other_extra(cp);
 	}
-	return cost;
+	return cost + ascii_cost * ASCII_WEIGHT / 4;
 }
 
 /* Best (lowest) cost of a decoding over the languages of a family; *lang
@@ -423,6 +452,46 @@ score_prefix(const struct text_analysis *ta, bool *cut)
 	return n;
 }
 
+/*
+ * The text the candidates are scored on: the prefix, then a short window
+ * around the first occurrence of every 8-bit byte value the prefix lacks
+ * (the one "oe" or euro sign that tells iso-8859-15 from windows-1252 may
+ * sit deep in a long text).  Windows start and end at bytes below 0x40, so
+ * no multi-byte character is split.  out has room for 2 * SCORE_BYTES.
+ */
+#define WINDOW_REACH	48
+static size_t
+scored_text(const struct text_analysis *ta, unsigned char *out, bool *cut)
+{
+	const unsigned char *p = ta->sample;
+	size_t len = ta->sample_len, n = score_prefix(ta, cut);
+	bool seen[256];
+
+	if (n > 0)
+		memcpy(out, p, n);
+	if (*cut)
+		return n;
+	memset(seen, 0, sizeof(seen));
+	for (size_t i = 0; i < n; i++)
+		seen[p[i]] = true;
+	for (size_t pos = n; pos < len && n + 2 * WINDOW_REACH + 2 < 2 * SCORE_BYTES; pos++) {
+		if (p[pos] < 0x80 || seen[p[pos]])
+			continue;
+		seen[p[pos]] = true;
+		size_t s = pos, e = pos;
+		while (s > n && pos - s < WINDOW_REACH && p[s - 1] >= 0x40)
+			s--;
+		while (e < len && e - pos < WINDOW_REACH && p[e] >= 0x40)
+			e++;
+		if (p[s - 1] >= 0x40 || (e < len && p[e] >= 0x40))
+			continue;	/* no safe boundary near: skip */
+		out[n++] = '\n';
+		memcpy(out + n, p + s, e - s);
+		n += e - s;
+	}
+	return n;
+}
+
 /* Two single-byte candidates decode this text identically. */
 static bool
 same_sbcs_decoding(const struct text_analysis *ta, size_t a, size_t b)
@@ -454,7 +523,8 @@ score_candidates(struct cascade *c, const struct detect_context *ctx,
 	const struct text_analysis *ta = c->ta;
 	const struct charset_info *tld = ctx != NULL ? detect_tld_hint(ctx->sender_tld) : NULL;
 	bool cut;
-	size_t plen = score_prefix(ta, &cut);
+	unsigned char *text = xmalloc(2 * SCORE_BYTES);
+	size_t plen = scored_text(ta, text, &cut);
 	uint32_t *cps = xreallocarray(NULL, plen + 1, sizeof(*cps));
 	size_t nsc = 0;
 	bool c1_ruled = false;
@@ -478,11 +548,11 @@ score_candidates(struct cascade *c, const struct detect_context *ctx,
 			if (dup)
 				continue;
 			for (size_t k = 0; k < plen; k++)
-				cps[n++] = sbcs_table[i][ta->sample[k]];
+				cps[n++] = sbcs_table[i][text[k]];
 		} else {
 			struct cp_sink sink = { cps, 0, plen + 1, 0, 0 };
 
-			if (!decode_multibyte(c->cv, cs, ta->sample, plen, cut || !ta->sample_complete, &sink))
+			if (!decode_multibyte(c->cv, cs, text, plen, cut, &sink))
 				continue;
 			n = sink.n;
 		}
@@ -498,8 +568,10 @@ score_candidates(struct cascade *c, const struct detect_context *ctx,
 		if (ctx != NULL && cs == ctx->site_default)
 			cost -= DEFAULT_BONUS;
 		sc[nsc++] = (struct scored){ i, cs, cost, lang, false };
+
 	}
 	free(cps);
+	free(text);
 	if (c1_ruled)
 		note_ruled_out(c, "iso-8859-x", "C1 controls");
 	/* insertion sort, best first */

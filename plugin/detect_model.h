@@ -12,38 +12,44 @@
 #define MODEL_COST_SCALE 6
 
 static const struct model_cmap cmap_fr[] = {
-	{0x00ab,29},{0x00bb,28},{0x00c0,31},{0x00c2,38},{0x00c7,36},{0x00c8,30},{0x00c9,27},
-	{0x00ca,32},{0x00ce,35},{0x00d4,34},{0x00d9,41},{0x00db,40},{0x00e0,31},{0x00e2,38},
-	{0x00e7,36},{0x00e8,30},{0x00e9,27},{0x00ea,32},{0x00ee,35},{0x00f4,34},{0x00f9,41},
-	{0x00fb,40},{0x2013,42},{0x2014,37},{0x2019,33},{0x2026,39},
+	{0x00ab,29},{0x00b0,44},{0x00bb,28},{0x00c0,31},{0x00c2,38},{0x00c7,36},{0x00c8,30},
+	{0x00c9,27},{0x00ca,32},{0x00cb,45},{0x00ce,35},{0x00d4,34},{0x00d9,41},{0x00db,40},
+	{0x00e0,31},{0x00e2,38},{0x00e7,36},{0x00e8,30},{0x00e9,27},{0x00ea,32},{0x00eb,45},
+	{0x00ee,35},{0x00f4,34},{0x00f9,41},{0x00fb,40},{0x0152,43},{0x0153,43},{0x2013,42},
+	{0x2014,37},{0x2019,33},{0x2026,39},{0x2192,46},
 };
 static const char costs_fr[] =
-	")3<2-37=A5EJ/7581@6/769GDNG;88_<AkzzkN]ZzzUY-P628W94\\2AK/6,T7;./-16Q@C^yzzz"
-	"zzzz=Nzzzzzz\\2.GFG7=Kt.6I&KD,Nx0570WzGBFExxzzzzzWzzWzzzzW0/M;I-KN)3_<5NT*B["
-	"2@,4SWSTz=zzB[[TBzzzzzzzzO,0IMC%MPS1OOFHJ2Dz7@J0UFLD\\.zzDzz9z`zzzWQzzR%\?D4"
-	"CI>=NFPU86.OAC-,53DQ8Q\?z`gzzzzzzOzz[zzzz.0ZJ\?6.SV$Zz7GO-@S89B;vzLHz5zzJzzz"
-	"zzzzzZzzzz/2N@A(JAA.XX9;*;;X/8\?/OTXXF1zzEzzzzzzzXTzzzR2*uHD(NXC'XQF>J/Tx9F<"
-	"\?THyEz5yy8zzz=zzzPzzzzz595/5/44cLcW14,-<51.0O7W>zE<zz@zzzzzzzzzzzzc43LE<'fh"
-	"HKHu_BK&@l]>]/hwmotbmmp-rsyzzzzzzzzz%1=;=*B1B1sFJA\?94kB165DFlFJ;llooqrwyzzz"
-	"zzzzJ-+NH=&EHZ+aZ2MQ2CPL;;6OQEAQ7zz>Nz:azzzPWzzzz0,1EC(HMQ0UQB0A0,]J9G8GSNSz"
-	"1zz<z=zzzzzzz]zz])6N31.:9R4XGFO30IAD.+69QcNc4czUzH@zzPzzZzzzL5H945P@;N2NJ5/'"
-	"B2F-47+CBNCzxzzazzzzKzzzzXJzT1)F=G-TA;8^D0PS*2O-935MLRGz2zzPzIzHzzzzzzzzz;fq"
-	"hMMnKpezz<OKgMTMdI pzuJzjuuxxzzzzzzzzzzzz(0G8<)E9X1\\MF6;1CF532;=OQG\\/zz\?z"
-	"Fz@zIzcYzzzz$3O=N/IHB0zIFIJ48BJ1.5LNW8V7TzPzzOzzzzzTNzzz(0UFH+HK;)zKFHT5Ec.6"
-	"67TRK:c4^z:z@zKzzzMYzzzz+<\?5A.A@O4I\\56.N4W)2,M5z9SP:`zzzEKzzzzzzzzzN5)KET%"
-	"FXt/TXJDT/Ex3HJBTKITz0yyKzTzTzzzzzzzzz()f=7-E8B.r=>A5/<j38BIe::mr`jjnnoqvxzz"
-	"zzzzzI%5D8C.FEL-SzI>LF/OFF,CLG\?BD/Otwxyzzzzzzzzzzz+8nHJ2QDQCyQ6).J*q>*;PmMr"
-	"ED7rruuwxzzzzzzzzzz#9hK9.fgh5tu<>]2al\?=]4KwC;;0mmpprsxzzzzzzzzz+9:,7+09YC>z"
-	"548B1\?-11J;zYzz@zzzzzzzzzzzzzzzz ephg`moodzzfjdfSsddegoztvzjttwxyzzzzzzzzzz"
-	"z ephgNmoodzzfjdfisddegoztvzjttwxyzzzzzzzzzzSYbm:;]j7laxy1*Ace1'++cFzqsxfqqt"
-	"tvwzzzzzzzzzz aldK]ikl`xycgabep``aclzqsxfqqttvwzzzzzzzzzzW`k9b[hjj_vwN._acn_"
-	"^!bjyoqvdoorstuzzzzzzzzzzL(jaa(gi4-uv`d^.bm^]L,ixMCu.nMqMMtzzzzFzzzzzPYd\\[U"
-	"acdXpq$_+Z]hXX'[crhkp^hhllnotvzzzzzzzzOWb<YS`abWnoYE!X[fWV*Ybqgin\\ggjjlmrtz"
-	"zzzzzzzH$\\TSMY[\\QhiSWQ*U`PPQ'\\jachVaaddfglntvzzzzzv OZRQKWYZOfgQU=PS^NNOQ"
-	"Zh_afT__bbdejlrtxyzzztCLW\"NGT*VKbcMQKMOZK59MVe[]bP[[^^`aghnptuvwxp KVNMFSUU"
-	"JbcLPKLOZJJKMUdZ\\bPZZ^^_`fhnpttuvwp)JUMLERTTI`bKOIKMX\"H.LTcY[aOYY\\]^_efmo"
-	"rstuvo ITLKDQSSH_aJNHJMWHHIKSbXZ`NXX\\\\]^dflnrrstun HSKJDPRSG_`JNHILWGGHJSa"
-	"XZ_MWW[[]^cekmqqsttm#2ZR=9WYZ9fg2UOPS^=99)Zh_afT=_bbdejlrtxxzzzt"
+	")3<2-37=A5EJ/7581@6/769GDNG;88_<AkzzkN]ZzzUkzz\\`-P628W94\\2AK/6,T7;./-16Q@C"
+	"^yzzzzzzz=Nzzzzzzzzzz\\2.GFG7=Kt.6I&KD,Nx0570WzGBFExxzzzzzWzzWzzzzWzzzz0/M;I"
+	"-KN)3_<5NT*B[2@,4SWSTz=zzB[[TBzzzzzzzzPzzz_,0IMC%MPS1OOFHJ2Dz7@J0UFLD\\.zzDz"
+	"z9z`zzzWQzzzzzzR%\?D4CI>=NFPU86.OAC-,53DQ8Q\?z`gzzzzzzOzz[zzzzzzzz.0ZJ\?6.SV"
+	"$Zz7GO-@S89B;vzLHz5zzJzzzzzzzzZzzzzzzzz/2N@A(JAA.XX9;*;;X/8\?/OTXXF1zzEzzzzz"
+	"zzXTzzzzzzzR2*uHD(NXC'XQF>J/Tx9F<\?THyEz5yy8zzz=zzzPzzzzzzzzz595/5/44cLcW14,"
+	"-<51.0O7W>zE<zz@zzzzzzzzzzzzzzzzc43LE<'fhHKHu_BK&@l]>]/hwmotbmmp-rsyzzzzzzzz"
+	"zzzzz%1=;=*B1B1sFJA\?94kB165DFlFJ;llooqrwyzzzzzzzzzzzJ-+NH=&EHZ+aZ2MQ2CPL;;6"
+	"OQEAQ7zz>Nz:azzzPWzzzzzzzz0,1EC(HMQ0UQB0A0,]J9G8GSNSz1zz<z=zzzzzzz]zzzzzz])6"
+	"N31.:9R4XGFO30IAD.+69QcNc4czUzH@zzPzzZzzzRPzzZ5H945P@;N2NJ5/'B2F-47+CBNCzxzz"
+	"azzzzKzzzzXJzzzazU1)F=G-TA;8^D0PS*2O-935MLRGz2zzPzIzHzzzzzzzzzzzzz;fqhMMnKpe"
+	"zz<OKgMTMdI pzuJzjuuxxzzzzzzzzzzzzzzzz(0G8<)E9X1\\MF6;1CF532;=OQG\\/zz\?zFz@"
+	"zIzcYzzzzzzzz$3O=N/IHB0zIFIJ48BJ1.5LNW8V7TzPzzOzzzzzTNzzzzzzz(0UFH+HK;)zKFHT"
+	"5Ec.667TRK:c4^z:z@zKzzzMYzzzzzzzz+<\?5A.A@O4I\\56.N4W)2,M5z9SP:`zzzEKzzzzzzz"
+	"zzzzNzZ5)KET%FXt/TXJDT/Ex3HJBTKITz0yyKzTzTzzzzzzzzzzzzz()f=7-E8B.r=>A5/<j38B"
+	"Ie::mr`jjnnoqvxzzzzzzzzzzzI%5D8C.FEL-SzI>LF/OFF,CLG\?BD/Otwxyzzzzzzzzzzzzzzz"
+	"+8nHJ2QDQCyQ6).J*q>*;PmMrED7rruuwxzzzzzzzzzzzzzz#9hK9.fgh5tu<>]2al\?=]4KwC;;"
+	"0mmpprsxzzzzzzzzzzzzz+9:,7+09YC>z548B1\?-11J;zYzz@zzzzzzzzzzzzzzzzzzzz ephg`"
+	"moodzzfjdfSsddegoztvzjttwxyzzzzzzzzzzzzzzz ephgNmoodzzfjdfisddegoztvzjttwxyz"
+	"zzzzzzzzzzzzzSYbm:;]j7laxy1*Ace1'++cFzqsxfqqttvwzzzzzzzzzzzzzz aldK]ikl`xycg"
+	"abep``aclzqsxfqqttvwzzzzzzzzzzzzzzW`k9b[hjj_vwN._acn_^!bjyoqvdoorstuzzzzzzzz"
+	"zzzzzzL(jaa(gi4-uv`d^.bm^]L,ixMCu.nMqMMtzzzzFzzzzzzzzzPYd\\[UacdXpq$_+Z]hXX'"
+	"[crhkp^hhllnotvzzzzzzzzzzzzOWb<YS`abWnoYE!X[fWV*Ybqgin\\ggjjlmrtzzzzzzzzzzzz"
+	"H$\\TSMY[\\QhiSWQ*U`PPQ'\\jachVaaddfglntvzzzzzzzzzz OZRQKWYZOfgQU=PS^NNOQZh_"
+	"afT__bbdejlrtxyzzzzzzzzCLW\"NGT*VKbcMQKMOZK59MVe[]bP[[^^`aghnptuvwxyzzzw KVN"
+	"MFSUUJbcLPKLOZJJKMUdZ\\bPZZ^^_`fhnpttuvwxzzzw)JUMLERTTI`bKOIKMX\"H.LTcY[aOYY"
+	"\\]^_efmorstuvwyzzu ITLKDQSSH_aJNHJMWHHIKSbXZ`NXX\\\\]^dflnrrstuvxyzt HSKJDP"
+	"RSG_`JNHILWGGHJSaXZ_MWW[[]^cekmqqsttvwxzt>GRJIBOQQF]_HLFHKVFFG Q`VX^LVVZZ[\\"
+	"bdjlppqrstvwzr EPHG@MOOD\\]FJEFITDDEGO^TW\\JTTXXYZ`bhjnnopqrtuxq!EOGF@MNOD[\\"
+	"2JDEHSD.DFO^TV[ITTWWYZ_agimnopprttwp BMED=JLLAXZCGACEPA@ADL[QSYGQQTUVW]^egjk"
+	"lmnoqrtm$+TK62QSS2_`,NHJLW6G2JSbXZ_M7X[[]^dekmqrstuvxxzt"
 ;
 static const struct model_cmap cmap_de[] = {
 	{0x00ab,29},{0x00bb,28},{0x00c4,30},{0x00d6,31},{0x00d7,38},{0x00dc,27},{0x00df,32},
@@ -75,333 +81,367 @@ static const char costs_de[] =
 	"qq#FKJ,2KI*D_MG3BJM_DDDHPNXWMNSSTV[aacfpqq"
 ;
 static const struct model_cmap cmap_es[] = {
-	{0x00a1,36},{0x00ab,31},{0x00bb,30},{0x00bf,35},{0x00c1,28},{0x00c9,34},{0x00cd,29},
-	{0x00d1,33},{0x00d3,27},{0x00da,32},{0x00e1,28},{0x00e9,34},{0x00ed,29},{0x00f1,33},
-	{0x00f3,27},{0x00fa,32},{0x2026,37},
+	{0x00a1,36},{0x00ab,31},{0x00ba,40},{0x00bb,30},{0x00bf,35},{0x00c1,28},{0x00c9,34},
+	{0x00cd,29},{0x00d1,33},{0x00d3,27},{0x00da,32},{0x00e1,28},{0x00e9,34},{0x00ed,29},
+	{0x00f1,33},{0x00f3,27},{0x00fa,32},{0x2018,39},{0x2019,38},{0x2026,37},{0x2264,41},
 };
 static const char costs_es[] =
-	")3;1-.6>=6KK17372>7.769EC@JKNJO:IzSJLYP'S6/.ME@RG>O/42Z<@,15>:WE\?\?zzJYzK;z"
-	"bzY^4.I@H.AKv*6I*EP.Cy,773SzK6K8GMJz:zNzzzz7+R1O1L_0(R=6OO*E[5I05VzzXz8J>Lz_"
-	"zVzzzz0-JRG$SGW.QQH=L*GWADK:JKML[OzBKz[zMzzzS'8=17A<9UH@T.7,A>@-,6A>R8MDXzRJ"
-	"zzAzzzzd1.qI\?18RR%zz7JN-=V5\?:/VzRLzKI<LzzzzzzzN//G@B-IFA+zU::2,:U-8=+MQQUK"
-	"HQICx6zIzzzK0)m\?A'Lo>*NNFDG0JuBE95JLuGvLNRAvwz9zzzz947-/365aLAa64,18@422O5W"
-	"Ez8,JzzzzZGzzzU3+LL=%hilBrv_F])AoL>`.hwoppLloppqtwzzzz'3;;=+\?2\?1mrG><\?/j\?"
-	"034AHjHlcgj8kmprzzzz()MC<.FBV,z_4\?V-DGJ@77DZDGO;M6MzCzPzzzz5*-EF*GNP+VPB><."
-	"-[H<I5IRM[zA4AQz=z=zzzz'0R31/99U4IH>CK,KRJ4,:7T\\SDFEWKz9zVzz\\O%K967QA=QAKK"
-	"52-G4E-.:CDDLSPzzzQzzzzzzWz2*C2E,W\?I5[C1OQ+@M,;8.LJMEzG=EIzCzTzzz[9_jbOOkGo"
-	"auy:fF`IrKOI lzrGtjorssuxzzzzz**H7:*G:Y0LMA4>-AB5656>URGK=8\?LzzzOzzV`&4F6D+"
-	"KF@/\\ICCJ33BK@,6HLTEX>\\:4`XzZzzW`1*OFJ)GJ@,zHBBQ,C^,@B5ZDKEz@3EEzVzDzzzV22"
-	"425)\?<S2AU54*A6S101LDzE\?CvJCNzzz=zzzz4)KHJ)GrU-zUHFM*Mx\?JJAQKIMzM*9Oyzz>z"
-	"zzz*'b89.c8g,mGA^50<j2:[Gd8jkGbgj>kmorzzzz(4j3A7BDI)OyE;GI+rGC*GlG:<BjorGsuw"
-	"zzzzK#.iGG2iBmIsxC8657pB8-7jGpNEAmpAq;vxzzzz,#M3=2ijmAsx@C_3d:BEa:jxIDD39pqq"
-	"svxzzzz-frR1dPGvhzz2B\"gRW:BRmszPzzrvyzzzzzzzzz(bJ1I`94rdxz'1/cD88/7Ioz6vwmr"
-	"uvvxzzzzzz5*I94F59o`OyG((4OKK65flz:s:jorOsuwzzzzz ^iaa\\jkn_txae__eq``bekyqr"
-	"rinqrrtvyzzzz!:>;:\?<EC@HJ;\?B::q:6>\?EECHrinqrrtvNzzzz3<47LL6il^rv,&*]coC,:"
-	"ciwoqLgloppruwzzzzS$e]\\Eefi[ot]a[$`l[[]`ftlnneJJmmortzzzz+97;=U\?dgXmq=G*W:"
-	"i,(,^cq9kGbfijjlorzzzz932/+*3>:7dh:>:>U.0.6>>h`bbY]`bbcfir6zs2<=94(999<bg-T,"
-	"<3_2-29=g_=aX\\_``be=q3yr EPHHCQRUG[`IMGFLXGGILR`XZZQUXYY[^`ijrk\"L6<<2XY\\8"
-	"bf83<<<_8<PS/g_aaW\\_``begpqyr"
+	")3;1-.6>=6KK17372>7.769EC@JKNJO:IzSJLYzVzXV'S6/.ME@RG>O/42Z<@,15>:WE\?\?zzJY"
+	"zK;zbzYzzzz^4.I@H.AKv*6I*EP.Cy,773SzK6K8GMJz:zNzzzzzzzz7+R1O1L_0(R=6OO*E[5I0"
+	"5VzzXz8J>Lz_zVzzzzzzzz0-JRG$SGW.QQH=L*GWADK:JKML[OzBKz[zMzzzSzzz_'8=17A<9UH@"
+	"T.7,A>@-,6A>R8MDXzRJzzAzzzzdzzzz1.qI\?18RR%zz7JN-=V5\?:/VzRLzKI<LzzzzzzzNzzz"
+	"z//G@B-IFA+zU::2,:U-8=+MQQUKHQICx6zIzzzzzzzK0)m\?A'Lo>*NNFDG0JuBE95JLuGvLNRA"
+	"vwz9zzzzzzzz947-/365aLAa64,18@422O5WEz8,JzzzzZGzzzUzzzz3+LL=%hilBrv_F])AoL>`"
+	".hwoppLloppqtwzzzzzzzz'3;;=+\?2\?1mrG><\?/j\?034AHjHlcgj8kmprzzzzzzzz()MC<.F"
+	"BV,z_4\?V-DGJ@77DZDGO;M6MzCzPzzzzzzzz5*-EF*GNP+VPB><.-[H<I5IRM[zA4AQz=z=zzzz"
+	"zzzz'0R31/99U4IH>CK,KRJ4,:7T\\SDFEWKz9zVzz\\zzOza%K967QA=QAKK52-G4E-.:CDDLSP"
+	"zzzQzzzzzzWzzzzz2*C2E,W\?I5[C1OQ+@M,;8.LJMEzG=EIzCzTzzz[zzzz9_jbOOkGoauy:fF`"
+	"IrKOI lzrGtjorssuxzzzzzzzzz**H7:*G:Y0LMA4>-AB5656>URGK=8\?LzzzOzzV`zzzz&4F6D"
+	"+KF@/\\ICCJ33BK@,6HLTEX>\\:4`XzZzzWzzzz`1*OFJ)GJ@,zHBBQ,C^,@B5ZDKEz@3EEzVzDz"
+	"zz^zzzW22425)\?<S2AU54*A6S101LDzE\?CvJCNzzz=zzzzzzzz4)KHJ)GrU-zUHFM*Mx\?JJAQ"
+	"KIMzM*9Oyzz>zzzzzzzz*'b89.c8g,mGA^50<j2:[Gd8jkGbgj>kmorzzzzzzzz(4j3A7BDI)OyE"
+	";GI+rGC*GlG:<BjorGsuwzzzzKzzzz#.iGG2iBmIsxC8657pB8-7jGpNEAmpAq;vxzzzzzzzz,#M"
+	"3=2ijmAsx@C_3d:BEa:jxIDD39pqqsvxzzzzzzzz-frR1dPGvhzz2B\"gRW:BRmszPzzrvyzzzzz"
+	"zzzzzzzz(bJ1I`94rdxz'1/cD88/7Ioz6vwmruvvxzzzzzzzzzz5*I94F59o`OyG((4OKK65flz:"
+	"s:jorOsuwzzzzzzzzz ^iaa\\jkn_txae__eq``bekyqrrinqrrtvyzzzzzzzz!:>;:\?<EC@HJ;"
+	"\?B::q:6>\?EECHrinqrrtvNzzzzzzzz3<47LL6il^rv,&*]coC,:ciwoqLgloppruwzzzzzzzzS"
+	"$e]\\Eefi[ot]a[$`l[[]`ftlnneJJmmortzzzzzzzz+97;=U\?dgXmq=G*W:i,(,^cq9kGbfijj"
+	"lorzzzzzzzz932/+*3>:7dh:>:>U.0.6>>h`bbY]`bbcfir6zzzzzz2<=94(999<bg-T,<3_2-29"
+	"=g_=aX\\_``be=q3yzzzzy EPHHCQRUG[`IMGFLXGGILR`XZZQUXYY[^`ijrttuwr CNFF3OPSDY"
+	"]FJDDJVEEGJP^VWXNSVWWY[^ghprrsup<B/33AOPSDY]/)3D3UEDGJ%]UWWNRUWWX[^ghorrstp "
+	"AMEE@NORCX\\EICBITDCFHN\\TVVMQTUUWZ]fgnqqrso @LDC>LMPBV[DHBAGSBBDGM[SUULPSTT"
+	"VY[dfmooqrm#E5HH+QRU1[_HLF5LW15ILQ_XYYPTXYYZ]`ijqttuvr"
 ;
 static const struct model_cmap cmap_pt[] = {
-	{0x00ba,41},{0x00c0,39},{0x00c1,29},{0x00c2,38},{0x00c3,27},{0x00c7,28},{0x00c9,31},
-	{0x00ca,35},{0x00cd,30},{0x00d3,32},{0x00d4,40},{0x00d5,33},{0x00da,34},{0x00e0,39},
-	{0x00e1,29},{0x00e2,38},{0x00e3,27},{0x00e7,28},{0x00e9,31},{0x00ea,35},{0x00ed,30},
-	{0x00f3,32},{0x00f4,40},{0x00f5,33},{0x00fa,34},{0x201c,37},{0x201d,36},
+	{0x00aa,44},{0x00ba,41},{0x00c0,39},{0x00c1,29},{0x00c2,38},{0x00c3,27},{0x00c7,28},
+	{0x00c9,31},{0x00ca,35},{0x00cd,30},{0x00d3,32},{0x00d4,40},{0x00d5,33},{0x00da,34},
+	{0x00e0,39},{0x00e1,29},{0x00e2,38},{0x00e3,27},{0x00e7,28},{0x00e9,31},{0x00ea,35},
+	{0x00ed,30},{0x00f3,32},{0x00f4,40},{0x00f5,33},{0x00fa,34},{0x2014,42},{0x201c,37},
+	{0x201d,36},{0x2026,43},
 };
 static const char costs_pt[] =
-	"(1<2.24=\?5EI76231=8/769EDOGzfIG<`dGzOAZKzXS'V86.WF;`9FO043;8O,04=9PFL\?z2z="
-	"zzz`zWzzzzze0-C@B-ANs,7R0AP.Bw-43/pzw2FqsDB96zzzRzzzzzz5)KBF0OW/-Q:8NO(Jz3F1"
-	"4QWzTzy9GCH<_z\?Pz_zzzz2+MMD%PDR/NNGLH(FS9BH:QHMKzYzHHZzzzCRzzzzza'=A2;G8:U5"
-	"CS21.E;A-,6E;L5NCz;^zzzzGzVzzzzzz1.wFA18SZ%Zz7FP(GM;A<7UzLFzQwZDzLzzzMzZzzzz"
-	"-.J\?B+I=A.zS\?=00>x-7:*LSxWFrtJAOzzzESzzzzzz1(WLB'Ns>8zWGHL)Mw>G83RDwFzRt7G"
-	"yzzzzRzzzzzz51:-/=55zIWZ41+18B/02K2b;z6J9BzzzYLYzz^zbzb3'KK;*ehhKtsa`K1al]G_"
-	")eultnfh+lnqrruuuzzzzz&4>;\?+@2@0utL@DL6mL.02ABmHogilmorssvvvzzzFz*.JB;/@A2("
-	"zY:=O,@BL<24>O@CJ]PIDGJz]BNYzzzzz(*4OL*Q_U1zPBCG/.[Q\?H9PURVzOz:=>>zAKVz_zNz"
-	"z5/L2016922D\?EQH.FHK3*84X\\Sa-;B=TJz7zTzEzOJ\\$I:66UC>X9RJ910F8J/.97=EJzazN"
-	"zez]zzzVzzzzzZ2(D@F-ZGI6zC3MR(@U,<;;HWQFz^4=^P>FJzPzZzBzz:bphEbmopdzzBhfbiSD"
-	"dA mzszvmpstvxzzzzzzzzzL**G==+F9z.^NF4=.B6675;<SWE\\;F:LGDMzAXbGzZzz&3N6J-HC"
-	"A3\\ED@R34BP0.5CQXCX6z\?4SBDz_;zzzzzS1*SCD(EK=-zDDBR-@\\.\?@5QEFBV\?z6A;8GNB"
-	"NzJzzzz-1;C9/;>R-J]2+2G2]0//TIz>z\?U:;A]zzzAzzzzzzz7+SHL%ZvV.zzSGP*Jz:JRPVVZ"
-	"ZzOw.:AzzzKzzzzzzz((F=:0F6<*FC4_55@k76Jad7\?rFdgjkmoqqtttzzzzz)0G3C-EGI+zzJ="
-	"K0.tJJ+Bmz<<@<pOMvyDzzOzzzzzz&>iBKGKCi>ts813\?0l:1'GeAl\?BfiklnqrsuGvzzzzz)%"
-	"Le\?+kmn.yxD\?d8gqDHd@jFq>>Cn<GLvJxFzzzzzzzBhwnlKsvvYzzpnl UzkUmpszzzztvyzzz"
-	"zzzzzzzzzzR-tlieqsthzzmlj/mwhPjmpzwzz#tKwzz+zzzzWzzzz(cN5Nc93qTzz(igcI6)::80"
-	"z5zwoqtuwzzzzzzzzzzPBbS0*b77pezz</0EKt889S$ztzOnpstvyzzzzzzzzzO\"`nE<`k;nHyx"
-	";+H`Br464QGzqytknpqtvxxzzzzzzzz.]lc-]h9kCwv.N9]2o%.4ehx<wriknoqtuuxxxzzzzzV\\"
-	"jb` gij^uucb`\\cn^^acgwmupgjlmprttwwwzzzzzV\\9=.[gij^ut)$/[Hm^27cMvmupgjlmor"
-	"stwwwzzzzz(Yg_]Xdfg7rq`/#Y`j[3]`dsjrmdgijmoqqtttzzzzz Yg_\\Xdfg[rq`_]Y`j[[]`"
-	"csjrmdgijmopqtttzzzzz!ACA\?5>Cg>rq\?A];@j\?C<AEJCAEdgijmopqtttzzzzJJP_VTP[^^"
-	"SjiW\"(AWbSRUX[kbjd\\^abdghhkkktvwzz!N]TRNY\\]QhgVTSNU9Q-SVYi`hcZ\\_`beffiii"
-	"rtuzxGM\\S#MX[[PgfTS(MT_27RUXh^faY[^_aceehhhqrtxw!IWNLH3VWKba.NMHPZK9MPScZb]"
-	"TWYZ\\_`adddlnotr!:XP;:UWX4cbQ2;JQ\\LLOQUd[c^UXZ[^`bb7;emoput"
+	"(1<2.24=\?5EI76231=8/769EDOGzfIG<`dGzOAZKzXYk\\X'V86.WF;`9FO043;8O,04=9PFL\?"
+	"z2z=zzz`zWzzzzzzzze0-C@B-ANs,7R0AP.Bw-43/pzw2FqsDB96zzzRzzzzzzzzz5)KBF0OW/-Q"
+	":8NO(Jz3F14QWzTzy9GCH<_z\?Pz_zzzzzzz2+MMD%PDR/NNGLH(FS9BH:QHMKzYzHHZzzzCRzzz"
+	"zzzazz'=A2;G8:U5CS21.E;A-,6E;L5NCz;^zzzzGzVzzzzzzzzz1.wFA18SZ%Zz7FP(GM;A<7Uz"
+	"LFzQwZDzLzzzMzZzzzzzzz-.J\?B+I=A.zS\?=00>x-7:*LSxWFrtJAOzzzESzzzzzzzzz1(WLB'"
+	"Ns>8zWGHL)Mw>G83RDwFzRt7GyzzzzRzzzzzzzzz51:-/=55zIWZ41+18B/02K2b;z6J9BzzzYLY"
+	"zz^zbzzzzb3'KK;*ehhKtsa`K1al]G_)eultnfh+lnqrruuuzzzzzzzz&4>;\?+@2@0utL@DL6mL"
+	".02ABmHogilmorssvvvzzzFzzzz*.JB;/@A2(zY:=O,@BL<24>O@CJ]PIDGJz]BNYzzzzzzzz(*4"
+	"OL*Q_U1zPBCG/.[Q\?H9PURVzOz:=>>zAKVz_zNzzzzz5/L2016922D\?EQH.FHK3*84X\\Sa-;B"
+	"=TJz7zTzEzOJzzz\\$I:66UC>X9RJ910F8J/.97=EJzazNzez]zzzVzzzzzzZzz2(D@F-ZGI6zC3"
+	"MR(@U,<;;HWQFz^4=^P>FJzPzZzBzzzzz:bphEbmopdzzBhfbiSDdA mzszvmpstvxzzzzzzzzzz"
+	"zzL**G==+F9z.^NF4=.B6675;<SWE\\;F:LGDMzAXbGzZzzzzz&3N6J-HCA3\\ED@R34BP0.5CQX"
+	"CX6z\?4SBDz_;zzzzzzWzX1*SCD(EK=-zDDBR-@\\.\?@5QEFBV\?z6A;8GNBNzJzzzzzzz-1;C9"
+	"/;>R-J]2+2G2]0//TIz>z\?U:;A]zzzAzzzzzzzzzz7+SHL%ZvV.zzSGP*Jz:JRPVVZZzOw.:Azz"
+	"zKzzzzzzzzzz((F=:0F6<*FC4_55@k76Jad7\?rFdgjkmoqqtttzzzzzzzz)0G3C-EGI+zzJ=K0."
+	"tJJ+Bmz<<@<pOMvyDzzOzzzzzzzzz&>iBKGKCi>ts813\?0l:1'GeAl\?BfiklnqrsuGvzzzzzzz"
+	"z)%Le\?+kmn.yxD\?d8gqDHd@jFq>>Cn<GLvJxFzzzzzzzzzzBhwnlKsvvYzzpnl UzkUmpszzzz"
+	"tvyzzzzzzzzzzzzzzzzR-tlieqsthzzmlj/mwhPjmpzwzz#tKwzz+zzzzWzzzzzzz(cN5Nc93qTz"
+	"z(igcI6)::80z5zwoqtuwzzzzzzzzzzzzzPBbS0*b77pezz</0EKt889S$ztzOnpstvyzzzzzzzz"
+	"zzzzO\"`nE<`k;nHyx;+H`Br464QGzqytknpqtvxxzzzzzzzzzzz.]lc-]h9kCwv.N9]2o%.4ehx"
+	"<wriknoqtuuxxxzzzzzzzzV\\jb` gij^uucb`\\cn^^acgwmupgjlmprttwwwzzzzzzzzV\\9=."
+	"[gij^ut)$/[Hm^27cMvmupgjlmorstwwwzzzzzzzz(Yg_]Xdfg7rq`/#Y`j[3]`dsjrmdgijmoqq"
+	"tttzzzzzzzz Yg_\\Xdfg[rq`_]Y`j[[]`csjrmdgijmopqtttzzzzzzzz!ACA\?5>Cg>rq\?A];"
+	"@j\?C<AEJCAEdgijmopqtttzzzzzJzzJP_VTP[^^SjiW\"(AWbSRUX[kbjd\\^abdghhkkktvwzz"
+	"zzz!N]TRNY\\]QhgVTSNU9Q-SVYi`hcZ\\_`beffiiirtuzzzzzGM\\S#MX[[PgfTS(MT_27RUXh"
+	"^faY[^_aceehhhqrtxzzzz!IWNLH3VWKba.NMHPZK9MPScZb]TWYZ\\_`adddlnotzzzw APGEAL"
+	"OOD[ZHGEAHSDCFIL\\S[VMORSUXYY\\\\\\eghmtuwp!@NFD@KNNBZYGFD@GRBBEHK[QYTKNQRTV"
+	"XX[1[degkstvo >MDB>ILMAXWFDC>EPA@CFIYPXSJLOPRUVVYYYbdejqrtm#6SK65PRS/^^L.6EL"
+	"WGGJMP`V^YPSVWY[]]2``hjlpxyzt"
 ;
 static const struct model_cmap cmap_it[] = {
-	{0x00ab,29},{0x00bb,30},{0x00c0,28},{0x00c8,27},{0x00c9,33},{0x00cc,34},{0x00d2,31},
-	{0x00d9,32},{0x00e0,28},{0x00e8,27},{0x00e9,33},{0x00ec,34},{0x00f2,31},{0x00f9,32},
+	{0x00ab,29},{0x00b0,37},{0x00bb,30},{0x00c0,28},{0x00c8,27},{0x00c9,33},{0x00cc,34},
+	{0x00d2,31},{0x00d7,38},{0x00d9,32},{0x00e0,28},{0x00e8,27},{0x00e9,33},{0x00ec,34},
+	{0x00f2,31},{0x00f9,32},{0x2014,36},{0x2026,35},
 };
 static const char costs_it[] =
-	")3>1/56:B0MI37182<7.847EESK3a:LzzzzN'j879TB6V\?VP-42j;z.5+;6PNK5wzzTzzzzz3-2"
-	"Eb0\?Ik&IE/FM.Mq4;E0hvu6ijpqIvvzzz6*U2L/QU+/z99MU(HH3J54pzzzrrxyJzzzzz.,BUB("
-	"N@s&JzGMH/CU>CH8pGNFqrxyKzzzIN&;@4:G<7S=QQ/6.FAG,.3Q=LCL;yzzOzzzzU32ld>44im#"
-	"zx8KO-Hs7<83jxwOklrsKxxzzz./L@H,P-7*zP1=02=t/:>0JyxwPmsttyyzzP10iHD&gf9&zu^c"
-	"]5Fq;L>LLutLiLopLuu2zz*3606769zKzz,3-.<W641;8zFz6U\?zUK;zzW)*TK6*RQUEj_ING.0"
-	"[I2H,Q`_]SSYZZ_`fnj(3BB8)]1B4vjBB>R1fT.1-BBjB^_dffkkqzu(,K>A*EGv,zT->i/FzR\?"
-	"68KXHHOuzzMzzzzz7*2MM&Omq0zMD5K-,xe<M8SzOzppvwSzzSzz)0S71+;7Y2zFGP;+\?NO6,5\?"
-	"YYS8vzzPzCKzL&L>76V@<y>zP31)F5z-37=8GIzHVzzLzzzzV4.LGD*o>E0zC5Pe)0P+A=/NTzH7"
-	"qwxKzzzzz9Vc[[UaFdUzo8]WV\\jXXW aonmbcijjoouzz0-J8;(F:X*zL>47.Ez45499RX:Cu;z"
-	"zRzzzz,1R2P,JBA-zHAIO03JM.*3GDT\?XXzz3zzTIX1*UIG+ILA-zKHGR)>z0G/7tCIGuv4zHzQ"
-	"zzz32\?A\?0B;P4zT33)32y1/+PTzIz;qwxT3zzzz7(mOe&kjn+zxbB`.Kt;Oa85Pxvllrssxyzz"
-	"z+(^;=5\\9_)uj4X6,Wf37RW\\=ih^^deejjpyu$7_:>0]:B0vk;8SR4fBT+X]k83>_effkkqzv#"
-	"=a\?CC_^b;xDV/2\?2h\?0-Z_mljD`fgglmszw>*kcF6ihl#zwJD_4dr``_CiwvJ+kqrrwwzzz ^"
-	"kbc\\ihl\\zv`e^]dr`__dhwvtjjpqqvwzNz Xe]]VcbfWzpZ_YX^lZZY^cqpodHjllqqwzz!BG@"
-	">==BG;zo>B@B:k9>@>G>GBccijjopvzz Wd\\\\UbaeUzoY^XV]kYYX]apomccijjopvzz R_WWP"
-	"]\\`PvjTYSRXfTTSX]kjh^_deejBqyu Q_VWP]\\`PujSYRQXfTSSW\\kjh^^deejjpyu KYPQJW"
-	"VZJodM;LKR`NMMQVedbXX^__ddjso CPHHANMQBg[EJDCIWEEDIN\\[ZOPUWW3\\bkf!GTLLFRQU"
-	"Fk_IN77M[IIHMR`_^STZ[[``fo3"
+	")3>1/56:B0MI37182<7.847EESK3a:LzzzzYSzYZ'j879TB6V\?VP-42j;z.5+;6PNK5wzzTzzzz"
+	"zzzzz3-2Eb0\?Ik&IE/FM.Mq4;E0hvu6ijpqIvvzzzzzzz6*U2L/QU+/z99MU(HH3J54pzzzrrxy"
+	"Jzzzzzzzzz.,BUB(N@s&JzGMH/CU>CH8pGNFqrxyKzzzIzzzzN&;@4:G<7S=QQ/6.FAG,.3Q=LCL"
+	";yzzOzzzzUzzzz32ld>44im#zx8KO-Hs7<83jxwOklrsKxxzzzzzzz./L@H,P-7*zP1=02=t/:>0"
+	"JyxwPmsttyyzzPzzzz10iHD&gf9&zu^c]5Fq;L>LLutLiLopLuu2zzzzzz*3606769zKzz,3-.<W"
+	"641;8zFz6U\?zUK;zzWzzzz)*TK6*RQUEj_ING.0[I2H,Q`_]SSYZZ_`fnrrtws(3BB8)]1B4vjB"
+	"B>R1fT.1-BBjB^_dffkkqzzzzzz(,K>A*EGv,zT->i/FzR\?68KXHHOuzzMzzzzzzzzz7*2MM&Om"
+	"q0zMD5K-,xe<M8SzOzppvwSzzSzzzzzz)0S71+;7Y2zFGP;+\?NO6,5\?YYS8vzzPzCKzzzMzY&L"
+	">76V@<y>zP31)F5z-37=8GIzHVzzLzzzzVzzzz4.LGD*o>E0zC5Pe)0P+A=/NTzH7qwxKzzzzzzz"
+	"zz9Vc[[UaFdUzo8]WV\\jXXW aonmbcijjoouzzzzzz0-J8;(F:X*zL>47.Ez45499RX:Cu;zzRz"
+	"zzzzzzz,1R2P,JBA-zHAIO03JM.*3GDT\?XXzz3zzTIzzzXz1*UIG+ILA-zKHGR)>z0G/7tCIGuv"
+	"4zHzQzzzzzzz32\?A\?0B;P4zT33)32y1/+PTzIz;qwxT3zzzzzzzz7(mOe&kjn+zxbB`.Kt;Oa8"
+	"5Pxvllrssxyzzzzzzz+(^;=5\\9_)uj4X6,Wf37RW\\=ih^^deejjpyzzzzz$7_:>0]:B0vk;8SR"
+	"4fBT+X]k83>_effkkqzzzzzz#=a\?CC_^b;xDV/2\?2h\?0-Z_mljD`fgglmszzzzzz>*kcF6ihl"
+	"#zwJD_4dr``_CiwvJ+kqrrwwzzzzzzz ^kbc\\ihl\\zv`e^]dr`__dhwvtjjpqqvwzNzzzzz Xe"
+	"]]VcbfWzpZ_YX^lZZY^cqpodHjllqqwzzzzzz!BG@>==BG;zo>B@B:k9>@>G>GBccijjopvzzzzz"
+	"z Wd\\\\UbaeUzoY^XV]kYYX]apomccijjopvzzzzzz R_WWP]\\`PvjTYSRXfTTSX]kjh^_deej"
+	"Bqyzzzzz Q_VWP]\\`PujSYRQXfTSSW\\kjh^^deejjpyzzzzz KYPQJWVZJodM;LKR`NMMQVedb"
+	"XX^__ddjswwyzx CPHHANMQBg[EJDCIWEEDIN\\[ZOPUWW3\\bknopsp \?MDE>KJN>cXAG@\?FT"
+	"BAAEJYXVLLRSSXX^gkkmpl \?LDD=JIM>cWAF@\?ESAA@EJXWVKLQSSXX^gjklol!=JBC<HGK<aV"
+	"\?D>=CQ\?\?>CHVUTIJPQQVV\\ehikmj!;H@@9FEI9_S=B<;AO==<AFTSRGHMOOSTZbffhkh$>KC"
+	"C<IHL=bV@E--DR@@\?DIWVUJKPRRWW]fijkn*"
 ;
 static const struct model_cmap cmap_nl[] = {
 	{0x00c9,29},{0x00cb,30},{0x00cf,31},{0x00d3,32},{0x00e9,29},{0x00eb,30},{0x00ef,31},
-	{0x00f3,32},{0x2018,28},{0x2019,27},
+	{0x00f3,32},{0x2018,28},{0x2019,27},{0x2026,33},
 };
 static const char costs_nl[] =
-	"(43:14=354P894436M:04;17IO<E6=zzzI7+94:]86G\?p3-4)d5z-:.@DMIMsFpstuzz53\?IE$"
-	"f_c.\?b2CE2Ez-8I2agp7Iiikmnwu33H\?D.H^&4g59HX+Hz7D-7`foHjBhjlmvB)1FNC%JNF,mE"
-	"JBJ4=z:829N\?uJNCnprszN,C:8</;5A:M709)G>R,1/;8G@R\?NvN>9zP'54`2236B+eB9FU+Fy"
-	"=519]cm\?gFehijtr+:LM7#i:M6leFL9<dz33<6FjtqnMlnpqzy20ab\\%e^b/ga\?HD/`z4[+2`"
-	"foHHghjlmvt9=:76*90jL.59=)9AP=..i;m@tJPor4tzP,7\\].077]Ub,6[*\?5vU1\?\?/ajg0"
-	"bceghqC,0:J^'f:J:A.6J@+Jz\?4/:JgqnkCiJmnxJ+/>M2(;9g-m9.I@2;zI0:3DGuENmmoqrzz"
-	",)4d<'gDd0iJD0J03z]:=FbJqoJFjlnoyw$3A>-4=1C1r<@A\?8GzC21<7IzwICruvwzH5B>76.3"
-	"7iCI;31,.,z+:736CIsqIoqDOzz*+=J9,g;>/@:2;;53z-=1;BDrFFJjlnoyF(AHIC;LEIANHDG\?"
-	"BGb/B@#GMVTQOOQST]\\*4<9,*B5B/o;A:=1;zB25586wADoorsPzP'>\?2K2PI<3DB2G=98PO7("
-	"=AKw8q.oqstzE&+BGB)IA<0QGDMA3GQ5779:=x;DEqsuvzz2I;=4;87c)h35/0I7z.2,5`3BmIhh"
-	"klmwu6(de_&gKe8jc4KD)cz:]\\Dbhroljj<no;w2(^_Y*aZE*d]Z=@(]x<EV^\\bAigAdghisq'"
-	"1;5O/X7U0ZTP;KN-n7;*TSY25]Z[]_`ig)OW>R=[TXP]WS*0Q(qP-,WU[eb`]]`ablj56YZU&]VZ"
-	"&`YUXP+Xt@SQ@X^heb``bdeom T\\]WO`Y]Ub[X[RV[vU5T\\Z`jgebbefgqo!\?C\?C9C\?\?\?"
-	"bC;[>C[v<9T7\?Cjgebbefgqo5RYZTL]<ZS_YUX$SXsS7QZX^geb``%deomHPX\?S>8UY,^W2W*R"
-	"Wr#R\?XV\\4ca^^abcmkGOWX:JZTXP]VS0!QVqP:OWU[eb`]]`ablj>EMNH@QJNFSMILDGLg$GEM"
-	"LR[XVSTVXY$`\"GOP25SLP6UOKN/6Ni66GOMS]ZXUUXYZd6"
+	"(43:14=354P894436M:04;17IO<E6=zzzTJ7+94:]86G\?p3-4)d5z-:.@DMIMsFpstuzzz53\?I"
+	"E$f_c.\?b2CE2Ez-8I2agp7Iiikmnwzx33H\?D.H^&4g59HX+Hz7D-7`foHjBhjlmvzB)1FNC%JN"
+	"F,mEJBJ4=z:829N\?uJNCnprszNz,C:8</;5A:M709)G>R,1/;8G@R\?NvN>9zPz'54`2236B+eB"
+	"9FU+Fy=519]cm\?gFehijtxt+:LM7#i:M6leFL9<dz33<6FjtqnMlnpqzzz20ab\\%e^b/ga\?HD"
+	"/`z4[+2`foHHghjlmvzw9=:76*90jL.59=)9AP=..i;m@tJPor4tzzP,7\\].077]Ub,6[*\?5vU"
+	"1\?\?/ajg0bceghquC,0:J^'f:J:A.6J@+Jz\?4/:JgqnkCiJmnxzJ+/>M2(;9g-m9.I@2;zI0:3"
+	"DGuENmmoqrzzz,)4d<'gDd0iJD0J03z]:=FbJqoJFjlnoyzy$3A>-4=1C1r<@A\?8GzC21<7IzwI"
+	"CruvwzIS5B>76.37iCI;31,.,z+:736CIsqIoqDOzzz*+=J9,g;>/@:2;;53z-=1;BDrFFJjlnoy"
+	"KK(AHIC;LEIANHDG\?BGb/B@#GMVTQOOQST]b^*4<9,*B5B/o;A:=1;zB25586wADoorsPzPz'>\?"
+	"2K2PI<3DB2G=98PO7(=AKw8q.oqstzPF&+BGB)IA<0QGDMA3GQ5779:=x;DEqsuvzzz2I;=4;87c"
+	")h35/0I7z.2,5`3BmIhhklmwzx6(de_&gKe8jc4KD)cz:]\\Dbhroljj<no;zz2(^_Y*aZE*d]Z="
+	"@(]x<EV^\\bAigAdghiswt'1;5O/X7U0ZTP;KN-n7;*TSY25]Z[]_`imj)OW>R=[TXP]WS*0Q(qP"
+	"-,WU[eb`]]`ablpm56YZU&]VZ&`YUXP+Xt@SQ@X^heb``bdeoso T\\]WO`Y]Ub[X[RV[vU5T\\Z"
+	"`jgebbefgqur!\?C\?C9C\?\?\?bC;[>C[v<9T7\?Cjgebbefgqur5RYZTL]<ZS_YUX$SXsS7QZX"
+	"^geb``%deosoHPX\?S>8UY,^W2W*RWr#R\?XV\\4ca^^abcmqnGOWX:JZTXP]VS0!QVqP:OWU[eb"
+	"`]]`ablpm>EMNH@QJNFSMILDGLg$GEMLR[XVSTVXY$fc!BIJ0<MFJBOIEH@CHcB0AIHNWTROPRTU"
+	"^b_#ELM33PIM3SLHK-3Kg3FDMKQ[XUSSUWXbf4"
 ;
 static const struct model_cmap cmap_sv[] = {
-	{0x00c4,27},{0x00c5,29},{0x00d6,28},{0x00e4,27},{0x00e5,29},{0x00f6,28},{0x2014,32},
-	{0x201d,30},{0x2026,31},
+	{0x00c4,27},{0x00c5,29},{0x00d6,28},{0x00e4,27},{0x00e5,29},{0x00f6,28},{0x2013,33},
+	{0x2014,32},{0x201d,30},{0x2026,31},{0x2192,34},
 };
 static const char costs_sv[] =
-	"(17=450:81E474856M8-486EANJ9>D:PSQ*P9=0WE6FFX503+U:\\,3-\?3SAL^b\\zPUzz2,9CI"
-	"+>It-5I.IE,Jz46@1nzI0G@8<Kzzz-4F;@.BB*3I':EL07R8>4<MVyDznqt<zzz(,@K8'FCL3AG>"
-	"D78@z43B8@CLBZCGACzzV*AA83F98<MD4/8*E\?P)3.ICQ9NczccLczz58SLA/7UW)Cq0HO1@[2B"
-	"5:szM@z4&;Hzzz(.HF9,F0</MH:A46@z1037Jz\\TL9<9SSzz**qFF+OkA09QDIC0KzCG90QJxGz"
-	"12.Izzz1<<93:9/LJa8+:'0=R</3P3R>zDaazZzzz++DK7)FelHsK4C<6EzN4B,gyqnz+7lozzz/"
-	")ILK-G\?J5CN7I4+Dz0;,49XzG\\2;LRzzz+/\?K7,=\?C0::*E83>zB625CR@9N2;8JRzz+,3@>"
-	")>GG2PC8/073X>98<<RLIz;=3PXz\\)0GC,38-D2K9\?H68FzF1,:4Pc9z=LCOYzc4B813@=0RBL"
-	"21++>1z+54=;@HzYPNQPzzz,,E<<.E;D5Z:3A80-K.486HIPBz\?Z.HZzZ(P\\\\@<W9]RdV*<6U"
-	"@@9@2&Xjb8nXZ]<vzz',@@4.\?;@0A9:865Eb=4567PP<^6A8O^zz(3B\?C/;B\?3I15A:38J\?3"
-	")<>KW6O8:@5Wzz),IBB*>BB,JC@A;6Cc27/:@QL9Y8:\?L^zz.E9\?58<;O:Y42.-H/z/2(M6zCx"
-	"KUtvHzzz++=ME*DBJ.zEEA9DGz>2>;IMMFz(u;Vzz[()e>9/D7B*l:\?>50>z29YIa:@hwacfBzz"
-	"z$5@<A08CH2PA9;\?D3z>=+@HD;<@hjm<zzz.6T)9AH4qFw\?9+1A,z40,TJMvTKlnqTzzz';a`4"
-	"'\\[b0h[25T1]w78T2\\ng77\\_a>zzzdkwA>j@2xlz9-4&pCz(42t6zDyzsuxzzzzFTtt1Qo<uj"
-	":08:8m6z#4Gq.zzwzpXuxzzz(OBq59O3sOy>,l*QFz1.,o;zxtzmpHvzzz @DBA@\?EEBJN@\?@D"
-	"ARB>CBLLBGNRmoszzz LXXPKSRYN`RNRLQToLNLUTf_[jTVY8sxv FRRJFMLSHZLIMFKOiGHFON`"
-	"YUdNQSWmsp!IUU98POVK9OK9I9QkIKIRQc[XgQSVYous"
+	"(17=450:81E474856M8-486EANJ9>D:PSY[U*P9=0WE6FFX503+U:\\,3-\?3SAL^b\\zPUzzzz2"
+	",9CI+>It-5I.IE,Jz46@1nzI0G@8<Kzzzzz-4F;@.BB*3I':EL07R8>4<MVyDznqt<zzzzz(,@K8"
+	"'FCL3AG>D78@z43B8@CLBZCGACzzzzV*AA83F98<MD4/8*E\?P)3.ICQ9NczccLczzzz58SLA/7U"
+	"W)Cq0HO1@[2B5:szM@z4&;Hzzzzz(.HF9,F0</MH:A46@z1037Jz\\TL9<9SSzzzz**qFF+OkA09"
+	"QDIC0KzCG90QJxGz12.Izzzzz1<<93:9/LJa8+:'0=R</3P3R>zDaazZzzzzz++DK7)FelHsK4C<"
+	"6EzN4B,gyqnz+7lozzzzz/)ILK-G\?J5CN7I4+Dz0;,49XzG\\2;LRzzzzz+/\?K7,=\?C0::*E8"
+	"3>zB625CR@9N2;8JRzzzz+,3@>)>GG2PC8/073X>98<<RLIz;=3PXzzz\\)0GC,38-D2K9\?H68F"
+	"zF1,:4Pc9z=LCOYzzzc4B813@=0RBL21++>1z+54=;@HzYPNQPzzzzz,,E<<.E;D5Z:3A80-K.48"
+	"6HIPBz\?Z.HZzzzZ(P\\\\@<W9]RdV*<6U@@9@2&Xjb8nXZ]<vzzzz',@@4.\?;@0A9:865Eb=45"
+	"67PP<^6A8O^zzzz(3B\?C/;B\?3I15A:38J\?3)<>KW6O8:@5Wzzzz),IBB*>BB,JC@A;6Cc27/:"
+	"@QL9Y8:\?L^zzzz.E9\?58<;O:Y42.-H/z/2(M6zCxKUtvHzzzzz++=ME*DBJ.zEEA9DGz>2>;IM"
+	"MFz(u;Vzzzz[()e>9/D7B*l:\?>50>z29YIa:@hwacfBzzzzz$5@<A08CH2PA9;\?D3z>=+@HD;<"
+	"@hjm<zzzzz.6T)9AH4qFw\?9+1A,z40,TJMvTKlnqTzzzzz';a`4'\\[b0h[25T1]w78T2\\ng77"
+	"\\_a>zzzzzdkwA>j@2xlz9-4&pCz(42t6zDyzsuxzzzzzzFTtt1Qo<uj:08:8m6z#4Gq.zzwzpXu"
+	"xzzzzz(OBq59O3sOy>,l*QFz1.,o;zxtzmpHvzzzzz @DBA@\?EEBJN@\?@DARB>CBLLBGNRmosz"
+	"zzzz LXXPKSRYN`RNRLQToLNLUTf_[jTVY8sxzzy FRRJFMLSHZLIMFKOiGHFON`YUdNQSWmsxzs"
+	" AMME@HGNBTGCG@FIcABAJIZSO_HKNQgmsum \?KJC>FDL@RDAE>CGa\?@>HFXQM\\FIKOekpsk!"
+	"FRR65MLSH6LH6F6NhFGFON`XUdNPSVlrxzs"
 ;
 static const struct model_cmap cmap_da[] = {
-	{0x00ab,33},{0x00bb,34},{0x00c5,29},{0x00c6,27},{0x00c9,30},{0x00d8,28},{0x00e5,29},
-	{0x00e6,27},{0x00e9,30},{0x00f8,28},{0x201c,31},{0x201d,32},
+	{0x00ab,33},{0x00bb,34},{0x00c5,29},{0x00c6,27},{0x00c9,30},{0x00cd,37},{0x00d8,28},
+	{0x00e5,29},{0x00e6,27},{0x00e9,30},{0x00ed,37},{0x00f8,28},{0x2014,35},{0x201c,31},
+	{0x201d,32},{0x2026,36},
 };
 static const char costs_da[] =
-	"(26>320971F475665N;.356HEKJBFDJ@PWBQ2P7=2C.3OAT5,4+R8z.6+>3RJGzVZyzzzzzz00CE"
-	"H*DNp06R,G31Rz)9B2jzR3JN=\?zzRzzz,0C:=(BI/-M09E^.\?z6:2<IMuBzhjl\?wEIxz+2CJ7"
-	"&::@/L;5E<9BZ41389OPEzECHMzzVzz)@B@2I;9@L;707+CDT)2/L\?UDO`V`zzzUXzz,6DMD08I"
-	">*9B3FO(SW2828Ezz@z\?1AzzWzzz(6JF<(D;:1OO1B19Az2138Fzz5P;>=OzzXzz1-kpE(fe<94"
-	"dIEK-izAa<6*zxDz211EzPzzz0==<397/[JU-*9)4=R;17P0zCzEwxzIzz[zz09hM4%Ibk_mI)dI"
-	"9Gz43C5Mzulz17lvwwxxz2,NNL(PEY6J+;Y;.Kz0323AYzBz\?:NFzzUzz*2>K1*;4F.C=.F\?4="
-	"zI058>PI<P39\?FzWUzz*,6R<'CBC2RB:.E64V9:<:ARzvz5=5IzVzzV(4I@+/;-A3:7=K69FzH3"
-	"07\?]z>]B6>RzV]z]5K992@;.ODR60,,B1z(9;;4BGxXtuxzzRzzz./HB9,A<C3t=2CD00T+765D"
-	"PzGzJ:,zzTPzz&LTY8EOMVJYMK8IMRmI8.%Pe`X8TUXbbbddq&4\?A5*A;@1z6\?885Ez:243:Rz"
-	"=]6=@DzzYzz(8CBE,<BA3Q.7\?937UE6*<\?Rz7P7<=Lz9;z\\'.KDF*DJB+GDAD=6E\\2;2<BHK"
-	":TC5FAzQTzV1B\?C+59,M\?u600)I4z241L:z>uJFrUQzzKzz//HOK%MUL,vQKI.9QzGA\?MmQQu"
-	"z,rA@zzzzQ')\\A:0W6A+aU<X65Zv33RYY<:`o\\]`jkklly$49;\?5==A<eE=8\?;5z\?W,=]r1"
-	"5EabdoooAqz-D>N07d8lGn.*/1D-z=--NfJvNNijmwxxNyz'8Z_6'US\\1_SQ4O0XsO>O5Vkf33Z"
-	"[^hhhjjwER@>:N78pJr6/>)gLz'.-j0zzqzmNqzzzzzzDd1q5DQ(nc.D264Mjz'50i5zypzlmMzz"
-	"zzzz%a/n05e:l`n>2J0chz-0Jf8zvnzikCxxxyyz\?W_dDQZYbVdXVD-Y^y!V2\\\\qlcs_`cmnn"
-	"ooz!\?CCV;\?\?aUcW=Z9CCxCUC=Cpkcr_`bmmmooz V_dVPZXaUcWVZTX]xTUT[[pkcr_`bmmmo"
-	"oz U]bUOXW`TbVTYSW\\wRTSZZojaq]_akllmmz!;]bBO>>>TbV>BBW>w>>BBZo>aq]_akllmmz\""
-	"HPUHAKIRFUI,LE4NjE0FMMa]TcPQT^__``m"
+	"(26>320971F475665N;.356HEKJBFDJ@PWBUXz[2P7=2C.3OAT5,4+R8z.6+>3RJGzVZyzzzzzzz"
+	"zz00CEH*DNp06R,G31Rz)9B2jzR3JN=\?zzRzzzzzz,0C:=(BI/-M09E^.\?z6:2<IMuBzhjl\?w"
+	"EIxzzzz+2CJ7&::@/L;5E<9BZ41389OPEzECHMzzVzzzzz)@B@2I;9@L;707+CDT)2/L\?UDO`V`"
+	"zzzUXzzzzz,6DMD08I>*9B3FO(SW2828Ezz@z\?1AzzWzzzzzz(6JF<(D;:1OO1B19Az2138Fzz5"
+	"P;>=OzzXzzzzz1-kpE(fe<94dIEK-izAa<6*zxDz211EzPzzzzzz0==<397/[JU-*9)4=R;17P0z"
+	"CzEwxzIzz[zzzzz09hM4%Ibk_mI)dI9Gz43C5Mzulz17lvwwxxzzzz2,NNL(PEY6J+;Y;.Kz0323"
+	"AYzBz\?:NFzzUzzzzz*2>K1*;4F.C=.F\?4=zI058>PI<P39\?FzWUzzzzz*,6R<'CBC2RB:.E64"
+	"V9:<:ARzvz5=5IzVzzzzzV(4I@+/;-A3:7=K69FzH307\?]z>]B6>RzV]zzzz]5K992@;.ODR60,"
+	",B1z(9;;4BGxXtuxzzRzzzzzz./HB9,A<C3t=2CD00T+765DPzGzJ:,zzTPzzzzz&LTY8EOMVJYM"
+	"K8IMRmI8.%Pe`X8TUXbbbddwzzz&4\?A5*A;@1z6\?885Ez:243:Rz=]6=@DzzYzzzzz(8CBE,<B"
+	"A3Q.7\?937UE6*<\?Rz7P7<=Lz9;zzzz\\'.KDF*DJB+GDAD=6E\\2;2<BHK:TC5FAzQTzzzVz1B"
+	"\?C+59,M\?u600)I4z241L:z>uJFrUQzzKzzzzz//HOK%MUL,vQKI.9QzGA\?MmQQuz,rA@zzzzz"
+	"zQz')\\A:0W6A+aU<X65Zv33RYY<:`o\\]`jkkllzzzz$49;\?5==A<eE=8\?;5z\?W,=]r15Eab"
+	"doooAqzzzz-D>N07d8lGn.*/1D-z=--NfJvNNijmwxxNyzzzz'8Z_6'US\\1_SQ4O0XsO>O5Vkf3"
+	"3Z[^hhhjjzzzzER@>:N78pJr6/>)gLz'.-j0zzqzmNqzzzzzzzzzDd1q5DQ(nc.D264Mjz'50i5z"
+	"ypzlmMzzzzzzzzz%a/n05e:l`n>2J0chz-0Jf8zvnzikCxxxyyzzzz\?W_dDQZYbVdXVD-Y^y!V2"
+	"\\\\qlcs_`cmnnoozzzz!\?CCV;\?\?aUcW=Z9CCxCUC=Cpkcr_`bmmmoozzzz V_dVPZXaUcWVZ"
+	"TX]xTUT[[pkcr_`bmmmoozzzz U]bUOXW`TbVTYSW\\wRTSZZojaq]_akllmmzzzz!;]bBO>>>Tb"
+	"V>BBW>w>>BBZo>aq]_akllmmzzzz BJOB<EDLAOCAF@DHd\?@@GG\\WN^JKNXYYZZnprp!@HM@9C"
+	"AJ>MA\?D=AFa=>=DDYTL[HILVVVXXknpn4>FK>8A@H=K\?$B;@D`;&<CCWSJZFGJTUUVVilnl#@H"
+	"M@9CAJ>MA,D=,Fa=>=DDYTL[HILVVVXXknpn"
 ;
 static const struct model_cmap cmap_nb[] = {
 	{0x00ab,29},{0x00bb,30},{0x00c5,27},{0x00c6,31},{0x00c9,33},{0x00d8,28},{0x00e5,27},
-	{0x00e6,31},{0x00e9,33},{0x00f8,28},{0x2026,32},
+	{0x00e6,31},{0x00e9,33},{0x00f8,28},{0x2013,34},{0x2026,32},
 };
 static const char costs_nb[] =
-	")45\?420:71G465555R<-465EIMK8E4CzDKR0P:@5IC4PBx5+4,X5z*2->-RJKztuvHzzzz3.<DG"
-	",Len1;P,IO0Pz';a1hzy3G9<mBLzzz+/<<7.A_.7i.5J[-Az04/8aJshyefg2swzz*0DR8&\?CK-"
-	"KI8F>7Cz28909zIGzKMs>Bzzz(EFC4H<8A:N7/9+FBU)2/Q=UEL_zzzB_zzz54pKE-6Nr)7g6Tf'"
-	"lz1D57lzz>z\?.rATzzz'8LJ=)A6=55O9R/=>z1339Czz3J:rsCzVzz3+jpJ'edA;8a`DN,ezAF7"
-	"4+zwNz31k;xzzz/=\?\?387/VKZ+*:*>=Q906P3zAxDuvwIzzzz58hnb#dbj^l_^d^)Fz]^]6dxu"
-	"kzh-jFvzzz00LQn'RDQ77)1K<0Lz2248DYzBzJEvHzzYz*.AH2+=1E.B<-G@5@ZK267@SZ<z:<wB"
-	"FzZz*,7T@'FBP2tF<.@45T7<;<AzzFz2\?rB\?zzz(3FA.-<-\?798=P08GVJ4/9@Zz9z<3xBGZz"
-	"Z4K9;4;;/PIv61+-\?.z(78\?5AHuzrstBzzzz0/KG;-58:5TA5N73*z.67:HPzNz,;r>zzTz'HQ"
-	"WKBMKSGUHGLFJMlEGF#Ma^SePQR5_cip&4AB5*@:@0[8A896Hz:4/1>Uz;[\?=yDzzzz)7IBD,=F"
-	"B17/5>=27VI4+;:NZ8ZB=w/zzzz(/LH@)\?AC-AF<AA5B[37.;A[K:zD7[@[zzz-D\?E\?:92M\?"
-	"s*12,I3z11)l@z>rOoTqATzzz*+>vG'TID,sGHM0;kzB9;ECzzrz;pqM5zzz)(\\@63W/<+_S<W4"
-	"6Ww77@XX<@^o[\\]1jmtz$578<7><`<bVB9>64y<T.[Zo15r^_`2lpwz-@Gp62I7kBm/*21<.z10"
-	",I<ywDzijk:wzzz'OX^R%TRZ.\\ONSM4TsLNM3The88WXY1fjqw\"dls3=LJnLp:3h5e3z055P8z"
-	"zozlmnnzzzzEclr7Bgembo'256e7z&62h4zy1zklmmyzzz!:A=9=:@@:EC;;=>;J>7;=JHAJEjkl"
-	"lxzzz bjqd\\fdl`naaf`cfz_`_gfzxmzjkllxzzzKU^dWOYX`TaUTYSWYy SSZZnk`q]^__lovz"
-	" QZ`TKVT\\P^QPVPSVuN>OVVjg]nYZ[>hlsyAKSZMEOMUIWJIO LOn1IHPOcaVgSTUUaelr\"DMS"
-	"F>HGOCPDCH-1HhACBII]ZOaLMNN[^el"
+	")45\?420:71G465555R<-465EIMK8E4CzDKT\\0P:@5IC4PBx5+4,X5z*2->-RJKztuvHzzzzz3."
+	"<DG,Len1;P,IO0Pz';a1hzy3G9<mBLzzzz+/<<7.A_.7i.5J[-Az04/8aJshyefg2swzzz*0DR8&"
+	"\?CK-KI8F>7Cz28909zIGzKMs>Bzzzz(EFC4H<8A:N7/9+FBU)2/Q=UEL_zzzB_zzzz54pKE-6Nr"
+	")7g6Tf'lz1D57lzz>z\?.rATzzzz'8LJ=)A6=55O9R/=>z1339Czz3J:rsCzVzzz3+jpJ'edA;8a"
+	"`DN,ezAF74+zwNz31k;xzzzz/=\?\?387/VKZ+*:*>=Q906P3zAxDuvwIzzzzz58hnb#dbj^l_^d"
+	"^)Fz]^]6dxukzh-jFvzzzz00LQn'RDQ77)1K<0Lz2248DYzBzJEvHzzYzz*.AH2+=1E.B<-G@5@Z"
+	"K267@SZ<z:<wBFzZzz*,7T@'FBP2tF<.@45T7<;<AzzFz2\?rB\?zzzz(3FA.-<-\?798=P08GVJ"
+	"4/9@Zz9z<3xBGZzzZ4K9;4;;/PIv61+-\?.z(78\?5AHuzrstBzzzzz0/KG;-58:5TA5N73*z.67"
+	":HPzNz,;r>zzTzz'HQWKBMKSGUHGLFJMlEGF#Ma^SePQR5_cirx&4AB5*@:@0[8A896Hz:4/1>Uz"
+	";[\?=yDzzzzz)7IBD,=FB17/5>=27VI4+;:NZ8ZB=w/zzzzz(/LH@)\?AC-AF<AA5B[37.;A[K:z"
+	"D7[@[zzzz-D\?E\?:92M\?s*12,I3z11)l@z>rOoTqATzzzz*+>vG'TID,sGHM0;kzB9;ECzzrz;"
+	"pqM5zzzz)(\\@63W/<+_S<W46Ww77@XX<@^o[\\]1jmtzz$578<7><`<bVB9>64y<T.[Zo15r^_`"
+	"2lpwzz-@Gp62I7kBm/*21<.z10,I<ywDzijk:wzzzz'OX^R%TRZ.\\ONSM4TsLNM3The88WXY1fj"
+	"qyz\"dls3=LJnLp:3h5e3z055P8zzozlmnnzzzzzEclr7Bgembo'256e7z&62h4zy1zklmmyzzzz"
+	"!:A=9=:@@:EC;;=>;J>7;=JHAJEjkllxzzzz bjqd\\fdl`naaf`cfz_`_gfzxmzjkllxzzzzKU^"
+	"dWOYX`TaUTYSWYy SSZZnk`q]^__lovzz QZ`TKVT\\P^QPVPSVuN>OVVjg]nYZ[>hlszzAKSZME"
+	"OMUIWJIO LOn1IHPOcaVgSTUUaeltz CKQE<GEMAOBAGADGf@A@HG[XN_KKMMY]dlr)=FL\?7A\?"
+	"G<I=<A%)A`:;:BAVSHYEFGGTW^fl"
 ;
 static const struct model_cmap cmap_fi[] = {
 	{0x00c4,27},{0x00d6,29},{0x00e4,27},{0x00f6,29},{0x2013,32},{0x2019,30},{0x201c,31},
-	{0x201d,28},
+	{0x201d,28},{0x2026,33},
 };
 static const char costs_fi[] =
-	"(5>>82\?A;;7033624O8.0;1EB;KA6z=NQS'/\?@;\?LD@0;3/5/H:z02154QIMzXGzZzzV.4\?:"
-	"I77Bh)2`.BF(Mz93<0dwA;z`:mqzzz(1I=;2:p07@16BD+4z39/:IIIMz`2n8zzz,/CG>)HLK*FD"
-	">ED(Cz@>B:M\?C8Q<9OEzzz.=DA20@A</\?3.5*H8P/2,>;RA@zCCzPzzz(5m=470GG*K^4;B04K"
-	"387/bKGAz]3kozzz)5E87,@@;0LL73.45L415.LvHcEE8lpzzH5/vA,)MwT30/G5D9Kz@H*4@Jz5"
-	"z:CtxzzT+5FA;1GB\?3:432,7=V3+,E5QESI:MDzzz`\?(TuT*wvn5ogfMO(IziIO;kzzkz)OKTz"
-	"zz;.WOt.[WU,v/RSP+IzA/7/GUz2[+F<Uzz[8/VP=+DQJ*>6*5P0BzP@50<XC8P2E:Mzzz5,2>E*"
-	"DMR*tlB4B57YG;D/GPK\?z+DYYzzY%3YC7/F>B/B7DA/5EzN806CIz=z4B@PzzR/8A>3GCE1-85."
-	"5+44z4,0>;DVRzVJz]zzz1,M;B/OFF+qO;GC00M269-GIU7z+@HOzzz(I[Z9H]\\THTLK92KR929"
-	"/&Pc`5iK1Y]qtr4.H;>-D80)1.D8B/@Y76494UI9z4DDIzzz-/MBJ-NCB,S3@>I5>^A/)6AQX5V1"
-	"6z;zz^0,PKL,OZC-W>FH\\/Gz=6,-UUP3`-F7Szzz.8EH73F@\?0;002//>z5,//6zNPNmIzLzzZ"
-	"9&MHJ/GzW(rkLGN-QzAKJ4MLL<z-Nxzzzz*)D;:-h3@,_X;9;.>z.>SY\\@D\\uW8eizzz#:99:7"
-	"\?>b5G[C5GY2zG<-;_CC\?<Z6h<zzz.LyW8Bzz07912/1J5z;/(k9Sz1W8I2Pzzz*O`_/'baY3YR"
-	"53O6XtTOM,V8>22Q:_cwzw'LXzD<zz93::0606@z013\\9zz.z,PTzzzz!B=A=>BB@AGK9=@A>R;"
-	";=CC\?FNNdNrvzzz*=poD^rq:38262+\?:z;-+cNyv.z8k5szzz >F@FJDmJAJJA8DJFzF;D_buJ"
-	"bz]gkozzz GXXOFZYQEQJILHHPlLGEKNa^NgISW[oro DUTLCWVNBNGFIDEMiIDBHK^ZKdFPTXlo"
-	"l#66WO6ZYQ5QII6G6OlLFD6M`]Nf2SVZn6/"
+	"(5>>82\?A;;7033624O8.0;1EB;KA6z=NQdT'/\?@;\?LD@0;3/5/H:z02154QIMzXGzZzzX^.4\?"
+	":I77Bh)2`.BF(Mz93<0dwA;z`:mqzzzz(1I=;2:p07@16BD+4z39/:IIIMz`2n8zzzz,/CG>)HLK"
+	"*FD>ED(Cz@>B:M\?C8Q<9OEzzzz.=DA20@A</\?3.5*H8P/2,>;RA@zCCzPzzzz(5m=470GG*K^4"
+	";B04K387/bKGAz]3kozzzz)5E87,@@;0LL73.45L415.LvHcEE8lpzzzH5/vA,)MwT30/G5D9Kz@"
+	"H*4@Jz5z:CtxzzzT+5FA;1GB\?3:432,7=V3+,E5QESI:MDzzzz`\?(TuT*wvn5ogfMO(IziIO;k"
+	"zzkz)OKTzzzz;.WOt.[WU,v/RSP+IzA/7/GUz2[+F<Uzzz[8/VP=+DQJ*>6*5P0BzP@50<XC8P2E"
+	":Mzzzz5,2>E*DMR*tlB4B57YG;D/GPK\?z+DYYzzzY%3YC7/F>B/B7DA/5EzN806CIz=z4B@PzzS"
+	"^/8A>3GCE1-85.5+44z4,0>;DVRzVJz]zzzz1,M;B/OFF+qO;GC00M269-GIU7z+@HOzzzz(I[Z9"
+	"H]\\THTLK92KR929/&Pc`5iK1Y]qtyt4.H;>-D80)1.D8B/@Y76494UI9z4DDIzzzz-/MBJ-NCB,"
+	"S3@>I5>^A/)6AQX5V16z;zzz^0,PKL,OZC-W>FH\\/Gz=6,-UUP3`-F7Szzzz.8EH73F@\?0;002"
+	"//>z5,//6zNPNmIzLzzZz9&MHJ/GzW(rkLGN-QzAKJ4MLL<z-Nxzzzzz*)D;:-h3@,_X;9;.>z.>"
+	"SY\\@D\\uW8eizzzz#:99:7\?>b5G[C5GY2zG<-;_CC\?<Z6h<zzzz.LyW8Bzz07912/1J5z;/(k"
+	"9Sz1W8I2Pzzzz*O`_/'baY3YR53O6XtTOM,V8>22Q:_cwzzy'LXzD<zz93::0606@z013\\9zz.z"
+	",PTzzzzz!B=A=>BB@AGK9=@A>R;;=CC\?FNNdNrvzzzz*=poD^rq:38262+\?:z;-+cNyv.z8k5s"
+	"zzzz >F@FJDmJAJJA8DJFzF;D_buJbz]gkozzzz GXXOFZYQEQJILHHPlLGEKNa^NgISW[orvq D"
+	"UTLCWVNBNGFIDEMiIDBHK^ZKdFPTXlosn \?QPH>SRJ>JBAE@AHeE\?=CFYVG_ALOSgjoj$44UM4"
+	"XWO3OGG4E4MjJDC4K^[Ld0QTXl4t-"
 ;
 static const struct model_cmap cmap_ca[] = {
 	{0x00ab,28},{0x00b7,39},{0x00bb,29},{0x00c0,30},{0x00c7,34},{0x00c8,37},{0x00c9,31},
 	{0x00cd,33},{0x00cf,38},{0x00d2,35},{0x00d3,27},{0x00da,36},{0x00dc,41},{0x00e0,30},
 	{0x00e7,34},{0x00e8,37},{0x00e9,31},{0x00ed,33},{0x00ef,38},{0x00f2,35},{0x00f3,27},
-	{0x00fa,36},{0x00fc,41},{0x2010,42},{0x2019,32},{0x2026,40},
+	{0x00fa,36},{0x00fc,41},{0x2010,42},{0x2014,46},{0x2018,45},{0x2019,32},{0x201c,43},
+	{0x201d,44},{0x2026,40},
 };
 static const char costs_ca[] =
-	"*1<2./5=86FL16382=:/869JEPHg6DK;]Mz_GWzzHz_Q&T811TBBa>BN/32Z88-9/8<PGMzTzKzz"
-	"a]<zzzZzUzza+,J@A7ALs.8z*@T1>u-550Nzq;BrsBF7uNz8KKzzTzTz3)K4H4Xx<)O>6ON*N\\3"
-	"=-6Xz\\\\zRz@F=UGXAzFzzTzzz,,LOC$OVS.KNG@H4CR7AK5KJNQzQzAJz4FzzzAzzRzzz*<A3>"
-	"C;6[7JU-5-E=>++3;CR7PZzzCUzUzFzbzMzWzXZ32qE@.8Lt$zU7HM*QU;\?E6szUFzMt\?IQv>z"
-	"zzMzzzzUQ.1IAE+JAF,zz<\?18\?u.9=(KzqzCss>JuuyzzzGzzP<Pz3\"mMF0lm=.zMGHK0Kr\?"
-	"M;<QInGypp>MqrQxMyyzzzzzz/19/1867zIUW63-47>32-89z3zG-zLJzzzzzz_[zXz_z3&c\\7*"
-	"bcfGpCZ^Z-9hYCZ)eudooff<>ghlno3ottuzzG&1>:;-B-<0opY<FY:fW104BBbnmde1ffgjmmnn"
-	"rsty\?z'*KC@-EEN.zZ0@R3C^U18:URHJKUZBJZ57HLzKz:ZzzW.*.PJ)EZS/VND\?\?1,ZP:I=P"
-	"zUZzZyD95z:z8\?9zzPzzZ+.J3537:D1JH<JB*FRL1*;8^W:ZzzDEzK^@K:PzzUzZz*O333JB4RB"
-	"OL4.,C3J*22:;CSz]z]GzzzzzzzzzzYzJz0.M3F)ZGI6zA0KF+AV*:64NVZHzxy\?=ZzA9BHKzzz"
-	"zzZ9_ldP^kloayzbPbcfpPaA nzlxwnoLppqtwwwwzzz6zz(,F;9+D:z.zLG3=/A\?426:\?S@F["
-	"FzF6AzMH>z@zzNzLz$7F6L0IDC0zHKJW75EN5-6GSVF[Az2Oz7BzLYQzzMz[P(,ZEF,I:B/HHGES"
-	"4D^.3E6ST1E8Ez>69ZDzL^DzzSzO^-1978,=\?V3JZ44*O4Z/0.VVz>zJxZGZOzJzzz@7zZzRz5'"
-	"SGL(mSq+zzeHe1JsRRLISzozzqqC,>s3yzzzzzzzzz(+B<7.>5a-k<9Y23Bc64BX`>>jB`a0bbcg"
-	"iijjoopuxy(3K8I&IKA+zzMBT>4tEG0Eqz\?TCTs>ttuBz>zzzzTzzz'(HDH4H@g\?qr=46[1i=."
-	"/HfDeHofg1hhimooppuuvzzz/$E]9*deh2rs\\9[2_i<<[<gIe88gh=iijmpppquvwzzz anff`R"
-	"nqczzei3ehrF@dhpznzypqRrrsvyyzzzzDzzz\":@89;9=B:KG;5<>:K:4;<ID\?DBoppqQrvxxy"
-	"yzzQzzK amee`lmpczzdhddhrcbcgoznyyoppqqrvxxyyzzBzzz'`J+D_92obyz(51cC92=77nz6"
-	"xxnooppquwwxxzzzzzz*_ldd^kloayzcL@cfpb!bfnzmxwnooppqtwwxxzzzzzz<,kcc'jk)2xyI"
-	"ID-fpDOa1mzGwvmEnIOptvv2Fzzzzzz,[h24E76k]uv<-%EEl]-4bLz3tsjkHllmpssssxyzzzz*"
-	"\"e^EXdeh[rt\\`\\/`j[Z\\CgwfqqhhhCjjnp9qqvvwzzz(Xe63WB>hZrs-I2\\/i'/I_gwEqpg"
-	"hhiijmppqquvwzzz.X6]\\WcdgZqs-&3\\BiH'3_fweqpghhiijmopppuvwzzz.XB=/W>\?g;qs["
-	"@%\\9i--/_:w;qpggghijmopppuuwzzzMS=X.R_`cUmnDZ=WZdU9!0br`lkbccddehkkkkpqrwyz"
-	"LS_WWR^_bUlm ZVVZdUTUYaq`kkabbccdhjjkkppqvyz R^VVP]^aTklUYUUBcTSTX`p_ji`a:bb"
-	"cgiijjoopuxyFMYRQ$XY\\OfhPTPPT^ONOS[kZee\\\\\\]]^bdee$jjkpst0/W471VV1:de)0,7"
-	"7[:16Q4iWcbY;Z[[\\_abb1ghinpr\"I93M50U9Kbd/PLM9Z9JLO9g9aaXXXYYZ^`aaaffglop"
+	"*1<2./5=86FL16382=:/869JEPHg6DK;]Mz_GWzzHz_VzX_a&T811TBBa>BN/32Z88-9/8<PGMzT"
+	"zKzza]<zzzZzUzzzzzza+,J@A7ALs.8z*@T1>u-550Nzq;BrsBF7uNz8KKzzTzTzzzzz3)K4H4Xx"
+	"<)O>6ON*N\\3=-6Xz\\\\zRz@F=UGXAzFzzTzzzzzzz,,LOC$OVS.KNG@H4CR7AK5KJNQzQzAJz4"
+	"FzzzAzzRzzzzzzz*<A3>C;6[7JU-5-E=>++3;CR7PZzzCUzUzFzbzMzWzXzzzzZ32qE@.8Lt$zU7"
+	"HM*QU;\?E6szUFzMt\?IQv>zzzMzzzzUzUzzU.1IAE+JAF,zz<\?18\?u.9=(KzqzCss>Juuyzzz"
+	"GzzP<Pzzzzz3\"mMF0lm=.zMGHK0Kr\?M;<QInGypp>MqrQxMyyzzzzzzzzzz/19/1867zIUW63-"
+	"47>32-89z3zG-zLJzzzzzz_[zXz_zzzzz3&c\\7*bcfGpCZ^Z-9hYCZ)eudooff<>ghlno3ottuz"
+	"zzzzzG&1>:;-B-<0opY<FY:fW104BBbnmde1ffgjmmnnrsty\?zzzzz'*KC@-EEN.zZ0@R3C^U18"
+	":URHJKUZBJZ57HLzKz:ZzzzWzzz.*.PJ)EZS/VND\?\?1,ZP:I=PzUZzZyD95z:z8\?9zzPzzzzz"
+	"zZ+.J3537:D1JH<JB*FRL1*;8^W:ZzzDEzK^@K:PzzUzZzzzzz*O333JB4RBOL4.,C3J*22:;CSz"
+	"]z]GzzzzzzzzzzYzJzzzzz0.M3F)ZGI6zA0KF+AV*:64NVZHzxy\?=ZzA9BHKzzzzzzzzzZ9_ldP"
+	"^kloayzbPbcfpPaA nzlxwnoLppqtwwwwzzz6zzzzzz(,F;9+D:z.zLG3=/A\?426:\?S@F[FzF6"
+	"AzMH>z@zzNzLzzzzz$7F6L0IDC0zHKJW75EN5-6GSVF[Az2Oz7BzLYQzzMz[zP_zz(,ZEF,I:B/H"
+	"HGES4D^.3E6ST1E8Ez>69ZDzL^DzzSzOz^zzz-1978,=\?V3JZ44*O4Z/0.VVz>zJxZGZOzJzzz@"
+	"7zZzRzzzzz5'SGL(mSq+zzeHe1JsRRLISzozzqqC,>s3yzzzzzzzzzzzzz(+B<7.>5a-k<9Y23Bc"
+	"64BX`>>jB`a0bbcgiijjoopuxzzzzz(3K8I&IKA+zzMBT>4tEG0Eqz\?TCTs>ttuBz>zzzzTzzzz"
+	"zzz'(HDH4H@g\?qr=46[1i=./HfDeHofg1hhimooppuuvzzzzzzz/$E]9*deh2rs\\9[2_i<<[<g"
+	"Ie88gh=iijmpppquvwzzzzzzz anff`Rnqczzei3ehrF@dhpznzypqRrrsvyyzzzzDzzzzzzz\":"
+	"@89;9=B:KG;5<>:K:4;<ID\?DBoppqQrvxxyyzzQzzzzzKz amee`lmpczzdhddhrcbcgoznyyop"
+	"pqqrvxxyyzzBzzzzzzz'`J+D_92obyz(51cC92=77nz6xxnooppquwwxxzzzzzzzzzz*_ldd^klo"
+	"ayzcL@cfpb!bfnzmxwnooppqtwwxxzzzzzzzzzz<,kcc'jk)2xyIID-fpDOa1mzGwvmEnIOptvv2"
+	"Fzzzzzzzzzz,[h24E76k]uv<-%EEl]-4bLz3tsjkHllmpssssxyzzzzzzzz*\"e^EXdeh[rt\\`\\"
+	"/`j[Z\\CgwfqqhhhCjjnp9qqvvwzzzzzzz(Xe63WB>hZrs-I2\\/i'/I_gwEqpghhiijmppqquvw"
+	"zzzzzzz.X6]\\WcdgZqs-&3\\BiH'3_fweqpghhiijmopppuvwzzzzzzz.XB=/W>\?g;qs[@%\\9"
+	"i--/_:w;qpggghijmopppuuwzzzzzzzMS=X.R_`cUmnDZ=WZdU9!0br`lkbccddehkkkkpqrwyzz"
+	"zzzLS_WWR^_bUlm ZVVZdUTUYaq`kkabbccdhjjkkppqvyzzzzz R^VVP]^aTklUYUUBcTSTX`p_"
+	"ji`a:bbcgiijjoopuxzzzzzFMYRQ$XY\\OfhPTPPT^ONOS[kZee\\\\\\]]^bdee$jjkpszzzzz0"
+	"/W471VV1:de)0,77[:16Q4iWcbY;Z[[\\_abb1ghinpyyzzz#AN-E@+MPCZ\\DHDEHRCBDH2`NZY"
+	"PQQRRSVXYYY^_`dgpprvs ANFE@LMPCZ\\DHDEHRCBDHO`NZYPQQRRSVXYYY^_`dgpprvs!@0DD>"
+	"0LOBYZCGCCGQBABFN^MXWNOOPPQUWWXX]]^cfooptq$<HA@;,H,>UW\?C\?@,M>=\?BJZITTKKKL"
+	"LMQSTTTYYZ_bkkmqn.\?K/C+JKNAXZ%FBBFP/@AEM]/WWMNNOOPTVVWW\\\\]bennpsp"
 ;
 static const struct model_cmap cmap_gl[] = {
 	{0x00a1,36},{0x00ab,31},{0x00bb,32},{0x00bf,35},{0x00c1,28},{0x00c9,30},{0x00cd,29},
 	{0x00d1,33},{0x00d3,27},{0x00da,34},{0x00e1,28},{0x00e9,30},{0x00ed,29},{0x00f1,33},
-	{0x00f3,27},{0x00fa,34},
+	{0x00f3,27},{0x00fa,34},{0x2014,38},{0x2026,37},
 };
 static const char costs_gl[] =
-	"+0;1-15=@6QO76121=7/769E>ONZAL::LzHLMS'U9/0PBCz:zS0629:>,15<:S;R<[y=zz[\?[zz"
-	"z9.jKb'jOm.Hy/A`.\?p0950Kz79r8G@qsOs<zzz;)r6N2ru/(z\?8QS*Nx5J/6uzuWz=DDIzJzW"
-	"zzz4+KQN%O\?v/LLNAH)GOQKQ4OQWLzSIBJzKzFzzz':;1<J;:U4SU24-\?==-,5EAQ6O\?w\\zz"
-	"zOFzzzz7/jOC0\?Om$zy8KO)fp5E<;lzOzr;K@qsOstzzz3)DDA1IFD5zwFC2-;m+66*CxjxMh=l"
-	"oppq4zzF7%g_H&gij6zvbc]2cm]L:>HwjAoEEL5pHpqzzz658,0\?76wRYY84,39@003<8z;z6,B"
-	"yzzz8Kzzz/(O4G(ORR4j_JLE04UFEH)R_R`WORTVXXXYjjk)1<6;)<061vjV6QO3aQ..7@<^lb[^"
-	"_bccdduvv*-C\?D+A\?T)zT2;e+CEK\?55\?zrGvGJ\?HxLxHzzz:)3fJ(npS/zOBC;--sNAL<IO"
-	"Ozu\?3<:vSwDzzz&0t5178954zLJMK+NLU2,<>YBYFHFySzHz8zzN%@:85VE=T9zN73,G7E..;5@"
-	"GEzzvyzzz[;zzz[7)O4J-TEI5zB3Md(Bt+D;6HzqJvC:=OwMwBzzz;Xe\\\\XeghZztIaZY`j[[]"
-	" gtgulehikmmmnzzz**F<9*F<w0zOD5>,@C3679>YGOKC6=JzMzUzzU&4J5C+OFD1zHKBT33\?NF"
-	",6DQYIz>R6Yz3zAzzQ4*VHI)IVC,z\?HDR+DV-AB3tDLGy:2<;zMzNzzz/183;,BBr5zz35*P6M/"
-	"-1Tqz:zHor4TxxTyzzz5)ILF'hjM,zwcd^-MmL^HMjxjxoI-6\?ppqqzzz,*ZR;1Z7]%ui\?W85\?"
-	"`74SU];]k\?Z]_acccduuv2+L:H(HHH)zwH\?]12mLH/2jwC9ohL;@pppqzzz%MZQQMZ:]:ti>V3"
-	"N._8/(U>i\\jaZ]^`bbbcttu0$HZ9>cefGzr^_X)^hYY[=esesj.4gikkklzzz3^jb3]jlm`zy7H"
-	"!^KK9\?OelzGzqjmnqssOtzzz([-0DZ6<j0zv*41[8:28;biw0xogjknpppqzzz8.':.F=hi\\zu"
-	"B4.:Jk,63A:v3v=fijlnnnozzz\"H<[>W@>gHzs_`,XHi3;4^fs<tkdfhjllHmzzz!@F>B<=dFWz"
-	"qF6F@@gB@@@Frdribefhjjjkzzz UbYYUbdeWzq]^WV]gXXZ]drdribefhjjjkzzzP%aYY(bde1z"
-	"q]^W)]gXXZFdqdribF3hjjjkzzz,,4=E74cdVzp1(+U\?fE-<\\cqEqEadegiiijzzz>0*,G,PRS"
-	"4k_KLED0+04HKR`R`WPST5XXXYj0k-4PG4'PR40j_KL*.KUF4HKR_R`WPSTVXXXYj0k!COGFBOQR"
-	"-j^JKECJUEEGJQ_R`VORSVWWXXijj"
+	"+0;1-15=@6QO76121=7/769E>ONZAL::LzHLMZW`'U9/0PBCz:zS0629:>,15<:S;R<[y=zz[\?["
+	"zzzzz9.jKb'jOm.Hy/A`.\?p0950Kz79r8G@qsOs<zzzzz;)r6N2ru/(z\?8QS*Nx5J/6uzuWz=D"
+	"DIzJzWzzzzz4+KQN%O\?v/LLNAH)GOQKQ4OQWLzSIBJzKzFzzzzz':;1<J;:U4SU24-\?==-,5EA"
+	"Q6O\?w\\zzzOFzzzzzz7/jOC0\?Om$zy8KO)fp5E<;lzOzr;K@qsOstzzzzz3)DDA1IFD5zwFC2-"
+	";m+66*CxjxMh=loppq4zzzzF7%g_H&gij6zvbc]2cm]L:>HwjAoEEL5pHpqzzzzz658,0\?76wRY"
+	"Y84,39@003<8z;z6,Byzzz8Kzzzzz/(O4G(ORR4j_JLE04UFEH)R_R`WORTVXXXYjjotq)1<6;)<"
+	"061vjV6QO3aQ..7@<^lb[^_bccdduvzzz*-C\?D+A\?T)zT2;e+CEK\?55\?zrGvGJ\?HxLxHzzz"
+	"zz:)3fJ(npS/zOBC;--sNAL<IOOzu\?3<:vSwDzzzzz&0t5178954zLJMK+NLU2,<>YBYFHFySzH"
+	"z8zzSzQ%@:85VE=T9zN73,G7E..;5@GEzzvyzzz[;zzz[zz7)O4J-TEI5zB3Md(Bt+D;6HzqJvC:"
+	"=OwMwBzzzzz;Xe\\\\XeghZztIaZY`j[[] gtgulehikmmmnzzzzz**F<9*F<w0zOD5>,@C3679>"
+	"YGOKC6=JzMzUzzUzz&4J5C+OFD1zHKBT33\?NF,6DQYIz>R6Yz3zAzzRzY4*VHI)IVC,z\?HDR+D"
+	"V-AB3tDLGy:2<;zMzNzzzzz/183;,BBr5zz35*P6M/-1Tqz:zHor4TxxTyzzzzz5)ILF'hjM,zwc"
+	"d^-MmL^HMjxjxoI-6\?ppqqzzzzz,*ZR;1Z7]%ui\?W85\?`74SU];]k\?Z]_acccduuzzz2+L:H"
+	"(HHH)zwH\?]12mLH/2jwC9ohL;@pppqzzzzz%MZQQMZ:]:ti>V3N._8/(U>i\\jaZ]^`bbbcttyz"
+	"z0$HZ9>cefGzr^_X)^hYY[=esesj.4gikkklzzzzz3^jb3]jlm`zy7H!^KK9\?OelzGzqjmnqssO"
+	"tzzzzz([-0DZ6<j0zv*41[8:28;biw0xogjknpppqzzzzz8.':.F=hi\\zuB4.:Jk,63A:v3v=fi"
+	"jlnnnozzzzz\"H<[>W@>gHzs_`,XHi3;4^fs<tkdfhjllHmzzzzz!@F>B<=dFWzqF6F@@gB@@@Fr"
+	"dribefhjjjkzzzzz UbYYUbdeWzq]^WV]gXXZ]drdribefhjjjkzzzzzP%aYY(bde1zq]^W)]gXX"
+	"ZFdqdribF3hjjjkzzzzz,,4=E74cdVzp1(+U\?fE-<\\cqEqEadegiiijzzzzz>0*,G,PRS4k_KL"
+	"ED0+04HKR`R`WPST5XXXYj0puq-4PG4'PR40j_KL*.KUF4HKR_R`WPSTVXXXYj0otq >KBB>KMN@"
+	"eZFG@\?FPAACFMZM[RKNOQSSSTeejol!:F>=9FHI<aUAB<:AK<<>AHVHVMFIJMNNOO`afkg#=IAA"
+	"<IKL'dXDE\?=DO\?\?BDKYLZPILMPQQRRcdinj"
 ;
 static const struct model_cmap cmap_pl[] = {
-	{0x00d3,32},{0x00f3,32},{0x0104,29},{0x0105,29},{0x0106,33},{0x0107,33},{0x0118,30},
-	{0x0119,30},{0x0141,27},{0x0142,27},{0x0143,36},{0x0144,36},{0x015a,31},{0x015b,31},
-	{0x0179,37},{0x017a,37},{0x017b,28},{0x017c,28},{0x2014,38},{0x201d,34},{0x201e,35},
-	{0x2026,39},
+	{0x00d3,32},{0x00d7,40},{0x00f3,32},{0x0104,29},{0x0105,29},{0x0106,33},{0x0107,33},
+	{0x0118,30},{0x0119,30},{0x0141,27},{0x0142,27},{0x0143,36},{0x0144,36},{0x015a,31},
+	{0x015b,31},{0x0179,37},{0x017a,37},{0x017b,28},{0x017c,28},{0x2014,38},{0x201d,34},
+	{0x201e,35},{0x2026,39},
 };
 static const char costs_pl[] =
-	"(8683\?>=A8758614.N:/64H1GN2HDzzDQzG<zFP^Z(S;25WK9V@8214+R9z232AI3RQ66;\\zAz"
-	"6QzALzZz./I@M0QQu.GE1I<0Qz/2I2ziQ,F+s@7t>uQzzzzzz46TIF/WW+*.<BNC6Lz>C=;Toz3'"
-	"vxATyIWDzzzzzz,-B5A1OGQ:G;3A/*5z4;C7T<K6/1>@FH@zGzz>zzz'A\?67I\?2\\L2443.B:Q"
-	"004IJ:BL6\?7z\\9zEGz<Gz\\z/2k@<46FP&ie5CD(FP1<:4zdz>dkmmGnooEvwzzzz//OB:4JDE"
-	"0oU7D1'<V.;=.KFzkF3s;Ct7uIzzzzzz#/l<B0Ql=3kQG@A/Kz9E6;K<z>elnoEoIpExyzzQQ-.C"
-	"57'H<z<C.<=14DTC2;=I9Gu\?EB:3JI:Xz\\zzXz+,MJ\?'wrv.pGN=7=EzP889zCzlWrt.70PvP"
-	"zzzzzz-+M<L@TCQ.tP2T<)Hz143.TAzVZ5FACL3zNzzzz[z2,;H\?,DAZ's8<G0-AzK@=.PLKEHu"
-	"wB\?xKyFzzzzzz++9AI-UtY*Y=@A6*7YM>G1PYY4mMvIPY=xJzzzzzY5*P=;/;@_%_=GX;2C[P<3"
-	"8IFz.szz;DzUzJzzzzzz+R57.WE5VJE453/F3z027BJ+N_6<3zz3zzWz=zzzz30P4F4zAM.u@-S;"
-	"(Az)\?>5Joz<o\?xPGy>zKzzzzzz(JUP:K[UZKTPQRLKPpON0#fNePOVXXXYZZ6abfuxz2+G8:.F"
-	"9z9uC>5<,BzD623G:z3*\\yG<\\3\\Jzzzzzz)6P;P4HBB1:2GKC65VM\?(3HH]306z;Vz=z7zzz"
-	"zz]++XEG.FN\?<\\38@7.\?\\/B@1z4K.P\?y=6z4zHzzzz\\z':516C;4RA38;11G6z3/4RV6Io"
-	"@>.xxIyQRzPzzZz'-\?7\?%f`E3_[\\EE==zEA=[pEE7Y`bcccdd<lmqzzz+)X@<.zGz+\\\?St2"
-	"2<z\?7B>zJV+<9y>@zCzXzzzzzz$8=9;5<=A7_[A3A:2z\?E+AqZ167acccdee=lmqzzz'R7-=M4"
-	":zR568/9S4z:20[z1z[B:F[y4z2JzzzzUz/*7<=+z=z2PAO5.1<zCBE:z2z,L=y97zJzzzzzzzz/"
-	"*O\?F7UptUo:lm7)UzjGO-ziz3ipr+0s3tzzzzzzz06nI6)tnsdm65k(7izK=hOzgz(gnp3qqrrz"
-	"zzzzzz'bN()cs7rclRijdd6zgE4izRzh0C\?ppSr4yyzSzzz&bC+)cNHrcl4ijdc.zgD0izfzh:F"
-	"Npp5r>yyzzzSz@bR%hcsmqclh)A3cBz4fghz.zgfmopppq*yyzzzzz[a450brFpb;I8icbgz->3g"
-	"z#zfe49ooopKxxy=zzz algMbrlpbkghicbgzfefgzezfelnoooppQxyzzMz Ze_`[keiZd`ab[["
-	"_z_^^`u^u_^eghhhiippquzzz\";>96<9C<<BB749=7z:67;\?;=BJeJhhhiippquzzz$Yd%_Yjd"
-	"hYc__aZZ^z]0]It]t^]dfggghhooptzzz-U`Z>Ue`dU^[5\\,VZz%XY[p,pZY`bcccd,kklpzzz "
-	"FQLLGWQUGPLMNHGLlKJKLaJaKJQSTTTUU]]^bptx!CN/IDTNRCMIJKDDHiHGGI^G^HGNPQQQRRYY"
-	"Z_mpu\"\?JDE/OJN\?HEE/@@DeCBCEZCZDCJLMMMNNUUVZilq"
+	"(8683\?>=A8758614.N:/64H1GN2HDzzDQzG<zFP^[f(S;25WK9V@8214+R9z232AI3RQ66;\\zA"
+	"z6QzALzZzz./I@M0QQu.GE1I<0Qz/2I2ziQ,F+s@7t>uQzzzzzzz46TIF/WW+*.<BNC6Lz>C=;To"
+	"z3'vxATyIWDzzzzzzz,-B5A1OGQ:G;3A/*5z4;C7T<K6/1>@FH@zGzz>zzzz'A\?67I\?2\\L244"
+	"3.B:Q004IJ:BL6\?7z\\9zEGz<Gz\\zz/2k@<46FP&ie5CD(FP1<:4zdz>dkmmGnooEvwzzzzz//"
+	"OB:4JDE0oU7D1'<V.;=.KFzkF3s;Ct7uIzzzzzzz#/l<B0Ql=3kQG@A/Kz9E6;K<z>elnoEoIpEx"
+	"yzzQzQ-.C57'H<z<C.<=14DTC2;=I9Gu\?EB:3JI:Xz\\zzXzz+,MJ\?'wrv.pGN=7=EzP889zCz"
+	"lWrt.70PvPzzzzzzz-+M<L@TCQ.tP2T<)Hz143.TAzVZ5FACL3zNzzzz[zz2,;H\?,DAZ's8<G0-"
+	"AzK@=.PLKEHuwB\?xKyFzzzzzzz++9AI-UtY*Y=@A6*7YM>G1PYY4mMvIPY=xJzzzzzzY5*P=;/;"
+	"@_%_=GX;2C[P<38IFz.szz;DzUzJzzzzzzz+R57.WE5VJE453/F3z027BJ+N_6<3zz3zzWz=zzzz"
+	"z30P4F4zAM.u@-S;(Az)\?>5Joz<o\?xPGy>zKzzzzzzz(JUP:K[UZKTPQRLKPpON0#fNePOVXXX"
+	"YZZ6abfuxzz2+G8:.F9z9uC>5<,BzD623G:z3*\\yG<\\3\\Jzzzzzzz)6P;P4HBB1:2GKC65VM\?"
+	"(3HH]306z;Vz=z7zzzzz]z++XEG.FN\?<\\38@7.\?\\/B@1z4K.P\?y=6z4zHzzzz\\zz':516C"
+	";4RA38;11G6z3/4RV6Io@>.xxIyQRzPzzZzz'-\?7\?%f`E3_[\\EE==zEA=[pEE7Y`bcccdd<lm"
+	"qzzzz+)X@<.zGz+\\\?St22<z\?7B>zJV+<9y>@zCzXzzzzzzz$8=9;5<=A7_[A3A:2z\?E+AqZ1"
+	"67acccdee=lmqzzzz'R7-=M4:zR568/9S4z:20[z1z[B:F[y4z2JzzzzUzz/*7<=+z=z2PAO5.1<"
+	"zCBE:z2z,L=y97zJzzzzzzzzz/*O\?F7UptUo:lm7)UzjGO-ziz3ipr+0s3tzzzzzzzz06nI6)tn"
+	"sdm65k(7izK=hOzgz(gnp3qqrrzzzzzzzz'bN()cs7rclRijdd6zgE4izRzh0C\?ppSr4yyzSzzz"
+	"z&bC+)cNHrcl4ijdc.zgD0izfzh:FNpp5r>yyzzzSzz@bR%hcsmqclh)A3cBz4fghz.zgfmopppq"
+	"*yyzzzzzz[a450brFpb;I8icbgz->3gz#zfe49ooopKxxy=zzzz algMbrlpbkghicbgzfefgzez"
+	"felnoooppQxyzzMzz Ze_`[keiZd`ab[[_z_^^`u^u_^eghhhiippquzzzz\";>96<9C<<BB749="
+	"7z:67;\?;=BJeJhhhiippquzzzz$Yd%_YjdhYc__aZZ^z]0]It]t^]dfggghhooptzzzz-U`Z>Ue"
+	"`dU^[5\\,VZz%XY[p,pZY`bcccd,kklpzzzz FQLLGWQUGPLMNHGLlKJKLaJaKJQSTTTUU]]^bpt"
+	"zz!CN/IDTNRCMIJKDDHiHGGI^G^HGNPQQQRRYYZ_mpwz!=HCC>NHL>GCDE>>BcBABCXAXBAHJKKK"
+	"LLTTUYgkqv'8C>>(ICH9B>\?(:9>^=<=>T<S=<CEFFFGGOOPTbflq"
 ;
 static const struct model_cmap cmap_cs[] = {
 	{0x00c1,28},{0x00c9,33},{0x00cd,27},{0x00d3,40},{0x00da,39},{0x00dd,31},{0x00e1,28},
 	{0x00e9,33},{0x00ed,27},{0x00f3,40},{0x00fa,39},{0x00fd,31},{0x010c,30},{0x010d,30},
 	{0x010e,45},{0x010f,45},{0x011a,34},{0x011b,34},{0x0147,42},{0x0148,42},{0x0158,29},
 	{0x0159,29},{0x0160,35},{0x0161,35},{0x0164,44},{0x0165,44},{0x016e,38},{0x016f,38},
-	{0x017d,32},{0x017e,32},{0x2013,43},{0x201c,37},{0x201e,36},{0x2026,41},
+	{0x017d,32},{0x017e,32},{0x2013,43},{0x201c,37},{0x201d,46},{0x201e,36},{0x2026,41},
 };
 static const char costs_cs[] =
-	"(6875@>A;:65;7/5.N:-782DGN3g[><zBczC9H`DzHzJzzT*V621UFA8\?82041R8[22,@3OAN3u"
-	"w=4z=zzAzOzzzRGzz_z5+KFB3TPr69F4K3(Mz14K0FzT.I75MQ4uK5yzLJzzXzzzzz07HFB*TT'1"
-	"s29F\?1DX9>7=QXXHT-psuvvMwyzB\?zzXzzzzz,-AA;.J@J3N28B.-3[07D4;GK8R74BLDx:8Tz"
-	"F=zzOT[zzz(A574@>@DE94/5,\?4R013F7L8H5vPE<z>zzAzIzLzWIzzWz-6h<=33Ij'jK8GF)GG"
-	"1:52dyt>geEPlmmmnqr>Pzzzzzzzz*=CD;,F<>0kP9:,35P,57,>DJH>fDkmnnnoqsDHzzzzzzzz"
-	"+1o\?F0xwB7qP0J7'kz4I;2HEz,nl8rW>H9uxyIIzzzzzzzz+=<23=65>E8254-:7O;/,F1[=u8M"
-	"GG<y<Wz9zRzzzUUzzz[60RV\?$wvp0qJL048Czk23DBzzpm.@qrsVtu=xV@VzNVzzzV-,N9<4QAQ"
-	"@uq0N:*Cz5C1-=Tz1rp1KN9K8yZzQ8z9VzzzzZ/-;D>,EA8-v8;G2+AzN==3NQM<106wM@N:zCzI"
-	"@zzWIzzzz)/8EF-QyR2Y9AB:/4YJF\?0RQN;p21JH;I30YzL8zCRzzzzY2,N=:+;\?U6_=FP@.I["
-	"Q;37F__8Q+0z=2[26KzOHzz_zzzz_*N490WC>=E:6373D9z.35-,DIz6vU;8z6zzBzRzzz`Kz`zz"
-	"34Q\?H6\\=L1w\?2N7'DO*:=7GVPE\\4B+ySzX@OzI@zz\\zzzzz*PWW6:_:XSYU(VON:q>QQ%Sh"
-	"cXUTVY[\\\\\\]_a8allmnrswz.-E9;.I:O4wB>67(\?zC=506MT68\\1w=<B;zAzN:zzKXzzXz)"
-	"6H<F.SR=8^31:=.5GL>)7@KS7^98yXzzKzzz2EzzN^zXzz)-ZDE,GH@0^::@2/B^2BA/7GM5T7=:"
-	"zCz:7EzH;zzVWzzzz'>.@5ABH;\?/9657M0z433I<zDu:r\?S;y/yz9zNzzzSJzXMz/+SBC.RXH6"
-	"X@9S3/Kz>9J8\\U\\.=5-;L/J44<z\\@zTUFzzzz)(G:93C5a)GG9G52Cz76C\\\\\?@aG]_bcdd"
-	"efhiijtuuwzzzz)9<9D2@LF)gcH<D21LDH)7av84>Hdgijjjkno\?LzzzzLzzz%W,\?@KxF:LJ<0"
-	"86E.z\?20GIzzqCmoD@t4uvCyHzzzOzzzzz0,>\?3(zz\?4@9B5-13zB<\?98Sz;q22IvUwNxBzP"
-	"AzKzzzzzz$m[19kzW7pG3535k=z;02W:zzt;qs<2xByy9zzzzzPzzGzz+kY;/izy=nE@13)i8z65"
-	"0n/zzr.oq2PvDww<zYzzzUzzzzz17UUk&wvo)p9kmB>jzjULAjzzom*0qrssstwxxCzzOzzzzz-0"
-	"mAj(uun2o2<l.;hzig19izynl+2oqrrrsuwT6zzHzzzzz$e;+BdttShODh0dc:z700S@zxm@iknH"
-	"qOqr:vSvzzzzzzzz.0;<5+ttm'n/Ok1AgzhA;\?Mzxmk/0npqqqrEvvvzzzIzzMz$elk<cOs,hnL"
-	"6+.cgz=:=hSzwm\?iknopCqrtuLvzzzzzzzz)dk:4bss6g7:/@)b=z0=0gNzvl1hj/8o7pq=ttuz"
-	"zzKz9>z.7hhe'ppi-j26g886zdb,@dytig*gjlmmmn\?rrrzzzzz\?zz!<@\?;<CBA=FA>\?>\?="
-	"JA8\?>JHAHHdfNNlNlmpqqqzzzzzzzz `ggd_oohciecfN^bzcaaccxshfdfiklllmpqqqzz@zzz"
-	"zz\"`8Dd^onCcFd45_^bz>2Nc0xrh\?dfiNk.lmoppqzzJJzzzzMU\\=-Tdd=XC9-\?9S+v+-CX2"
-	"mh][Y[^)aaabefffqrrswxzzLT[[ Scc\\W]YWZ4RWuWU:WWlg\\ZXZ]_```adeeepqqrvwzz T["
-	"[XScc\\W]YWZSRVuWUUWWlg\\ZXZ]_```ade>epqqrvwzz&<YAWQba[V[.VYR,UsUS2&VjeZXWY\\"
-	"]^^^_bccdnooqtuzz OVUSM^]WRXSRUNMQoQOPRRgaWTSUXYZZ[\\^__`jkkmqqvy#NUURM]]VQW"
-	"SQTM'PoQO<4QfaVTRTWYZZZ[^___jkklpquy!IPPMHXXQMRNLOIHLjLJ.1La\\QOMOSTUUUVYZZZ"
-	"ef7gklqt!FMMJEUUNJOK4LF0Ig4GGII^YNLJLPQRRRSVWWWbccdhinq"
+	"(6875@>A;:65;7/5.N:-782DGN3g[><zBczC9H`DzHzJzzZW*V621UFA8\?82041R8[22,@3OAN3"
+	"uw=4z=zzAzOzzzRGzz_zz5+KFB3TPr69F4K3(Mz14K0FzT.I75MQ4uK5yzLJzzXzzzzzz07HFB*T"
+	"T'1s29F\?1DX9>7=QXXHT-psuvvMwyzB\?zzXzzzzzz,-AA;.J@J3N28B.-3[07D4;GK8R74BLDx"
+	":8TzF=zzOT[zzzz(A574@>@DE94/5,\?4R013F7L8H5vPE<z>zzAzIzLzWIzzWzz-6h<=33Ij'jK"
+	"8GF)GG1:52dyt>geEPlmmmnqr>Pzzzzzzzzz*=CD;,F<>0kP9:,35P,57,>DJH>fDkmnnnoqsDHz"
+	"zzzzzzzz+1o\?F0xwB7qP0J7'kz4I;2HEz,nl8rW>H9uxyIIzzzzzzzzz+=<23=65>E8254-:7O;"
+	"/,F1[=u8MGG<y<Wz9zRzzzUUzzzz[60RV\?$wvp0qJL048Czk23DBzzpm.@qrsVtu=xV@VzNVzzz"
+	"zV-,N9<4QAQ@uq0N:*Cz5C1-=Tz1rp1KN9K8yZzQ8z9VzzzzzZ/-;D>,EA8-v8;G2+AzN==3NQM<"
+	"106wM@N:zCzI@zzWIzzzzz)/8EF-QyR2Y9AB:/4YJF\?0RQN;p21JH;I30YzL8zCRzzzzzY2,N=:"
+	"+;\?U6_=FP@.I[Q;37F__8Q+0z=2[26KzOHzz_zzzzz_*N490WC>=E:6373D9z.35-,DIz6vU;8z"
+	"6zzBzRzzz`Kz`zzz34Q\?H6\\=L1w\?2N7'DO*:=7GVPE\\4B+ySzX@OzI@zz\\zzzzzz*PWW6:_"
+	":XSYU(VON:q>QQ%ShcXUTVY[\\\\\\]_a8allmnrswzz.-E9;.I:O4wB>67(\?zC=506MT68\\1w"
+	"=<B;zAzN:zzKXzzXzz)6H<F.SR=8^31:=.5GL>)7@KS7^98yXzzKzzz2EzzN^zXzzz)-ZDE,GH@0"
+	"^::@2/B^2BA/7GM5T7=:zCz:7EzH;zzVWzzzzz'>.@5ABH;\?/9657M0z433I<zDu:r\?S;y/yz9"
+	"zNzzzSJzXMzz/+SBC.RXH6X@9S3/Kz>9J8\\U\\.=5-;L/J44<z\\@zTUFzzzzz)(G:93C5a)GG9"
+	"G52Cz76C\\\\\?@aG]_bcddefhiijtuuwzzzzz)9<9D2@LF)gcH<D21LDH)7av84>Hdgijjjkno\?"
+	"LzzzzLzzzz%W,\?@KxF:LJ<086E.z\?20GIzzqCmoD@t4uvCyHzzzOzzzzzz0,>\?3(zz\?4@9B5"
+	"-13zB<\?98Sz;q22IvUwNxBzPAzKzzzzzzz$m[19kzW7pG3535k=z;02W:zzt;qs<2xByy9zzzzz"
+	"PzzGzzz+kY;/izy=nE@13)i8z650n/zzr.oq2PvDww<zYzzzUzzzzzz17UUk&wvo)p9kmB>jzjUL"
+	"Ajzzom*0qrssstwxxCzzOzzzzzz-0mAj(uun2o2<l.;hzig19izynl+2oqrrrsuwT6zzHzzzzzz$"
+	"e;+BdttShODh0dc:z700S@zxm@iknHqOqr:vSvzzzzzzzzz.0;<5+ttm'n/Ok1AgzhA;\?Mzxmk/"
+	"0npqqqrEvvvzzzIzzMzz$elk<cOs,hnL6+.cgz=:=hSzwm\?iknopCqrtuLvzzzzzzzzz)dk:4bs"
+	"s6g7:/@)b=z0=0gNzvl1hj/8o7pq=ttuzzzKz9>zz.7hhe'ppi-j26g886zdb,@dytig*gjlmmmn"
+	"\?rrrzzzzz\?zzz!<@\?;<CBA=FA>\?>\?=JA8\?>JHAHHdfNNlNlmpqqqzzzzzzzzz `ggd_ooh"
+	"ciecfN^bzcaaccxshfdfiklllmpqqqzz@zzzzzz\"`8Dd^onCcFd45_^bz>2Nc0xrh\?dfiNk.lm"
+	"oppqzzJJzzzzzMU\\=-Tdd=XC9-\?9S+v+-CX2mh][Y[^)aaabefffqrrswxzzzLT[[ Scc\\W]Y"
+	"WZ4RWuWU:WWlg\\ZXZ]_```adeeepqqrvwzzz T[[XScc\\W]YWZSRVuWUUWWlg\\ZXZ]_```ade"
+	">epqqrvwzzz&<YAWQba[V[.VYR,UsUS2&VjeZXWY\\]^^^_bccdnooqtuzzz OVUSM^]WRXSRUNM"
+	"QoQOPRRgaWTSUXYZZ[\\^__`jkkmqqvzz#NUURM]]VQWSQTM'PoQO<4QfaVTRTWYZZZ[^___jkkl"
+	"pquzz!IPPMHXXQMRNLOIHLjLJ.1La\\QOMOSTUUUVYZZZef7gklqzv!@GFD>ONHCHDCF\?>B`B@A"
+	"CCXRGEDFIJKKLLOPPQ[\\\\^bbgql\"DKKHCSSLGMI2JC.Fe2EEGG\\WLJHJMOPPPQTUUU`aabfg"
+	"kuq"
 ;
 static const struct model_cmap cmap_hu[] = {
 	{0x00c1,27},{0x00c9,28},{0x00cd,29},{0x00d3,30},{0x00d6,31},{0x00da,34},{0x00dc,33},
@@ -438,117 +478,132 @@ static const struct model_cmap cmap_sk[] = {
 	{0x00c1,27},{0x00c4,42},{0x00c9,33},{0x00cd,28},{0x00d3,39},{0x00d4,40},{0x00da,29},
 	{0x00dd,31},{0x00e1,27},{0x00e4,42},{0x00e9,33},{0x00ed,28},{0x00f3,39},{0x00f4,40},
 	{0x00fa,29},{0x00fd,31},{0x010c,30},{0x010d,30},{0x010e,44},{0x010f,44},{0x0139,43},
-	{0x013a,43},{0x013d,35},{0x013e,35},{0x0147,41},{0x0148,41},{0x0160,36},{0x0161,36},
-	{0x0164,32},{0x0165,32},{0x017d,34},{0x017e,34},{0x201c,38},{0x201e,37},
+	{0x013a,43},{0x013d,35},{0x013e,35},{0x0147,41},{0x0148,41},{0x0154,47},{0x0155,47},
+	{0x0160,36},{0x0161,36},{0x0164,32},{0x0165,32},{0x017d,34},{0x017e,34},{0x2014,45},
+	{0x201c,38},{0x201d,46},{0x201e,37},
 };
 static const char costs_sk[] =
-	"(4885\?<@::76<6/5.O8-792FDM3VzB:zW`BN\?;PzzXzzTT(W;60nIC9@7203.O:z232B4QBN4W"
-	"yO5z3zDEDzZzzFzzZZ8+IEH3BLp69E5@3&Qz/4Q1Lzy0G9D=VLrLsRwzzzzzzzzz.3CH@.NU')U2"
-	"<J</Ez=@7:jUMFKn<MQrQCsvvzFzzzzzzz--E@=-IKK0I48A.-3z17E49HF984D\?DGuGuANzMz>"
-	"Iz=Tz&@582\?<\?=E:577,\?3T124F>O7K9OyL>z=Y\?5CzYzzAzzG]-0fJ963Fi'id7BJ(BN364"
-	"4cyqDfgFjjkkkloosHDyzzzzz*;A::,@<\?/hc7:.48z-16-AEpI;FiiiijIjnnrI<xyzzzz+0l@"
-	"M1OtS9nM1S:(Mz6H72MOw,S:5Sp5p9q7HxJzTzzGzM-,;45)99C=B646/;:Q=22:>[Au<D@w;x0W"
-	"Cz>z[WzzzzW[.3IS5#stK=nGSA93Azf:3>AzvmSL>/ooSSptBxxzzzzzzz-,p5B6TDNAsX6F8)Ez"
-	"5C0/\?Oz0p1s=N9t9K6Xzz8Kzzzzz/+GJ=,AE\?-s\?:G2)@zM\?<4IM\?4H55BX\?t;XxHzL;zE"
-	"zSzz*/4FE*LwR.q9=B;,5zH:@2MVV6n.NRVIs=MwxzPI7z9zzR6,S<9+9>V,]<FIA0HzRA47BYz8"
-	"O/5;=/y/zz=zQ]Mzzzzz,Q39/Z@>>K:4333G9z,354+GHx6Tz^8z^z3:CzZzzMz^VZ23N>H4yGO3"
-	"t@1G5'CY'@\?7LYQDqA5@vLvwwzPzOzDUCOzz+HPQ8HXYRKSN18IH8n4K*$Lc[RPQTTTTUUUYY]]"
-	"bcdeglq.-@8=*I\?K,[<C67,@zH=929QW9916>\?>x=GzDzUOP[zzz[).R<R3K@C8U33<=63SK>*"
-	"9DJU5[:<.W[6Wy[zz3zz[zzz[.,TGE-FO@/u99B1,>Z/A\?/4LI5r89>v;Z8xzVzLEPVzAZZ&=BA"
-	"8=D>A\?.6655K.z323W:zHW@<stCtLu.=\?zKzzWzzLz*)UCF-yUI2t;:J4.CzA9L8Yzz/<6CBY1"
-	"v6KK<zYUGD@zUz*)><51c1],CY:>:09y63VYW1f\\Z[^____``cdgglnoorvz'<;9D5>BK*faF5D"
-	"80zFD)8Kv98BcfgggghhkloDuvwwzzz%P-=DTTB4TN7B25D/z=31G=PwG>mpq\?q3q8u\?yTzzzz"
-	"zzz1,;;23vw;/K:46,*<z>=K94Ny9H15PrLLstHBzRKzzzzzz)UU/:fuv@h5B044e9z/6.J-zyo,"
-	"UqrErUrBvBzzzzQQzzz)Rk4FcrsIeN-637b5z4*/i,zvl:knoBoooIL9wwzzNzzzz*b%12brsAem"
-	"A;DBb<z392h;zukMjmn.n9oMr7vvzzzzzzz1*jkM,qsl*m0:i/2fzdd;9fzukij*Knnnoor;vvzz"
-	"zzzzz\"b3-hbqsldlK92Fa9z90AQBzuk@jmnnnnoGr:vvzzzzzzz!.jjgbqrldlghic>fzddeHfz"
-	"ukijmnnnnnorsvvzzzzzzz\"aij;aIQ+dlgg.;aez6dFgeztkiilmQmmnnqruQzzzzzzz32;i8-p"
-	"qk'k.gh)Fezc>B<eztjhL.mmmmnnqHuuzzJzzLz/),fc^mnh`h+d<.0Iz`8@8>yqgefi+jjjkIno"
-	"rrwxIzzzz00efc+mn\?,h2:d9:2z`_(>axpfee-iii3jjm<qqwxyyzzz \?EEC>C=C\\E`@CCI>z"
-	"C<I@IuCIabeffffggjknnstuvxzz Ybb_Zijd\\d``a[Y^z\\\\]`^umcabefffffgjknnstuvxz"
-	"zNT@]#Ud+_W_Z[@,T2z3W@[Yog^\\]```aaabeeiinopqsxzMS8\?CScd]VCC/[CS9y9/3Z*nf]8"
-	"\\____``$d\?hhmnoprwz&/Z[XRbc\\U]XXYS'VxUU;(Vme\\ZZ]^^^^__bcfflmnoqvzKQ=ZWRa"
-	"b\\T\\AXYSQVwTT%XVme[/Z]^+^'^_bcffklmnpuzIO2XUO_`YRZUUVPO&uRRSUSjbYWX[[[[\\\\"
-	"$;`cdij4lnsx#(RSP6Z[UMUPQRK0OpMM4:Of]TRSVWWWWW4[[__defgint!EMMKETVOGPKKLFEIk"
-	"GG0KI`XNLMPQQQQRRUVYY^`.adhn"
+	"(4885\?<@::76<6/5.O8-792FDM3VzB:zW`BN\?;PzzXzzTW`z[(W;60nIC9@7203.O:z232B4QB"
+	"N4WyO5z3zDEDzZzzFzzZzzzZ8+IEH3BLp69E5@3&Qz/4Q1Lzy0G9D=VLrLsRwzzzzzzzzzzzz.3C"
+	"H@.NU')U2<J</Ez=@7:jUMFKn<MQrQCsvvzFzzzzzzzzzz--E@=-IKK0I48A.-3z17E49HF984D\?"
+	"DGuGuANzMz>Iz=Tzzzz&@582\?<\?=E:577,\?3T124F>O7K9OyL>z=Y\?5CzYzzAzzGzzz]-0fJ"
+	"963Fi'id7BJ(BN3644cyqDfgFjjkkkloosHDyzzzzzzzz*;A::,@<\?/hc7:.48z-16-AEpI;Fii"
+	"iijIjnnrI<xyzzzzzzz+0l@M1OtS9nM1S:(Mz6H72MOw,S:5Sp5p9q7HxJzTzzGzzzMz-,;45)99"
+	"C=B646/;:Q=22:>[Au<D@w;x0WCz>z[WzzzzWzzz[.3IS5#stK=nGSA93Azf:3>AzvmSL>/ooSSp"
+	"tBxxzzzzzzzzzz-,p5B6TDNAsX6F8)Ez5C0/\?Oz0p1s=N9t9K6Xzz8Kzzzzzzzz/+GJ=,AE\?-s"
+	"\?:G2)@zM\?<4IM\?4H55BX\?t;XxHzL;zEzSzzzzz*/4FE*LwR.q9=B;,5zH:@2MVV6n.NRVIs="
+	"MwxzPI7z9zzzzRz6,S<9+9>V,]<FIA0HzRA47BYz8O/5;=/y/zz=zQ]Mzzzzzzzz,Q39/Z@>>K:4"
+	"333G9z,354+GHx6Tz^8z^z3:CzZzzMz^VzZzz23N>H4yGO3t@1G5'CY'@\?7LYQDqA5@vLvwwzPz"
+	"OzDUCOzzzzz+HPQ8HXYRKSN18IH8n4K*$Lc[RPQTTTTUUUYY]]bcdeglxzzx.-@8=*I\?K,[<C67"
+	",@zH=929QW9916>\?>x=GzDzUOP[zzzzzz[).R<R3K@C8U33<=63SK>*9DJU5[:<.W[6Wy[zz3zz"
+	"[zzzz[zz.,TGE-FO@/u99B1,>Z/A\?/4LI5r89>v;Z8xzVzLEPVzAZzZzz&=BA8=D>A\?.6655K."
+	"z323W:zHW@<stCtLu.=\?zKzzWzzLzzzz*)UCF-yUI2t;:J4.CzA9L8Yzz/<6CBY1v6KK<zYUGD@"
+	"zUzzzz*)><51c1],CY:>:09y63VYW1f\\Z[^____``cdgglnoorvzzzz'<;9D5>BK*faF5D80zFD"
+	")8Kv98BcfgggghhkloDuvwwzzzzzz%P-=DTTB4TN7B25D/z=31G=PwG>mpq\?q3q8u\?yTzzzzzz"
+	"zzzz1,;;23vw;/K:46,*<z>=K94Ny9H15PrLLstHBzRKzzzzzzzzz)UU/:fuv@h5B044e9z/6.J-"
+	"zyo,UqrErUrBvBzzzzQQzzzzzz)Rk4FcrsIeN-637b5z4*/i,zvl:knoBoooIL9wwzzNzzzzzzz*"
+	"b%12brsAemA;DBb<z392h;zukMjmn.n9oMr7vvzzzzzzzzzz1*jkM,qsl*m0:i/2fzdd;9fzukij"
+	"*Knnnoor;vvzzzzzzzzzz\"b3-hbqsldlK92Fa9z90AQBzuk@jmnnnnoGr:vvzzzzzzzzzz!.jjg"
+	"bqrldlghic>fzddeHfzukijmnnnnnorsvvzzzzzzzzzz\"aij;aIQ+dlgg.;aez6dFgeztkiilmQ"
+	"mmnnqruQzzzzzzzzzz32;i8-pqk'k.gh)Fezc>B<eztjhL.mmmmnnqHuuzzJzzLzzzz/),fc^mnh"
+	"`h+d<.0Iz`8@8>yqgefi+jjjkInorrwxIzzzzzzz00efc+mn\?,h2:d9:2z`_(>axpfee-iii3jj"
+	"m<qqwxyyzzzzzz \?EEC>C=C\\E`@CCI>zC<I@IuCIabeffffggjknnstuvxzzzzz Ybb_Zijd\\"
+	"d``a[Y^z\\\\]`^umcabefffffgjknnstuvxzzzzzNT@]#Ud+_W_Z[@,T2z3W@[Yog^\\]```aaa"
+	"beeiinopqsxzzzzMS8\?CScd]VCC/[CS9y9/3Z*nf]8\\____``$d\?hhmnoprwzzzz&/Z[XRbc\\"
+	"U]XXYS'VxUU;(Vme\\ZZ]^^^^__bcfflmnoqvzzzzKQ=ZWRab\\T\\AXYSQVwTT%XVme[/Z]^+^'"
+	"^_bcffklmnpuzzzzIO2XUO_`YRZUUVPO&uRRSUSjbYWX[[[[\\\\$;`cdij4lnszzzz#(RSP6Z[U"
+	"MUPQRK0OpMM4:Of]TRSVWWWWW4[[__defginzzzz!>FGD>NOHAIDDE\?>BdA@BDBYQHFFIJJJJKK"
+	"NORRXYZZ]bnqrn!<DEB<LMF\?GBBC=<@b>>\?B@WOECDGHHHHIILMPPVWXX[_lnol5;CDA;KLE>F"
+	"AAB<;\?a>=&A\?VNDCCFGGGGHHKLOOUV$WZ_kmnk \?GGD\?NOIAIEEF@>CdAABECZRHFGJKKKKL"
+	"LOPSSXY[[]boqrn"
 ;
 static const struct model_cmap cmap_hr[] = {
-	{0x00d4,35},{0x00f4,35},{0x0106,29},{0x0107,29},{0x010c,27},{0x010d,27},{0x0110,33},
-	{0x0111,33},{0x0160,28},{0x0161,28},{0x017d,30},{0x017e,30},{0x020e,37},{0x020f,37},
-	{0x2018,36},{0x2019,38},{0x201c,31},{0x201d,34},{0x201e,32},
+	{0x00d4,35},{0x00d7,41},{0x00f4,35},{0x0106,29},{0x0107,29},{0x010c,27},{0x010d,27},
+	{0x0110,33},{0x0111,33},{0x0160,28},{0x0161,28},{0x017d,30},{0x017e,30},{0x020e,37},
+	{0x020f,37},{0x2013,42},{0x2014,39},{0x2018,36},{0x2019,38},{0x201c,31},{0x201d,34},
+	{0x201e,32},{0x2026,40},
 };
 static const char costs_hr[] =
-	")87<2\?=9A284;503/M7-847DFN4ADGM>;zMzPz\\L&W974YG=FG4137-;9z3:.B2OOM57CA;Nz\?"
-	"Wzzzz^3,FAJ0JMr)6Q.C4.fz*=E1<zy@CnoqrJvvIzzzQz.,KA\?,MQ4&>4=DM2Az4A65KzMQiMp"
-	"rr>vwHzzzzz,(8CC/J=M.;F<<//Kz.\?D5:LFILsuwNCzRRzzzzV&@<:1F==KCR032.\?<O354>8"
-	"MBO8>6:CGz:UzzzYz,5g>812Km'`a5\?C)Ez6839bvt=dhjll;pqGzzzzz)3FM\?2ICC5fQ4@31D"
-	"R):<(FzRREnprrGvwzzzzzz&1fD>+Ke70_`B>@.Kz7@083Gs\?chiklBppKzzzzz(GA4<G=<9L,3"
-	"420;=T201X5zDz356IHPzLzzzzzV0*QXM#ysz3lCTD;\?Jzj=9/BzzzQLMyyTzzzzzzzz/(O\?M-"
-	"SSQ3kl3SD)Lz4530<SzWoWWxxOzzz=zJzz1+EF>0@GV(*Q9H4-\?zK>;6KHLFDrtvvEQzLzzzzz+"
-	"*6MF*RVV14\?=B=)4V\?FG=KzzznstvvJzzVVzIzV1)N=9,\?:W*.\?GHH-AzO:23F[zTJPyzzNz"
-	"zPzzzzz,J6:/WA0IE15512F3z.10@0DHz68=B8LzA\\zzz\\z42L5E4WMI.8D7I<'@z'<\?4GWzH"
-	"oWGFxGzzLzzzzz'GTTOHYSZHMN8OJIN9KL8#OcabQUWYY\\]^9kqrrm3)E@;(K:B*CFB76.BzF79"
-	"6=OzDAw9z6NzRZzzzZz*/N=Q/KU<2F34;780PI\?)25QYCYvxzz7zz7zUzJS.*YED+FK>*@7AE8+"
-	"<z0@B55SIAQvxzzGzzLzzSzU&D\?F;D<9IA76423\?1z402S>zCz:19/8SzWOzzzzz4(QEO*vUV-"
-	"6:3Q3-Oz-DM7UVQVnrKvvyzzVzzzzz((B>>/c2B,BW6X65Bv52BWY>;lZ_`bbeggBtzzzv$885@7"
-	"8_@7XYD3@:1x@@/D[o217abee9ij@wzzzx$6B^XRc]d<WX441B,v<-3>YBk>[_acc<ghkuzzzw/&"
-	"8o<7u>v.hi35*4iz9Pg91LzzlqruuTyzTzzzzz2.kkf+pjq&F-;f,`ezbcb2=zxyhlnKpstuxzzz"
-	"zz9.iCd)oio+b)Jd0JczNa+Eexvxf\?l=oqssvzzzzz0-ggH#mfm+`acb3\\az^__3cvtvdijllo"
-	"qqtzzzzz='Lg7&lfm(@abK5\\azG_^8bvtudhjllopGtzzzzz EIIIAIEkY^^E`[IIzI\\ICItrs"
-	"bfhjjlnorzzzzz#;\?:66=A<8C>6<667H94:<^\?:\?>HfhhklmpzzzzzQ*bbC$hah2[\\^]XW\\"
-	"zYZZ(^qoq_deghjlloyzzzz S__ZSe_fTXY[[UUYxVWWY[oln\\aceegijlwzzzxDHUU I[T[INO"
-	"QPKJOnLMMOQdbdRWXZ[]__blsttn\"/3OJCTNUCHI-J3DIgFGFIJ^\\]LPRTTWXY\\flmmh<ANN!"
-	"BS,TBGHIIDCHfEFEHI][\\KOQSSVWX[ekllg ANNIBSMTBGHIIDCHfEFEHI][\\KOQSSVWX[ekll"
-	"g FSSNGYSYGLMO8IHMlJKKMOb`bPUVXY[]]`jqrrl"
+	")87<2\?=9A284;503/M7-847DFN4ADGM>;zMzPz\\SZVUV&W974YG=FG4137-;9z3:.B2OOM57CA"
+	";Nz\?Wzzzzz^zzz3,FAJ0JMr)6Q.C4.fz*=E1<zy@CnoqrJvvIzzzQzzzzz.,KA\?,MQ4&>4=DM2"
+	"Az4A65KzMQiMprr>vwHzzzzzzzzz,(8CC/J=M.;F<<//Kz.\?D5:LFILsuwNCzRRzzzzzzVzz&@<"
+	":1F==KCR032.\?<O354>8MBO8>6:CGz:UzzzYzzzzz,5g>812Km'`a5\?C)Ez6839bvt=dhjll;p"
+	"qGzzzzzzzzz)3FM\?2ICC5fQ4@31DR):<(FzRREnprrGvwzzzzzzzzzz&1fD>+Ke70_`B>@.Kz7@"
+	"083Gs\?chiklBppKzzzzzzzzz(GA4<G=<9L,3420;=T201X5zDz356IHPzLzzzzzzVzzz0*QXM#y"
+	"sz3lCTD;\?Jzj=9/BzzzQLMyyTzzzzzzzzzzzz/(O\?M-SSQ3kl3SD)Lz4530<SzWoWWxxOzzz=z"
+	"Jzzzzzz1+EF>0@GV(*Q9H4-\?zK>;6KHLFDrtvvEQzLzzzzzzzzz+*6MF*RVV14\?=B=)4V\?FG="
+	"KzzznstvvJzzVVzIzzzzzV1)N=9,\?:W*.\?GHH-AzO:23F[zTJPyzzNzzPzzzzzzzzz,J6:/WA0"
+	"IE15512F3z.10@0DHz68=B8LzA\\zzz\\zzzzz42L5E4WMI.8D7I<'@z'<\?4GWzHoWGFxGzzLzz"
+	"zzzzzzz'GTTOHYSZHMN8OJIN9KL8#OcabQUWYY\\]^9kqrruwwwv3)E@;(K:B*CFB76.BzF796=O"
+	"zDAw9z6NzRZzzzZzzzzz*/N=Q/KU<2F34;780PI\?)25QYCYvxzz7zz7zUzJzzzzS.*YED+FK>*@"
+	"7AE8+<z0@B55SIAQvxzzGzzLzzSzzUzzz&D\?F;D<9IA76423\?1z402S>zCz:19/8SzWOzzzzzz"
+	"zzz4(QEO*vUV-6:3Q3-Oz-DM7UVQVnrKvvyzzVzzzzzzzzz((B>>/c2B,BW6X65Bv52BWY>;lZ_`"
+	"bbeggBtzzzzzzzz$885@78_@7XYD3@:1x@@/D[o217abee9ij@wzzzzzzzz$6B^XRc]d<WX441B,"
+	"v<-3>YBk>[_acc<ghkuzzzzzzzz/&8o<7u>v.hi35*4iz9Pg91LzzlqruuTyzTzzzzzzzzz2.kkf"
+	"+pjq&F-;f,`ezbcb2=zxyhlnKpstuxzzzzzzzzz9.iCd)oio+b)Jd0JczNa+Eexvxf\?l=oqssvz"
+	"zzzzzzzz0-ggH#mfm+`acb3\\az^__3cvtvdijlloqqtzzzzzzzzz='Lg7&lfm(@abK5\\azG_^8"
+	"bvtudhjllopGtzzzzzzzzz EIIIAIEkY^^E`[IIzI\\ICItrsbfhjjlnorzzzzzzzzz#;\?:66=A"
+	"<8C>6<667H94:<^\?:\?>HfhhklmpzzzzzzzzzQ*bbC$hah2[\\^]XW\\zYZZ(^qoq_deghjlloy"
+	"zzzzzzzz S__ZSe_fTXY[[UUYxVWWY[oln\\aceegijlwzzzzzzzzDHUU I[T[INOQPKJOnLMMOQ"
+	"dbdRWXZ[]__blsttwxyyw\"/3OJCTNUCHI-J3DIgFGFIJ^\\]LPRTTWXY\\flmmprrrq<ANN!BS,"
+	"TBGHIIDCHfEFEHI][\\KOQSSVWX[eklloqqqp ANNIBSMTBGHIIDCHfEFEHI][\\KOQSSVWX[ekl"
+	"loqqqp >KKF\?QJQ\?DEGFA@EdBCCEGZXZHMNPQSUUXbijjmnoom =JID>OIP>CDEE@\?DbABADE"
+	"YWXGKMOOQSTWaghhkmmml!<IID=OHO=BCED\?>Cb@AACEXVXFKLNOQSSV`ghhjlmmk!<IID=OHO="
+	"BCED\?>Cb@AACEXVXFKLNOQSSV`ghhjlmmk!>KJE\?PJQ\?DEF/A@EcBCBEFZXYHLNPPRTUXbhii"
+	"lnnnm"
 ;
 static const struct model_cmap cmap_sl[] = {
 	{0x00ab,30},{0x00bb,31},{0x010c,27},{0x010d,27},{0x0160,28},{0x0161,28},{0x017d,29},
-	{0x017e,29},
+	{0x017e,29},{0x2013,32},
 };
 static const char costs_sl[] =
-	")88<2=@<D285;4.4.M9/871GFO2<:ED8Q&S6\?8[K@;I2224.R5z36/J0\\PQ47C\?Nzz20HGA-u"
-	"Lo)HG.=1.ez-3J1:zyBg@LqLsz+,MCC(Ih4-d38F@.Cz9>57bzvMMMjn8oz-(AU>.QFG/;<<6.,4"
-	"z2:C=9UzU\?DMvDwQ'B:=0HB5DH7132-D;W553D0QCN67=<Hzz)4`;820BF)\\[7>W+FF08;5Zso"
-	"<]^cg:hz/)I\?@3GCF3fe0E4'Bz/7;0IzPzIPmqPrz%6fiL/pg87b0\?E@)`z5`1=`yuAcdimHnz"
-	"'DB4;GC>5L;0/20A;Q232T6zDz/65DNz[/*MqC%yoT0P:i>82Tzg;50<zzzkl8uTvT.(UDH-zNK."
-	"DU0N:(Hz6<93CQzzlnKvQwz1-G\?@.C@t**8<B1);zQ\?@7MQzFl>r=EwU+-4qM'PoP0GD\?A7(;"
-	"z\?8J:TzzzkPTuGvT/(R\?:,GAZ)/BBVI,BzZ>7:IZzVZ\?VZJzZ)R4>.QG2FF=8156H8z/10A0F"
-	"Wz;.<8Ozz5/R\?G5zNN-lA9V\?&DV&EA:JVzOmVswFxz*EPT6E[QUFMKK6GFK66J*$Kc_bMOSWXX"
-	"n1)\?\?:(M8F,9@E=7.FzG388;NzCGEAEIzz*2qAl-M==4m14;631S\?A'=ASzEnoWx2yz--WFI)"
-	"Fr@*C9BB4+Cz1DB:5SHEnpuyFzz*F<C9A\?5M\?057/4J+z4.1QBz@zE/88Isz*,VNR*zN9,J:9F"
-	"/0;z03AEVVzz6OOwRxz&-=[=3b3\\+=S9T31Rr33PWR77jTV[_``v%7=6;6=9=9XWA2A54v;U+[V"
-	"n/=XZ_c8dy#MY>TMc:]:UT8:1N.s>/2>S:g:>W\\`:av,'0T83x=57H\?7:,40z5gE=3MzHF<:TM"
-	"vz/,CoR'wmq)768i-AKz6FR7fzzzHRosttzC2gkc+rhl(D/;d5Cbz`a'Mbzvyd-MnppzA/Cg_)nd"
-	"h'7I6`&E^z\\]\\<^vru`bgIllz Wbf^WmcgX_^^_YX]z[\\[b]uqt_aeijjz!<BB8@<BB;@D:5;"
-	">\?z>79BDH=HHaeijjz!AMP2BWMQBIH2I22GgFFFLG`\\_IKPTUUk"
+	")88<2=@<D285;4.4.M9/871GFO2<:ED8RZ&S6\?8[K@;I2224.R5z36/J0\\PQ47C\?Nzzz20HGA"
+	"-uLo)HG.=1.ez-3J1:zyBg@LqLszz+,MCC(Ih4-d38F@.Cz9>57bzvMMMjn8ozz-(AU>.QFG/;<<"
+	"6.,4z2:C=9UzU\?DMvDwzQ'B:=0HB5DH7132-D;W553D0QCN67=<Hzzz)4`;820BF)\\[7>W+FF0"
+	"8;5Zso<]^cg:hzz/)I\?@3GCF3fe0E4'Bz/7;0IzPzIPmqPrzz%6fiL/pg87b0\?E@)`z5`1=`yu"
+	"AcdimHnzz'DB4;GC>5L;0/20A;Q232T6zDz/65DNzz[/*MqC%yoT0P:i>82Tzg;50<zzzkl8uTvz"
+	"T.(UDH-zNK.DU0N:(Hz6<93CQzzlnKvQwzz1-G\?@.C@t**8<B1);zQ\?@7MQzFl>r=EwzU+-4qM"
+	"'PoP0GD\?A7(;z\?8J:TzzzkPTuGvzT/(R\?:,GAZ)/BBVI,BzZ>7:IZzVZ\?VZJzzZ)R4>.QG2F"
+	"F=8156H8z/10A0FWz;.<8Ozzz5/R\?G5zNN-lA9V\?&DV&EA:JVzOmVswFxzz*EPT6E[QUFMKK6G"
+	"FK66J*$Kc_bMOSWXXrs1)\?\?:(M8F,9@E=7.FzG388;NzCGEAEIzzz*2qAl-M==4m14;631S\?A"
+	"'=ASzEnoWx2yzz--WFI)Fr@*C9BB4+Cz1DB:5SHEnpuyFzzz*F<C9A\?5M\?057/4J+z4.1QBz@z"
+	"E/88Iszz*,VNR*zN9,J:9F/0;z03AEVVzz6OOwRxzz&-=[=3b3\\+=S9T31Rr33PWR77jTV[_``y"
+	"z%7=6;6=9=9XWA2A54v;U+[Vn/=XZ_c8dzz#MY>TMc:]:UT8:1N.s>/2>S:g:>W\\`:azz,'0T83"
+	"x=57H\?7:,40z5gE=3MzHF<:TMvzz/,CoR'wmq)768i-AKz6FR7fzzzHRosttzzC2gkc+rhl(D/;"
+	"d5Cbz`a'Mbzvyd-MnppzzA/Cg_)ndh'7I6`&E^z\\]\\<^vru`bgIllzz Wbf^WmcgX_^^_YX]z["
+	"\\[b]uqt_aeijjzz!<BB8@<BB;@D:5;>\?z>79BDH=HHaeijjzz >ILD>SJN\?EDDF@>CcBCBHC\\"
+	"X[FGLPQQkk#=IL.=SIM>ED.E..CcABAHC[X[EGLPQQjk"
 ;
 static const struct model_cmap cmap_ro[] = {
-	{0x00ab,36},{0x00bb,37},{0x00c2,33},{0x00ce,30},{0x00e2,33},{0x00ee,30},{0x0102,27},
-	{0x0103,27},{0x015e,34},{0x015f,34},{0x0162,35},{0x0163,35},{0x0218,29},{0x0219,29},
-	{0x021a,28},{0x021b,28},{0x201d,31},{0x201e,32},
+	{0x00a9,40},{0x00ab,36},{0x00bb,37},{0x00c2,33},{0x00ce,30},{0x00e2,33},{0x00ee,30},
+	{0x0102,27},{0x0103,27},{0x015e,34},{0x015f,34},{0x0162,35},{0x0163,35},{0x0218,29},
+	{0x0219,29},{0x021a,28},{0x021b,28},{0x2014,38},{0x201d,31},{0x201e,32},{0x2026,39},
 };
 static const char costs_ro[] =
-	")0=1.43;C5HJ57272P8-769DDRFVM>6J8zH_NaU)N818_9=[:<N/84W:_*6,6>QCQ4[5<zTzzKAz"
-	"zz2/C;D2>Ls(JR-DH-Az59\?*pzLDD76orFtzNLzRz4,W:G-LE//N>:RR,Ez3I/.DzzUy/3RLCz9"
-	"zK[SW,/CIC$L\?Q,JKDDD5CZ7DF3M\?DEx6vwy\?zLzzzPz&.<1;D<:W8HU370F8Y-15I=P8O\?^"
-	"A9NEzbDHzYY32sM\?2:LR#Vz7IU+AV:B<4RzHOt6ssOCx<zzzRz.1JA>+FF;+zR9835<z-6;.GJR"
-	"zA,oorGtNzzzNz13lFB$OlO'wGCOD8Hz;C4<HEqEOfllnHq@xyzzz+6;06.6<z6RU01-88S55228"
-	"\\Bz5w;2\\Yzz@Ezzz*)d[7*`Gg=op;^C1@zXGX(dpireGddf>inGqzzz&4\?8;*B1>0noFBF:4z"
-	"W002\?BhFd]cce8hmppzzz).IH>*CKU+zW<JD.CzN@6-CNBFI4D[zEzOz\\z\\z2+0KF(MXx.zPA"
-	"\?62-zQ\?D2TTXNv0uuXLzBzzzXz,3S43,79Y/MBBNE5CzA5*+<SzRE77FzHzUzCzz]0-603V>9z"
-	"=[G12,A0z*248B@CT;qQKzLzzVzzzz1.OAD)QFH4zC1QY,AQ,81/GYQMw54vYEzGzAzLz'IVL8FR"
-	"VYHab48KMO90L,&VbZdWOUUX[[`bbppu./G9\?'B:>-^OD5;2DzI66-=VXJK4BEVKzFVLzz^*1Q1"
-	"J+>GA/zDE\?I82XJ>*2ILX@N3UyU2zQzzzP\\*-OHE(EWC.zGEFZ2\?^,CC1VHKF^.zzzEz@zzzQ"
-	"z)8=:BED<z/]]*0+V5z/:.PKzDzBAAHzQz]]Kzzz2&KeF'RRr-zzR>G2Bz\?FICNNNzp0ooqKt\?"
-	"zzzzz+(c;8.F5B)F9:F527z69WXc>Fqd]cce>hmppzzz'3@7D/CEI+vwI;Ib/zM@*4kwC8=7jjm:"
-	"ouwwzMz%:@D@:^8dDlm8*1D.z<37VbmfD>[aad9flnnzzz7(ne<,kQQ-zzDAc6gzbHb5MKE@@&nn"
-	"qMs>zzzMz\"hvBGfrByEzzBBImJz-63<vzzzKL:=xGzTRMzzzC6ofh3los!zzfjdRizcfdEpztzp"
-	"1oorttzzzzzzD1oJh0los#zzfj>@hzce*2pztzpLoorttzzNzzzC`mce]imp=Py\?5 dfzIcFbmy"
-	"rznfmPorrwPyzzz ]jac[gjn\\vvae_bcz^`^_kvoxkdjjmoouwwzzz!@A7=;BAA<MM:;==9M<6="
-	">\?BBGkdjjMoouwwzzzQXD[]Uaeh=pq1+%\\^z+[+Zeqjsf^D>gjjoqqzzzO8cE[6_cf#noY]EZ\\"
-	"zWY*-cogqc\\bAehhmoozzzA7bY[1_bf!noY]XZ\\zVYWXcogqc3Abegg\?oozzz'3T1(EQ3XF`a"
-	"K77L7n3317Ua3b7NTTWYY_aaoos GTKMEQTXF`aKOILNnHKIJUaYbUNTTWYY_aaoos!CPGIAM3TB"
-	"\\]GKE3/jDFEEQ]U^QJPPSUU[]]kko"
+	")0=1.43;C5HJ57272P8-769DDRFVM>6J8zH_NaZe[e)N818_9=[:<N/84W:_*6,6>QCQ4[5<zTzz"
+	"KAzzzzzz2/C;D2>Ls(JR-DH-Az59\?*pzLDD76orFtzNLzRzzzz4,W:G-LE//N>:RR,Ez3I/.Dzz"
+	"Uy/3RLCz9zK[SzzzW,/CIC$L\?Q,JKDDD5CZ7DF3M\?DEx6vwy\?zLzzzPzzzz&.<1;D<:W8HU37"
+	"0F8Y-15I=P8O\?^A9NEzbDHzYzYzz32sM\?2:LR#Vz7IU+AV:B<4RzHOt6ssOCx<zzzRzzzz.1JA"
+	">+FF;+zR9835<z-6;.GJRzA,oorGtNzzzNzzzz13lFB$OlO'wGCOD8Hz;C4<HEqEOfllnHq@xyzz"
+	"zzzz+6;06.6<z6RU01-88S55228\\Bz5w;2\\Yzz@Ezzzzzz*)d[7*`Gg=op;^C1@zXGX(dpireG"
+	"ddf>inGqzzzzzz&4\?8;*B1>0noFBF:4zW002\?BhFd]cce8hmppzzzzzz).IH>*CKU+zW<JD.Cz"
+	"N@6-CNBFI4D[zEzOz\\z\\zzzz2+0KF(MXx.zPA\?62-zQ\?D2TTXNv0uuXLzBzzzXzzzz,3S43,"
+	"79Y/MBBNE5CzA5*+<SzRE77FzHzUzCzzzzz]0-603V>9z=[G12,A0z*248B@CT;qQKzLzzVzzzzz"
+	"zz1.OAD)QFH4zC1QY,AQ,81/GYQMw54vYEzGzAzLzzzz'IVL8FRVYHab48KMO90L,&VbZdWOUUX["
+	"[`bbppzzzz./G9\?'B:>-^OD5;2DzI66-=VXJK4BEVKzFVLzzz^zz*1Q1J+>GA/zDE\?I82XJ>*2"
+	"ILX@N3UyU2zQzzzPz\\zz*-OHE(EWC.zGEFZ2\?^,CC1VHKF^.zzzEz@zzzQzzzz)8=:BED<z/]]"
+	"*0+V5z/:.PKzDzBAAHzQz]]Kzzzzzz2&KeF'RRr-zzR>G2Bz\?FICNNNzp0ooqKt\?zzzzzzzz+("
+	"c;8.F5B)F9:F527z69WXc>Fqd]cce>hmppzzzzzz'3@7D/CEI+vwI;Ib/zM@*4kwC8=7jjm:ouww"
+	"zMzzzz%:@D@:^8dDlm8*1D.z<37VbmfD>[aad9flnnzzzzzz7(ne<,kQQ-zzDAc6gzbHb5MKE@@&"
+	"nnqMs>zzzMzzzz\"hvBGfrByEzzBBImJz-63<vzzzKL:=xGzTRMzzzzzzC6ofh3los!zzfjdRizc"
+	"fdEpztzp1oorttzzzzzzzzzD1oJh0los#zzfj>@hzce*2pztzpLoorttzzNzzzzzzC`mce]imp=P"
+	"y\?5 dfzIcFbmyrznfmPorrwPyzzzzzz ]jac[gjn\\vvae_bcz^`^_kvoxkdjjmoouwwzzzzzz!"
+	"@A7=;BAA<MM:;==9M<6=>\?BBGkdjjMoouwwzzzzzzQXD[]Uaeh=pq1+%\\^z+[+Zeqjsf^D>gjj"
+	"oqqzzzzzzO8cE[6_cf#noY]EZ\\zWY*-cogqc\\bAehhmoozzzzzzA7bY[1_bf!noY]XZ\\zVYWX"
+	"cogqc3Abegg\?oozzzzzz'3T1(EQ3XF`aK77L7n3317Ua3b7NTTWYY_aaoozzzz GTKMEQTXF`aK"
+	"OILNnHKIJUaYbUNTTWYY_aaoozzzz!<I@B:FIM<UV@D\?ACc>@>\?JVNXJCIILNOTVVddppps!<I"
+	"@B:FIM<UV@D\?ACc>@>\?JVNXJCIILNOTVVddppps!<I\?A9EIL;TU\?C>@Bb=\?=>IUNWJBIIKN"
+	"NSUUddoopr3:G=\?7C*J9RS=A<)%`;=;<GSLUH@FGILLQSSbbmmnp"
 ;
 static const struct model_cmap cmap_ru[] = {
 	{0x00ab,33},{0x00bb,32},{0x0401,35},{0x0410,4},{0x0411,22},{0x0412,11},{0x0413,24},
@@ -597,65 +652,75 @@ static const struct model_cmap cmap_uk[] = {
 	{0x043f,14},{0x0440,9},{0x0441,12},{0x0442,8},{0x0443,17},{0x0444,27},{0x0445,29},
 	{0x0446,28},{0x0447,22},{0x0448,31},{0x0449,35},{0x044c,24},{0x044e,30},{0x044f,19},
 	{0x0454,26},{0x0456,10},{0x0457,34},{0x0490,38},{0x0491,38},{0x2014,37},{0x2019,36},
+	{0x2026,39},
 };
 static const char costs_uk[] =
-	"(+891WD0969543/\?893=8J<CzK\?9@M[CI:O@zJaX'\"bwZxf^__f\\Xfbzf_\\z`zz`zzz`z`z"
-	"z6zbzzfz^*rLS4vT-6-D41343/z2N3E82z6LN@H9@]z;Mzzzd+c]Y+vw5.3S756503I2Q612:d:5"
-	"J9\?A\?[zVOzzz]<r,,,.+L4_1=;8yz]5J,zzLV:zKBCN>Bczzzzzzz(qss6tu308w0.<52.b8B>"
-	"/<AzFU8<3b;Wz\\@zzz\\*p\?D)sY54+M/33973R7J@<B6z6ID>ER@]zRWzzFa.o.*4*1\?>L-47"
-	"3\?7B4IyJzJEz<zzL=zMazzzDzzz3`.,2'16F-48VwwIG1aCzzzz0SaMRzGUzzzzzzzz2`*,:**;"
-	"7Q1@9JFQ82T5Rza<V]zJE<\?:azzzazz]*n@80rs.54t30+H18w59:6;:z\?\?PDB:<Xz4Azzz`0"
-	"m(*:0:G042t4W[1[0WwIzzzzzzz6zzNWzz9zzzz2X495/3J&[43Pu33I0[.zzzz=zzRA@OJ[zzzz"
-	"zzz0V*+120>46/2<G6/D4QL:zPG\?5^VGQMDzzzzIz^z7m'/>0+r>*.>C^I>X3^wXzCzzzzzHzzX"
-	"zzzzNzzz0^+.o..r^r.1tttQ^3v,zzzD.zzRXz2zVzzzzzzZ+]-+:,,3Mq-6ZU8:R1vv@zCzzzzz"
-	"Z^zzZzzzAzzz&lnF9pq*08r448464YB^BB9Bz\?3>UA>CZzz<zzz^-k2'+9\?/@\?7<;35B15QP8"
-	"VG=MzzIRzO<z\\zzGzzz\"\\mm>no:5Dq0J1rT6\\:txQTCz\\Bz><Iz\\zzzzzz\\2g,-730TE."
-	".8<PR,:*EqtuDIvxyTJCzzzzYz<zzz$f8X5jk=.ll\?<6n(8oppDtuvvxxRXyyJTzzzzzzz2f:)-"
-	")(kLk/6mnXDn:pptttuvwxxIyyzzzzzzzzz2e%/08=j>--Plmm680ooPstLuwwwwPxWzzzzzzSz&"
-	"e-V*ijj5Vk/+lmmHmoPEssVtvPPwxx7RzzzzzzP3c8/*,&hET5<j@k/U2mm;q:rstuuuvvwyyzzz"
-	"zzz#cee=fgK*\?i1=4jj/kllpqqrrttKuu9vTx9zTzzz@b+$MT6P94)jjjj;E7llpPqrrttTuuuv"
-	"xxyzzzzzDOdEJ1+gPg#iPjTjjGl1ppMq/ttttu4vxxyyzzzz#b.\?:85AJ=*iiiijj<kloppqqst"
-	"ttIuuSxxyzzzz%bddAef+-ChSM=iiFjSkKI)SqB1ttt=uSwxyzzzz6a320)(62732hhi5N.kknoo"
-	"pprssNtttwwwxzzzz _aaabcdddefffffgghhlmmnnpqqqqqrttuvzzzP!,aJDbcPHdeffPDLPgP"
-	"hPmmnnPqqqqqrttuvzzzz ^``Ebc\?GcdeeCffffhhkGlmnoPpp6qqtt;uzzzzB]#3`;)bcc;dee"
-	"eef3ggkklmmooopppqssttzzzzOSUUVWXXXXYZZE[[[[]$aaabcd%eef5giijjtxzz ORRRSTTTU"
-	"UVWWWWXXYY]]^__aaabbbceeffqtyz$J<4M0<<P8,QR8RRS*TTXXYZZ\\\\\\]]]^``ablptz 6G"
-	"HHIJJJ7KLLMMMNNOOSSTTUWWWWXXY[[\\\\gjot"
+	"(+891WD0969543/\?893=8J<CzK\?9@M[CI:O@zJadY'\"bwZxf^__f\\Xfbzf_\\z`zz`zzz`z`"
+	"zz6zbzzfz`f*rLS4vT-6-D41343/z2N3E82z6LN@H9@]z;Mzzzdz+c]Y+vw5.3S756503I2Q612:"
+	"d:5J9\?A\?[zVOzzz]z<r,,,.+L4_1=;8yz]5J,zzLV:zKBCN>Bczzzzzzzz(qss6tu308w0.<52"
+	".b8B>/<AzFU8<3b;Wz\\@zzz\\z*p\?D)sY54+M/33973R7J@<B6z6ID>ER@]zRWzzFaz.o.*4*1"
+	"\?>L-473\?7B4IyJzJEz<zzL=zMazzzDzzzz3`.,2'16F-48VwwIG1aCzzzz0SaMRzGUzzzzzzzz"
+	"z2`*,:**;7Q1@9JFQ82T5Rza<V]zJE<\?:azzzazz]z*n@80rs.54t30+H18w59:6;:z\?\?PDB:"
+	"<Xz4Azzz`z0m(*:0:G042t4W[1[0WwIzzzzzzz6zzNWzz9zzzzz2X495/3J&[43Pu33I0[.zzzz="
+	"zzRA@OJ[zzzzzzzz0V*+120>46/2<G6/D4QL:zPG\?5^VGQMDzzzzIz^zz7m'/>0+r>*.>C^I>X3"
+	"^wXzCzzzzzHzzXzzzzNzzzz0^+.o..r^r.1tttQ^3v,zzzD.zzRXz2zVzzzzzzZz+]-+:,,3Mq-6"
+	"ZU8:R1vv@zCzzzzzZ^zzZzzzAzzzz&lnF9pq*08r448464YB^BB9Bz\?3>UA>CZzz<zzz^z-k2'+"
+	"9\?/@\?7<;35B15QP8VG=MzzIRzO<z\\zzGzzzz\"\\mm>no:5Dq0J1rT6\\:txQTCz\\Bz><Iz\\"
+	"zzzzzz\\z2g,-730TE..8<PR,:*EqtuDIvxyTJCzzzzYz<zzzz$f8X5jk=.ll\?<6n(8oppDtuvv"
+	"xxRXyyJTzzzzzzzz2f:)-)(kLk/6mnXDn:pptttuvwxxIyyzzzzzzzzzz2e%/08=j>--Plmm680o"
+	"oPstLuwwwwPxWzzzzzzSzz&e-V*ijj5Vk/+lmmHmoPEssVtvPPwxx7RzzzzzzPz3c8/*,&hET5<j"
+	"@k/U2mm;q:rstuuuvvwyyzzzzzzz#cee=fgK*\?i1=4jj/kllpqqrrttKuu9vTx9zTzzzz@b+$MT"
+	"6P94)jjjj;E7llpPqrrttTuuuvxxyzzzzzzDOdEJ1+gPg#iPjTjjGl1ppMq/ttttu4vxxyyzzzzz"
+	"#b.\?:85AJ=*iiiijj<kloppqqstttIuuSxxyzzzzz%bddAef+-ChSM=iiFjSkKI)SqB1ttt=uSw"
+	"xyzzzzz6a320)(62732hhi5N.kknoopprssNtttwwwxzzzzz _aaabcdddefffffgghhlmmnnpqq"
+	"qqqrttuvzzzPz!,aJDbcPHdeffPDLPgPhPmmnnPqqqqqrttuvzzzzz ^``Ebc\?GcdeeCffffhhk"
+	"GlmnoPpp6qqtt;uzzzzzB]#3`;)bcc;deeeef3ggkklmmooopppqssttzzzzzOSUUVWXXXXYZZE["
+	"[[[]$aaabcd%eef5giijjtxzzz ORRRSTTTUUVWWWWXXYY]]^__aaabbbceeffqtyzz$J<4M0<<P"
+	"8,QR8RRS*TTXXYZZ\\\\\\]]]^``ablptzz BDDEFGGGGHIIJJJJJLLOPPQQSTTTUUUXXXYcgluv"
+	"!1CCCDEEE2FGHHHHIIJJNNOPPRRRSSSTVVWWbejsu"
 ;
 static const struct model_cmap cmap_bg[] = {
-	{0x0410,2},{0x0411,19},{0x0412,10},{0x0413,23},{0x0414,11},{0x0415,3},{0x0416,22},
-	{0x0417,13},{0x0418,6},{0x0419,24},{0x041a,15},{0x041b,14},{0x041c,16},{0x041d,4},
-	{0x041e,5},{0x041f,12},{0x0420,8},{0x0421,9},{0x0422,7},{0x0423,20},{0x0424,25},
-	{0x0425,31},{0x0426,26},{0x0427,21},{0x0428,29},{0x0429,30},{0x042a,17},{0x042e,33},
-	{0x042f,18},{0x0430,2},{0x0431,19},{0x0432,10},{0x0433,23},{0x0434,11},{0x0435,3},
-	{0x0436,22},{0x0437,13},{0x0438,6},{0x0439,24},{0x043a,15},{0x043b,14},{0x043c,16},
-	{0x043d,4},{0x043e,5},{0x043f,12},{0x0440,8},{0x0441,9},{0x0442,7},{0x0443,20},
-	{0x0444,25},{0x0445,31},{0x0446,26},{0x0447,21},{0x0448,29},{0x0449,30},{0x044a,17},
-	{0x044e,33},{0x044f,18},{0x2014,32},{0x201c,27},{0x201e,28},{0x2022,36},{0x2026,34},
-	{0x2043,35},{0x2261,37},
+	{0x00d7,39},{0x0300,38},{0x040d,40},{0x0410,2},{0x0411,19},{0x0412,10},{0x0413,23},
+	{0x0414,11},{0x0415,3},{0x0416,22},{0x0417,13},{0x0418,6},{0x0419,24},{0x041a,15},
+	{0x041b,14},{0x041c,16},{0x041d,4},{0x041e,5},{0x041f,12},{0x0420,8},{0x0421,9},
+	{0x0422,7},{0x0423,20},{0x0424,25},{0x0425,31},{0x0426,26},{0x0427,21},{0x0428,29},
+	{0x0429,30},{0x042a,17},{0x042e,33},{0x042f,18},{0x0430,2},{0x0431,19},{0x0432,10},
+	{0x0433,23},{0x0434,11},{0x0435,3},{0x0436,22},{0x0437,13},{0x0438,6},{0x0439,24},
+	{0x043a,15},{0x043b,14},{0x043c,16},{0x043d,4},{0x043e,5},{0x043f,12},{0x0440,8},
+	{0x0441,9},{0x0442,7},{0x0443,20},{0x0444,25},{0x0445,31},{0x0446,26},{0x0447,21},
+	{0x0448,29},{0x0449,30},{0x044a,17},{0x044e,33},{0x044f,18},{0x045d,40},{0x2013,42},
+	{0x2014,32},{0x201c,27},{0x201e,28},{0x2022,36},{0x2026,34},{0x2043,35},{0x2116,43},
+	{0x2192,41},{0x2261,37},
 };
 static const char costs_bg[] =
-	")-:7.429804303@68]O:=>R<_8BC7CJI=]JHNRO(\"n_V\\TXYSuVYvwwUzz`zXzzzXz2`zzzzzY"
-	"zzQR%poG-UL/6;2593568zC;G>>=3E:QzF<HzzRzzzP&oJU+=A033=187245[P=>=6\?@GATz7IB"
-	"zzRzzzz0Z');.+2Z>H8uKFDwH;z\?QzTzCPzzPzKzDZzzz_)mWB4R>.110037165Z;1T6375K@Tz"
-	"JEQzzWzzz^)Q\?22=;/2278:-331^/>z6F=P;:Q^@INzzZzzzz*\\*+7*/>1A2CD]H;\?7AL\?LV"
-	"GzPzVzzzJzzSzzzz3k((;.-6o8:>H>E@777U9O7;zGKUz=z<zz\\zzzz.R3,97/(>T4p3V34\?-<"
-	"K;LyKyLOZzzzAzzzzzzz.V'+70-;48ZFBE=9;08Z=RIEyzzVzzz7zzzzzzz0U'*4/.L2>88@pHEC"
-	"18A6HOJyUzUzGZCzzzzzzz:i03C'0A&9Jooo==q3\?u<wwxxx4zzzzzzHzzzzz2h&:1328:\?,12"
-	"U>75BG7;<wAxxMQzAz6zMzzzzz,h.+--*;XB\?Xo3o;T83B7w:AxMTTyRzzz5HzzzP1T'6A)0023"
-	"4nnn1op2st4vvwww>QyzzzzzQzzzz0S)&5+1i\?J:S;mI\?O>7@=uuvvvWWxyzWzzzzzzWTdcT<3"
-	"f,)2105-.32opAr;:\?UtGvvw2Czzzzzzz&cbH-ee*=6-@j@783nP4qDr\?PsuMuv5CzzHzzzzAc"
-	"-,70-D*:3SjC.@F3\?o0qrOrstttv16zzzzzzz2R=:5RJ21+17-C//-mn<o2\?6q5INsC6vyzzzz"
-	"zz5a)(+9*Q8f1ggM>2KDmm\?Mpppqrrrtttxzzzzzz:Q*&5\?.Edf;(ggD;iFlmIooppprrrtttx"
-	"zzzzzz2`-<0,3c&f:LJg.hH=lm.ooHppqqqsttxzzzzzz-`_<-Pb,d0Afgg$3CklPmPooopqqqss"
-	"swzzzzzz@_$3a*+59Aefff7ghDkl:nnoooqqqssswzzzzzz4^-,J`#abc2dHeefg\?6klmmmnnoo"
-	"oqrrvyzzzzz N]N_``abcdNeeefgijkkmmmmnoooqqruyOzz@z\"(]JJJNNJEJHFJNNJiOOkOmmm"
-	"OoooOqruyzzOzz9\\1-*>)_3b2cccM'eDhij=kkllmnnopptwzzzzz,L*':,*ALaabcccdeghhAj"
-	"kkklmmmoLosvzzzzz.\\339$-A3a1bbbcceLhh7jjkk@mmmooLsvzzzzz XWXYZZ[\\]]^___`ac"
-	"ddefggghiiikkloryzzzz0UEUEWW+EZZ1[[\\]:`aab\"Edddfffhhhlovwzzz NMNPPPQRTTUUU"
-	"VVWYZ[\\]]]^^`\?`abbfioqvwt MLMNOOPQRSSTTTUVXYZ[\\\\\\]]^^^`aaehnotvs!HGHIJJ"
-	"KLMNNOOOPQSTUUWWWWXY9Y[[\\_cij0pn%-FGHIIJKLMMNNNOPRSSTUVVVWXX%ZZ[^bhinol#6IJ"
-	"6:0*NOOPQQQ:6UVVWXYYYZ[[[]]]adklqr6"
+	")-:7.429804303@68]O:=>R<_8BC7CJI=]JHNRzXYYzYY(\"n_V\\TXYSuVYvwwUzz`zXzzzXz2`"
+	"zzzzzYzzQz\\zzUz\\%poG-UL/6;2593568zC;G>>=3E:QzF<HzzRzzzPzzzazz&oJU+=A033=18"
+	"7245[P=>=6\?@GATz7IBzzRzzzzzzzzzz0Z');.+2Z>H8uKFDwH;z\?QzTzCPzzPzKzDZzzzzzzz"
+	"zz_)mWB4R>.110037165Z;1T6375K@TzJEQzzWzzz^zzzzzz)Q\?22=;/2278:-331^/>z6F=P;:"
+	"Q^@INzzZzzzzzzzzzz*\\*+7*/>1A2CD]H;\?7AL\?LVGzPzVzzzJzzSzzzzzzzzzz3k((;.-6o8"
+	":>H>E@777U9O7;zGKUz=z<zz\\zzzzzzzzzz.R3,97/(>T4p3V34\?-<K;LyKyLOZzzzAzzzzzzz"
+	"zzzzzz.V'+70-;48ZFBE=9;08Z=RIEyzzVzzz7zzzzzzzzzzzzz0U'*4/.L2>88@pHEC18A6HOJy"
+	"UzUzGZCzzzzzzzzzzzzz:i03C'0A&9Jooo==q3\?u<wwxxx4zzzzzzHzzzzzzzzzzz2h&:1328:\?"
+	",12U>75BG7;<wAxxMQzAz6zMzzzzzzzzzzz,h.+--*;XB\?Xo3o;T83B7w:AxMTTyRzzz5Hzzzzz"
+	"zzzzP1T'6A)00234nnn1op2st4vvwww>QyzzzzzQzzzzzzzzzz0S)&5+1i\?J:S;mI\?O>7@=uuv"
+	"vvWWxyzWzzzzzzzzzzWzzTdcT<3f,)2105-.32opAr;:\?UtGvvw2Czzzzzzzzzzzzz&cbH-ee*="
+	"6-@j@783nP4qDr\?PsuMuv5CzzHzzzzzzzzzzAc-,70-D*:3SjC.@F3\?o0qrOrstttv16zzzzzz"
+	"zzzzzzz2R=:5RJ21+17-C//-mn<o2\?6q5INsC6vyzzzzzzzzzzzz5a)(+9*Q8f1ggM>2KDmm\?M"
+	"pppqrrrtttxzzzzzzzzzzzz:Q*&5\?.Edf;(ggD;iFlmIooppprrrtttxzzzzzzzzzzzz2`-<0,3"
+	"c&f:LJg.hH=lm.ooHppqqqsttxzzzzzzzzzzzz-`_<-Pb,d0Afgg$3CklPmPooopqqqssswzzzzz"
+	"zzzzzzz@_$3a*+59Aefff7ghDkl:nnoooqqqssswzzzzzzzzzzzz4^-,J`#abc2dHeefg\?6klmm"
+	"mnnoooqrrvyzzzzzzzzzzz N]N_``abcdNeeefgijkkmmmmnoooqqruyOzz@zzzzzzz\"(]JJJNN"
+	"JEJHFJNNJiOOkOmmmOoooOqruyzzOzzzzzzzz9\\1-*>)_3b2cccM'eDhij=kkllmnnopptwzzzz"
+	"zzzzzzz,L*':,*ALaabcccdeghhAjkkklmmmoLosvzzzzzzzzzzz.\\339$-A3a1bbbcceLhh7jj"
+	"kk@mmmooLsvzzzzzzzzzzz XWXYZZ[\\]]^___`acddefggghiiikkloryzzzzzzzzzz0UEUEWW+"
+	"EZZ1[[\\]:`aab\"Edddfffhhhlovwzzzzzzzzz NMNPPPQRTTUUUVVWYZ[\\]]]^^`\?`abbfio"
+	"qvwzzzzzzz MLMNOOPQRSSTTTUVXYZ[\\\\\\]]^^^`aaehnotvzzzzzzz!HGHIJJKLMNNOOOPQS"
+	"TUUWWWWXY9Y[[\\_cij0pwyzzzzw%-FGHIIJKLMMNNNOPRSSTUVVVWXX%ZZ[^bhinovxyyzzv-A@"
+	"ABCC!EFFGGHHI1LMMNOPPPQRRRTTTX[bchioqsstto \?>\?@AABCDDEFFFGHJKKLMNNNOPPPRRR"
+	"VY`afgnpqqrrn =<=\?\?\?@ACCDDDDEFHIJKLLLMMNOOPQQUX^_eflnppppl =<=\?\?\?@ACCD"
+	"DDDEFHIJKLLLMMNOOPQQUX^_eflnppppl7=;=>\?\"@ABBCCCD--HIIJKKLLLNNNPPPTW^_dekmo"
+	"oppk!=;=>\?\?@ABBCCCDDFHIIJKKLLLNNNPPPTW^_dekmooppk%-@A-1C-EFFGGHHIJLMMNOPPP"
+	"QRRRTTTX[bchioqsstt-"
 ;
 static const struct model_cmap cmap_be[] = {
 	{0x00ab,34},{0x00bb,35},{0x0401,33},{0x0406,9},{0x040e,23},{0x0410,2},{0x0411,26},
@@ -667,92 +732,103 @@ static const struct model_cmap cmap_be[] = {
 	{0x0439,27},{0x043a,7},{0x043b,8},{0x043c,16},{0x043d,3},{0x043e,20},{0x043f,13},
 	{0x0440,5},{0x0441,11},{0x0442,12},{0x0443,19},{0x0444,29},{0x0445,30},{0x0446,17},
 	{0x0447,22},{0x0448,28},{0x044b,4},{0x044c,21},{0x044d,24},{0x044e,32},{0x044f,15},
-	{0x0451,33},{0x0456,9},{0x045e,23},{0x2019,36},{0xfffd,37},
+	{0x0451,33},{0x0456,9},{0x045e,23},{0x2014,41},{0x2018,38},{0x2019,36},{0x201c,39},
+	{0x201d,40},{0x2026,42},{0xfffd,37},
 };
 static const char costs_be[] =
-	")-2/S9C4=;338.3<8=18G]\?6D;:F=8DL]JASzPH&#bQijjOjkkUkMkllllmmmpppqqstQwwwzz;"
-	"IzH+mZ0[2541A/36628124r[[65u343<H@IAWzTzzz:h(1-R*=k0<D3lI/mBP551ApDPrt@DNV=I"
-	"zzzzz(fS2g6P21;:2696/-15kkk:<n@6@@54uAJzzzTM1e%\?)gg;hhG87B=i:Hj11jSm/<Lp>E;"
-	"StzzzzzO&e=,f+S69L458>7>00=jjjADSDS8CSE;tOzzzzz/d%7f3>g0-h55hJii=R//jlm\?nRp"
-	"Nrtttzzzzzz0d,c8g/1g,hhRhh+NJi4/+llmnnpqrst2=zzzzR&d^/e6R-4\?7.;F496/;iRi4\?"
-	"l=;G<q\?;Bzzzzzz1c'343M0-g\?97:;h8h.52i9l;MFoBqM4szzzzzz1c225f4230gI(2<0K0h1"
-	"93ll=mQoRq;sGHzzzHz/c'4-+Q4>QgIgg4hhIh20ikQ-mHopQrsszzzzzz9c%=8).6\?0g\?CgQ\?"
-	"h<h54ikk\?mQoKqMsszzzBQzGc%b(e.ff/ggggg3hhh61ikk=MmopQrssQzzzzz$c]6d5736f3;="
-	"46C968hhh\?2k7I@7q8<Ezzzzzz-c'8-J+A3/gIg;80ghh75hkk7QCnpqQrrMzzzQzDb,H-e4Pe,"
-	"fffPH7g-gB9&jj8llnopqrDCzzzzz.b(+\?8/973>ffJ.94gg;70LjLB8nopqrrPzzzzz&b=7c61"
-	"25e63126P296ggg3Pj@BA8D=66zzzzzz/b\\2c093-e/.;4/I5GAggg@,j594:LP5qzzzzzz$b\\"
-	"'cdI3<L:eB==>33PgPgjPjA=m7Pqqqzzzzzz8_&2'ab3Mccccc<ddBdB=egg+iAjlmnooyyyzzz'"
-	"_Y,aMb20c.3/=.dIB5eeeGgh=EjGmM6oyyyzGzL^B(L2a/0M81+>BM0A<ddd1@g7659BI6nxxxzM"
-	"z4]'4K,\?`56Gabb@b@bc.1c+f-gLikkLmmwwwzzz-]*3027K/1a@aaE5<KK+,CfffggiELLmmww"
-	"wAzz(\\V/]^^9&_413`F`65FaaaFdeJ:g9jkkkvvvzzz0Z,7)2]31^^^1^^_5__3@`(b:ddfghij"
-	"jtttzzxAY#X\?C6\\\\)]]1]^^G^_7:_bbHccefgiiissszzx$X-9Z;0[[/\\\\=\\BF]]]2,^``"
-	"FbFcefgghrrrzzv1X'-)ZZ7[[B\\FB\?\\\\]B</]F`-b5cefgggqrrzzv&XR<YZF[[[B-4\\\\\\"
-	"\\-]]]]'``a;Feegg:qrryzv,MH,O7P1<Q5*RR1R2SSSSS<,V,W5[[]8]gggoql 0HLOPPPPQQQQ"
-	"QRRRRRSSSVVVWWYZ[]]]gggopl MHLOPPPPQQQQQRRRRRSSSVVVWWYZ[]]]gggopl'E@EGH)HIII"
-	"IJJJJJKKKKKNNNOOQSSUU%___gid2D\?CF,GGGH2H2HHII,I),JMM,2NPQRTTT^^^fgb IDHKKLL"
-	"LMMMMMMNNNNOOOQQRSSUVWXYYcccklg"
+	")-2/S9C4=;338.3<8=18G]\?6D;:F=8DL]JASzPOOYPz]&#bQijjOjkkUkMkllllmmmpppqqstQw"
+	"wwzz;IzQzIzzz+mZ0[2541A/36628124r[[65u343<H@IAWzTzzzzzzzz:h(1-R*=k0<D3lI/mBP"
+	"551ApDPrt@DNV=Izzzzzzzzzz(fS2g6P21;:2696/-15kkk:<n@6@@54uAJzzzTzzzzMz1e%\?)g"
+	"g;hhG87B=i:Hj11jSm/<Lp>E;StzzzzzzzzzOz&e=,f+S69L458>7>00=jjjADSDS8CSE;tOzzzz"
+	"zzzzzz/d%7f3>g0-h55hJii=R//jlm\?nRpNrtttzzzzzzzzzzz0d,c8g/1g,hhRhh+NJi4/+llm"
+	"nnpqrst2=zzzzzzzzRz&d^/e6R-4\?7.;F496/;iRi4\?l=;G<q\?;Bzzzzzzzzzzz1c'343M0-g"
+	"\?97:;h8h.52i9l;MFoBqM4szzzzzzzzzzz1c225f4230gI(2<0K0h193ll=mQoRq;sGHzzzHzzz"
+	"zzz/c'4-+Q4>QgIgg4hhIh20ikQ-mHopQrsszzzzzzzzzzz9c%=8).6\?0g\?CgQ\?h<h54ikk\?"
+	"mQoKqMsszzzBQzzzzzzGc%b(e.ff/ggggg3hhh61ikk=MmopQrssQzzzzzzzzzz$c]6d5736f3;="
+	"46C968hhh\?2k7I@7q8<Ezzzzzzzzzzz-c'8-J+A3/gIg;80ghh75hkk7QCnpqQrrMzzzQzzzzzz"
+	"Db,H-e4Pe,fffPH7g-gB9&jj8llnopqrDCzzzzzzzzzz.b(+\?8/973>ffJ.94gg;70LjLB8nopq"
+	"rrPzzzzzzzzzz&b=7c6125e63126P296ggg3Pj@BA8D=66zzzzzzzzzzz/b\\2c093-e/.;4/I5G"
+	"Aggg@,j594:LP5qzzzzzzzzzzz$b\\'cdI3<L:eB==>33PgPgjPjA=m7Pqqqzzzzzzzzzzz8_&2'"
+	"ab3Mccccc<ddBdB=egg+iAjlmnooyyyzzzzzzzz'_Y,aMb20c.3/=.dIB5eeeGgh=EjGmM6oyyyz"
+	"GzzzzzzL^B(L2a/0M81+>BM0A<ddd1@g7659BI6nxxxzMzzzzzz4]'4K,\?`56Gabb@b@bc.1c+f"
+	"-gLikkLmmwwwzzzzzzzz-]*3027K/1a@aaE5<KK+,CfffggiELLmmwwwAzzzzzzz(\\V/]^^9&_4"
+	"13`F`65FaaaFdeJ:g9jkkkvvvzzzzzzzz0Z,7)2]31^^^1^^_5__3@`(b:ddfghijjtttzzzzzzz"
+	"zAY#X\?C6\\\\)]]1]^^G^_7:_bbHccefgiiissszzzzzzzz$X-9Z;0[[/\\\\=\\BF]]]2,^``F"
+	"bFcefgghrrrzzzzzzzz1X'-)ZZ7[[B\\FB\?\\\\]B</]F`-b5cefgggqrrzzzzzzzz&XR<YZF[["
+	"[B-4\\\\\\\\-]]]]'``a;Feegg:qrryzzzzzzz,MH,O7P1<Q5*RR1R2SSSSS<,V,W5[[]8]gggo"
+	"qtuuuxz 0HLOPPPPQQQQQRRRRRSSSVVVWWYZ[]]]gggoptuuuxz MHLOPPPPQQQQQRRRRRSSSVVV"
+	"WWYZ[]]]gggoptuuuxz'E@EGH)HIIIIJJJJJKKKKKNNNOOQSSUU%___gilmmmpy2D\?CF,GGGH2H"
+	"2HHII,I),JMM,2NPQRTTT^^^fgklllow A<@CDDDDEEEEEEFFFFGGGIIJKKMNOPQQ[[[cdgiiikt"
+	" @;\?BCCCCDDDDDDEEEEFFFHHIJJLMNOPPZZZbcfhhhjs @;\?BCCCCDDDDDDEEEEFFFHHIJJLMN"
+	"OPPZZZbcfhhhjs!@:\?ABBCCCCCDDDDDEEEEEHHHIIKMMOOOYZZacfgghjs!=8=\?@@@@AAAABBB"
+	"BBCCCCFFFGGIJKMMMWWW_`deeehp#60578999::::::::;;<<<>>\?@@ACDEEFPPPXY\\]]^`i"
 ;
 static const struct model_cmap cmap_sr[] = {
-	{0x00d7,36},{0x0302,35},{0x0402,32},{0x0408,17},{0x0409,27},{0x040a,23},{0x040b,29},
-	{0x0410,2},{0x0411,19},{0x0412,14},{0x0413,20},{0x0414,13},{0x0415,3},{0x0416,28},
-	{0x0417,16},{0x0418,4},{0x041a,11},{0x041b,18},{0x041c,15},{0x041d,6},{0x041e,5},
-	{0x041f,10},{0x0420,7},{0x0421,9},{0x0422,8},{0x0423,12},{0x0424,31},{0x0425,30},
-	{0x0426,26},{0x0427,25},{0x0428,24},{0x0430,2},{0x0431,19},{0x0432,14},{0x0433,20},
-	{0x0434,13},{0x0435,3},{0x0436,28},{0x0437,16},{0x0438,4},{0x043a,11},{0x043b,18},
-	{0x043c,15},{0x043d,6},{0x043e,5},{0x043f,10},{0x0440,7},{0x0441,9},{0x0442,8},
-	{0x0443,12},{0x0444,31},{0x0445,30},{0x0446,26},{0x0447,25},{0x0448,24},{0x0452,32},
-	{0x0458,17},{0x0459,27},{0x045a,23},{0x045b,29},{0x2013,33},{0x2014,34},{0x201c,22},
-	{0x201e,21},
+	{0x00a9,39},{0x00d7,36},{0x0302,35},{0x0402,32},{0x0408,17},{0x0409,27},{0x040a,23},
+	{0x040b,29},{0x040f,37},{0x0410,2},{0x0411,19},{0x0412,14},{0x0413,20},{0x0414,13},
+	{0x0415,3},{0x0416,28},{0x0417,16},{0x0418,4},{0x041a,11},{0x041b,18},{0x041c,15},
+	{0x041d,6},{0x041e,5},{0x041f,10},{0x0420,7},{0x0421,9},{0x0422,8},{0x0423,12},
+	{0x0424,31},{0x0425,30},{0x0426,26},{0x0427,25},{0x0428,24},{0x0430,2},{0x0431,19},
+	{0x0432,14},{0x0433,20},{0x0434,13},{0x0435,3},{0x0436,28},{0x0437,16},{0x0438,4},
+	{0x043a,11},{0x043b,18},{0x043c,15},{0x043d,6},{0x043e,5},{0x043f,10},{0x0440,7},
+	{0x0441,9},{0x0442,8},{0x0443,12},{0x0444,31},{0x0445,30},{0x0446,26},{0x0447,25},
+	{0x0448,24},{0x0452,32},{0x0458,17},{0x0459,27},{0x045a,23},{0x045b,29},{0x045f,37},
+	{0x2013,33},{0x2014,34},{0x201c,22},{0x201e,21},{0x2026,38},
 };
 static const char costs_sr[] =
-	")-9B3309;1/6327758>8<3BMAADQPIGDYKNzTS(#aqsa]aaY]aaXx[zzzzb[.z]]zzzzzzzzbzbX"
-	"&rWrI<240:92E6/4238<=cN2>8<GACCH@zzzzX&pPY::/5679/B1917D4;:zP76C\?8>9I@;zzzz"
-	"a)oOSX>152,\?1Q<1/1/5;AzSG657HNE9@HzzzzV,oL_GR5.//45K-0242651zRM;9\?<:BDCCzz"
-	"Lz`1Z(**+qT4:F@39OSIvXzJzSXzFFEzzSDzzzzz^5Y((,.:q=7IK4<<>GTLT;zzK:IEQ5^=JFzz"
-	"zzz0l()-+80EE=84P4H]PHYVzz]zzIDzzDHzzzzzz3X,0083>'F-12J69TO3QFy\\z\\z>zzzQMz"
-	"zzzzz:k32/&>&\?:IE4NJO[RA[Nxxy>y5Fz[I[zzzzzz/W(-3)K253[q/Q\?W[U7[[xQPOy<6zzz"
-	"zzzzzzS&kEGKD382202W<:0<04<8xSD<3Gz:6LBUzzzzW1k&,/.0.HALP5K9AUPC9=xM;y[RER[U"
-	"KWzzzzz3j(*--1.[WP;8GWKP[<WKxTTNyK1zz[Wzzzzzz(i*(5+;AJ>:I:RZNrZB3ZwQZQZOEzzV"
-	"Rzzzzzz0X'6-3,:mnYn2515qN27;vYwwwxyzzUzzzzzzz-h,$4>;X5=J<.J<\?XXMNTvN@wGFyzz"
-	"zYzzzzzY2g(-',5O<BSN7GLJHpEGKuOXvMwxzzQ\?zzzzzz5d+-*,4+OGMk3QOGE5/qUrQsssM>w"
-	"xzAzzzzzz+d17115(C@CQ)\?J8GU/QHrrGssEuwwyNzzzzzz#&PdFMCMhGLTPJFkLLmpMqPrrrtt"
-	"vwTyzzzzzz cbdeTgghiiiijjkTlmppqqrrrstvwyyzzzzzzRb%$3;fggSiM1iijklloSppqqqss"
-	"uvxyzzzzzO7b++-D5S)hh+BiijkkEoopp5q@FIO/wxzzzzzz2b,*&S/fghh.0i=SkK8ooppqqSFS"
-	"uOwxzzzzzz0Q-+$@d4BAB=5=KIiH\?MmnQoooAqstQMxzzzzz=`')/Q5deEf-*gghiijmmnnMIo>"
-	"qssuvxzzzzz<^&)'H8JOcdd78eegBhFkll>mKnoqqstFzzzzz1^+%*=4bbHdd/ddefghjjkkllln"
-	"Jpqstuzzzzz$\\62+0D>-DBb<A4CLefhhiijjjLlnoLLszzzzz-[24&+^31=Ba16K@dd<ghiLijj"
-	"Clnnp9rzzzzzTY*&./]^^_``(``abccffgghFhjjlmooqzzzzz LKMNNPPQRRRRRSTUUVYYZZ[[["
-	"\\]__abd=tyzu IHIJJLMNNOOOOOPQRSUVVVWWWYY\\\\^_`n3vwr>DCDFFGHIIJJJ KKMMNPQRR"
-	"RSSTUWWYZ[ilqrm CBCDDFGGHIIIIIJKLMOOPPQQQSSUVXYZgkpql#4G0/.KLM8NNN0OOQQRTUVV"
-	"VWWXY[[]^_mpuv5"
+	")-9B3309;1/6327758>8<3BMAADQPIGDYKNzTYa[[(#aqsa]aaY]aaXx[zzzzb[.z]]zzzzzzzzb"
+	"zbzzzX&rWrI<240:92E6/4238<=cN2>8<GACCH@zzzzzXzz&pPY::/5679/B1917D4;:zP76C\?8"
+	">9I@;zzzzazzz)oOSX>152,\?1Q<1/1/5;AzSG657HNE9@Hzzzz`Xzz,oL_GR5.//45K-0242651"
+	"zRM;9\?<:BDCCzzLzzzz`1Z(**+qT4:F@39OSIvXzJzSXzFFEzzSDzzzzz^zzz5Y((,.:q=7IK4<"
+	"<>GTLT;zzK:IEQ5^=JFzzzzzzzz0l()-+80EE=84P4H]PHYVzz]zzIDzzDHzzzzzzzzz3X,0083>"
+	"'F-12J69TO3QFy\\z\\z>zzzQMzzzzzzzzz:k32/&>&\?:IE4NJO[RA[Nxxy>y5Fz[I[zzzzzzzz"
+	"z/W(-3)K253[q/Q\?W[U7[[xQPOy<6zzzzzzzzzzzzS&kEGKD382202W<:0<04<8xSD<3Gz:6LBU"
+	"zzzz[[zz1k&,/.0.HALP5K9AUPC9=xM;y[RER[UKWzzzzzzzz3j(*--1.[WP;8GWKP[<WKxTTNyK"
+	"1zz[Wzzzzzzzzz(i*(5+;AJ>:I:RZNrZB3ZwQZQZOEzzVRzzzzzzzzz0X'6-3,:mnYn2515qN27;"
+	"vYwwwxyzzUzzzzzzzzzz-h,$4>;X5=J<.J<\?XXMNTvN@wGFyzzzYzzzzzYzzz2g(-',5O<BSN7G"
+	"LJHpEGKuOXvMwxzzQ\?zzzzzzzzz5d+-*,4+OGMk3QOGE5/qUrQsssM>wxzAzzzzzzzzz+d17115"
+	"(C@CQ)\?J8GU/QHrrGssEuwwyNzzzzzzzzz#&PdFMCMhGLTPJFkLLmpMqPrrrttvwTyzzzzzzzzz"
+	" cbdeTgghiiiijjkTlmppqqrrrstvwyyzzzzzzzzzRb%$3;fggSiM1iijklloSppqqqssuvxyzzz"
+	"zzOzzz7b++-D5S)hh+BiijkkEoopp5q@FIO/wxzzzzzzzzz2b,*&S/fghh.0i=SkK8ooppqqSFSu"
+	"Owxzzzzzzzzz0Q-+$@d4BAB=5=KIiH\?MmnQoooAqstQMxzzzzzzzz=`')/Q5deEf-*gghiijmmn"
+	"nMIo>qssuvxzzzzzzzz<^&)'H8JOcdd78eegBhFkll>mKnoqqstFzzzzzzzz1^+%*=4bbHdd/dde"
+	"fghjjkklllnJpqstuzzzzzzzz$\\62+0D>-DBb<A4CLefhhiijjjLlnoLLszzzzzzzz-[24&+^31"
+	"=Ba16K@dd<ghiLijjClnnp9rzzzzzzzzTY*&./]^^_``(``abccffgghFhjjlmooqzzzzzzzz LK"
+	"MNNPPQRRRRRSTUUVYYZZ[[[\\]__abd=tyzzzzz IHIJJLMNNOOOOOPQRSUVVVWWWYY\\\\^_`n3"
+	"vwyzzx>DCDFFGHIIJJJ KKMMNPQRRRSSTUWWYZ[ilqrtuys CBCDDFGGHIIIIIJKLMOOPPQQQSSU"
+	"VXYZgkpqstwr+A@)('DEFFGGGGHHJJKMNOOOPPQRTTVWXfinoqsvp @\?@AACDDEFFFFFGHIILLM"
+	"MNNNPPRSUVWdhmnpqto!<<=>>@AABCCCCCDEFFIIJJKKKMMOPRSTaejkmnql$.ABCCEFF2HHH*HI"
+	"JKKNNOOPPPRRTUWXYfjoprsv."
 ;
 static const struct model_cmap cmap_mk[] = {
-	{0x0403,31},{0x0408,18},{0x040a,22},{0x040c,29},{0x0410,2},{0x0411,19},{0x0412,11},
-	{0x0413,21},{0x0414,9},{0x0415,3},{0x0416,24},{0x0417,16},{0x0418,6},{0x041a,10},
-	{0x041b,15},{0x041c,14},{0x041d,7},{0x041e,4},{0x041f,13},{0x0420,8},{0x0421,12},
-	{0x0422,5},{0x0423,17},{0x0424,26},{0x0425,30},{0x0426,23},{0x0427,20},{0x0428,25},
-	{0x0430,2},{0x0431,19},{0x0432,11},{0x0433,21},{0x0434,9},{0x0435,3},{0x0436,24},
-	{0x0437,16},{0x0438,6},{0x043a,10},{0x043b,15},{0x043c,14},{0x043d,7},{0x043e,4},
-	{0x043f,13},{0x0440,8},{0x0441,12},{0x0442,5},{0x0443,17},{0x0444,26},{0x0445,30},
-	{0x0446,23},{0x0447,20},{0x0448,25},{0x0453,31},{0x0458,18},{0x045a,22},{0x045c,29},
-	{0x201c,27},{0x201e,28},
+	{0x00b7,32},{0x0403,31},{0x0408,18},{0x040a,22},{0x040c,29},{0x040f,33},{0x0410,2},
+	{0x0411,19},{0x0412,11},{0x0413,21},{0x0414,9},{0x0415,3},{0x0416,24},{0x0417,16},
+	{0x0418,6},{0x041a,10},{0x041b,15},{0x041c,14},{0x041d,7},{0x041e,4},{0x041f,13},
+	{0x0420,8},{0x0421,12},{0x0422,5},{0x0423,17},{0x0424,26},{0x0425,30},{0x0426,23},
+	{0x0427,20},{0x0428,25},{0x0430,2},{0x0431,19},{0x0432,11},{0x0433,21},{0x0434,9},
+	{0x0435,3},{0x0436,24},{0x0437,16},{0x0438,6},{0x043a,10},{0x043b,15},{0x043c,14},
+	{0x043d,7},{0x043e,4},{0x043f,13},{0x0440,8},{0x0441,12},{0x0442,5},{0x0443,17},
+	{0x0444,26},{0x0445,30},{0x0446,23},{0x0447,20},{0x0448,25},{0x0453,31},{0x0458,18},
+	{0x045a,22},{0x045c,29},{0x045f,33},{0x201c,27},{0x201e,28},
 };
 static const char costs_mk[] =
-	"-0:6483,:0330.5:1<<6D6uAv\?>Q:BCLO'#Z]]^^_`cMcMdMdfgiijjlllmr1rwyzz%i\?HT+f2"
-	"7=75;833=Q9<8>3;<CBUyKzIK'f9N\?/;-42/86:23>JC<8;;<<6ARv@K@z)fM\?K+;3//722782"
-	"5k3:68p85@vvvzzRR*Q(+*b0;1fA7>FgDi7lmmmooopuuQzMzz(eL@6/;003/81:083\?1=8\?<8"
-	"H<Buuzzzz2P%+.2,bc9\?A@fgLH6kl@Dn\?opDuuyJzz4c)(-7+<b;@=:N8J;6jjOAmC48Ossxzz"
-	"z/`&,-]2/06b9b>7=e8h@hDjHkBHqquxyz7`&9(32A2ab;2bc4e2hhhijCklpqquxxz1`'/)<04."
-	"D\?LDCB;e4;h6Djkklpqquxxz7`:,,&08HH2<b2@/e9ghDij\?klCqquxxz7`/.'G2;&a7a;bb9d"
-	"AgG7hj;jLpppuwxz*_*'*\\0>@`=`K9bbc=f8ggiijjoootwwz7_.)-\?&/^`6`Kaabc1fggDii;"
-	"jDootvwz7]#=2Z2-A=^2__:9b:d1e8ghhimnnruuy3\\<HX4D94>7$-305Hbc:2:fBH=lmmqtHx+"
-	"Z#186W;Y2B<5F]>F>bBbcdeefjkkFrsFAZ,+)V*<+[[F[\\\\6^05bbbdddejjjoqrv/Z.)/V(0X"
-	"[/[[\\\\\?^0aabbdddejjjoqrv5Y-A'V/7'ZZZ[[\\.^6`aabcddeijjnqquNX-!STTUVYYYYZZ"
-	"Z\\]__``bbbchhhmopt2W,,2T#T2XXXYYZZ\\\\^___abbcghhloosMW&+RT'8VXXXXYZZ[,C\?_"
-	"_aabbgggloos0V.-B,)0UW(WXXYY[1]^^_`aabfggknnr<Q.+%N)O4SSSSST=V9YYYZ[\\\\]bbb"
-	"gijn QJMMNNNPRRRSSTTVWXYYZ[\\\\]abbfii1 QJMMNNNP=RRSS=TVWXYYZ[\\\\]abbfiimCM"
-	"/!8I8JKNNNNOOOQRTTUUWWWX]]]bdei@J')'GG2/KKKKLMMNOQRRRTTUUZZZ_bbf@I)5EFFGHKKK"
-	"KKLLN\"QQRRTTTUZZZ_abf'F>'AB1+EGG1GHHHJKMNNNPPPQVV2[]^b"
+	"-0:6483,:0330.5:1<<6D6uAv\?>Q:BCLSzS'#Z]]^^_`cMcMdMdfgiijjlllmr1rwyzzzz%i\?H"
+	"T+f27=75;833=Q9<8>3;<CBUyKzIzKz'f9N\?/;-42/86:23>JC<8;;<<6ARv@K@zzz)fM\?K+;3"
+	"//7227825k3:68p85@vvvzzRzzR*Q(+*b0;1fA7>FgDi7lmmmooopuuQzMzzzz(eL@6/;003/81:"
+	"083\?1=8\?<8H<Buuzzzzzz2P%+.2,bc9\?A@fgLH6kl@Dn\?opDuuyJzzzz4c)(-7+<b;@=:N8J"
+	";6jjOAmC48Ossxzzzzz/`&,-]2/06b9b>7=e8h@hDjHkBHqquxyzzz7`&9(32A2ab;2bc4e2hhhi"
+	"jCklpqquxxzzz1`'/)<04.D\?LDCB;e4;h6Djkklpqquxxzzz7`:,,&08HH2<b2@/e9ghDij\?kl"
+	"Cqquxxzzz7`/.'G2;&a7a;bb9dAgG7hj;jLpppuwxzzz*_*'*\\0>@`=`K9bbc=f8ggiijjoootw"
+	"wzzz7_.)-\?&/^`6`Kaabc1fggDii;jDootvwzzz7]#=2Z2-A=^2__:9b:d1e8ghhimnnruuzzz3"
+	"\\<HX4D94>7$-305Hbc:2:fBH=lmmqtHzzz+Z#186W;Y2B<5F]>F>bBbcdeefjkkFrszFzAZ,+)V"
+	"*<+[[F[\\\\6^05bbbdddejjjoqrzzz/Z.)/V(0X[/[[\\\\\?^0aabbdddejjjoqrzzz5Y-A'V/"
+	"7'ZZZ[[\\.^6`aabcddeijjnqqyzzNX-!STTUVYYYYZZZ\\]__``bbbchhhmopxzz2W,,2T#T2XX"
+	"XYYZZ\\\\^___abbcghhloowyzMW&+RT'8VXXXXYZZ[,C\?__aabbgggloowyz0V.-B,)0UW(WXX"
+	"YY[1]^^_`aabfggknnvxz<Q.+%N)O4SSSSST=V9YYYZ[\\\\]bbbgijrtw QJMMNNNPRRRSSTTVW"
+	"XYYZ[\\\\]abbfii1sw QJMMNNNP=RRSS=TVWXYYZ[\\\\]abbfiiqswCM/!8I8JKNNNNOOOQRTT"
+	"UUWWWX]]]bdemos@J')'GG2/KKKKLMMNOQRRRTTUUZZZ_bbjlp@I)5EFFGHKKKKKLLN\"QQRRTTT"
+	"UZZZ_abjlp$B;==>\?'ACCCCDDEFGIJJJLLLMRR.WYZbdh6@8!;<==\?AAAABBBDEGHHHJJJKPPP"
+	"UWX`bf'<5889(:;==(>>\?\?ABCDDEFGGHLMMQTT\\_b"
 ;
 static const struct model_cmap cmap_el[] = {
 	{0x00ab,34},{0x00b7,36},{0x00bb,32},{0x0386,22},{0x0388,21},{0x0389,20},{0x038a,16},
@@ -764,472 +840,454 @@ static const struct model_cmap cmap_el[] = {
 	{0x03b5,4},{0x03b6,33},{0x03b7,11},{0x03b8,26},{0x03b9,7},{0x03ba,13},{0x03bb,18},
 	{0x03bc,10},{0x03bd,6},{0x03be,31},{0x03bf,3},{0x03c0,12},{0x03c1,9},{0x03c2,15},
 	{0x03c3,8},{0x03c4,5},{0x03c5,14},{0x03c6,27},{0x03c7,24},{0x03c8,35},{0x03c9,25},
-	{0x03cc,23},{0x03cd,28},{0x03ce,29},{0x2026,37},
+	{0x03cc,23},{0x03cd,28},{0x03ce,29},{0x2014,39},{0x2019,38},{0x2026,37},
 };
 static const char costs_el[] =
-	"*,/80/:F1A3813;zL1<7<8@<9H<CMO=KNK<O\\UW'\"nYoo]Yrrr^s^t^uTW^ww^xyZz^zzzz7zz"
-	"zRZU)m]YI-./3/4r13:4;747vvwQ>z:4GzB@zBzTUzS)\\KG<923331G3<*/7953@LXI=\\:\?2z"
-	"\?XzzzRz\\\\.kOFm0,+30:p1687+665uuBS@===:WI9zLzIUzzHS+(0KW/U5C,qr6s<sEt0;46v"
-	"6xN;Bzzzzzzzzz'V)-31P7<oo5pq\?r98rs:968Z2<ZCBzzzzzzzVz)j,1669m,82:A,q9Z55:\?"
-	"\?8>;A8Ix:\?FzBzGZzz@i7;.(l4Am0(@8/p6CUr\?KA>::>48J@zzzzzzzzIY,+1:F+OC93oC9p"
-	"3Oq15425/7F\?\?9CDzzzzzzzNh)/+j=1lm302oIp5pqX2,62XFX8wA9zzzzJzzz%hhij40k.40T"
-	"n4o+pF<<rrssEu;EYzzFOzzDRTzEg-(-9I-k,l7mnSo6o2p=851W9tuNCzzzzzzzzz=f),-0L:W5"
-	"P7E;3n;:1o534.F9sF<9yzzzzzzzW&f\?FP2,i1.1V.Dm6nI:7APIC4s8DuPyCWWzDWzz Vfghhi"
-	"ijjVklllVnnnnooppqrsttxxzzzzzNNz-e*+82,h/:64:>l>m4>;nopp<6CFsxCHz4zMzzzIe4+'"
-	"gh)i7j2kl.m2mmnD8p@p=rs6\?xzzzzzzzz=e1*+CU2ii10UU9l3m/B/425p;G=:8UzzzzzzzzHT"
-	"002g0+i*4=k0Kl2QA2/5;=76rsA>wHzzzzzzz%ddef07g.30iE2k+l<:Bmmnn;q8Arvw\?PzT8HT"
-	"zEc79G.(P139i25k0lA1-mmnn/A5ArvE8zLzEzzz*bcdG0/L.05h>2j8k3+1llmm:o45qu@<y6yB"
-	"zzz'bHKe/+L42/F7:i-k444llmm9I<Lqu@xyOyGSzz=b2/%B\?2f*g<hiDj3jjk4:\?:H6=pF5uw"
-	"yyyzzzz0`abb1%d*/3e\?gg2h3=4JjkkHm<QosQuwwwzzzz[`,-+bPBd:,+fg0h@hhi1/:9k=mn9"
-	">suwwwzzzzZ_)+6@b2K8d4ef@g:gAh+5*8j68m;<rtvvvzzzz&__4;7*b4/2O/Bf:gO4@hhiiDC1"
-	"CmqK@uuv;zzO2Z[G]4$^0,-`<aa6c3DDddeefg7iimKpqqquzzzJZ-)3\\]4_,_5`aab6@/F83)D"
-	"e>ghi\?Koqqquzzz@X-/)6[-\\]]*^_5`D``aD47/c5ef1kkmoooszzz FWXXYZZ[[[[\\]]^___"
-	"_``aabcceeiilmmmq=zzQVF,$YZ@[[[4\\]=^6___-G;-b:cee7ilmmmqzzz 3@X@XYZG[[[\\]]"
-	"^^___`GaabcceeiilmmmqzzzMR<.)BU6WWW#XYCZZ[[[C\\\?C^__aaeehiiimzzz FFGHHIIJJK"
-	"KLMMMNNNOOOPP6SSTTXY[]]]ampq BCDEEFFGGHHIJJJKKKKLLMMNPPQQUVXYYZ]jmn&)B2DDEEF"
-	"FGG2*IIJJ2KKKLLMOOPPTUWYYY]ilm"
+	"*,/80/:F1A3813;zL1<7<8@<9H<CMO=KNK<O\\UcYc'\"nYoo]Yrrr^s^t^uTW^ww^xyZz^zzzz7"
+	"zzzRZUzz)m]YI-./3/4r13:4;747vvwQ>z:4GzB@zBzTUzzzS)\\KG<923331G3<*/7953@LXI=\\"
+	":\?2z\?XzzzRz\\zz\\.kOFm0,+30:p1687+665uuBS@===:WI9zLzIUzzzzHS+(0KW/U5C,qr6s"
+	"<sEt0;46v6xN;Bzzzzzzzzzzz'V)-31P7<oo5pq\?r98rs:968Z2<ZCBzzzzzzzVzzz)j,1669m,"
+	"82:A,q9Z55:\?\?8>;A8Ix:\?FzBzGZzzzz@i7;.(l4Am0(@8/p6CUr\?KA>::>48J@zzzzzzzzz"
+	"zIY,+1:F+OC93oC9p3Oq15425/7F\?\?9CDzzzzzzzzzNh)/+j=1lm302oIp5pqX2,62XFX8wA9z"
+	"zzzJzzzzz%hhij40k.40Tn4o+pF<<rrssEu;EYzzFOzzDRTzzzEg-(-9I-k,l7mnSo6o2p=851W9"
+	"tuNCzzzzzzzzzzz=f),-0L:W5P7E;3n;:1o534.F9sF<9yzzzzzzzWzz&f\?FP2,i1.1V.Dm6nI:"
+	"7APIC4s8DuPyCWWzDWzzzz VfghhiijjVklllVnnnnooppqrsttxxzzzzzNNzzz-e*+82,h/:64:"
+	">l>m4>;nopp<6CFsxCHz4zMzzzzzIe4+'gh)i7j2kl.m2mmnD8p@p=rs6\?xzzzzzzzzzz=e1*+C"
+	"U2ii10UU9l3m/B/425p;G=:8UzzzzzzzzzzHT002g0+i*4=k0Kl2QA2/5;=76rsA>wHzzzzzzzzz"
+	"%ddef07g.30iE2k+l<:Bmmnn;q8Arvw\?PzT8HTzzzEc79G.(P139i25k0lA1-mmnn/A5ArvE8zL"
+	"zEzzzzz*bcdG0/L.05h>2j8k3+1llmm:o45qu@<y6yBzzzzz'bHKe/+L42/F7:i-k444llmm9I<L"
+	"qu@xyOyGSzzzz=b2/%B\?2f*g<hiDj3jjk4:\?:H6=pF5uwyyyzzzzzz0`abb1%d*/3e\?gg2h3="
+	"4JjkkHm<QosQuwwwzzzzzz[`,-+bPBd:,+fg0h@hhi1/:9k=mn9>suwwwzzzzzzZ_)+6@b2K8d4e"
+	"f@g:gAh+5*8j68m;<rtvvvzzzzzz&__4;7*b4/2O/Bf:gO4@hhiiDC1CmqK@uuv;zzzzO2Z[G]4$"
+	"^0,-`<aa6c3DDddeefg7iimKpqqquzzzzzJZ-)3\\]4_,_5`aab6@/F83)De>ghi\?Koqqquzzzz"
+	"z@X-/)6[-\\]]*^_5`D``aD47/c5ef1kkmoooszzzzz FWXXYZZ[[[[\\]]^____``aabcceeiil"
+	"mmmq=zzzzQVF,$YZ@[[[4\\]=^6___-G;-b:cee7ilmmmqzzzzz 3@X@XYZG[[[\\]]^^___`Gaa"
+	"bcceeiilmmmqzzzzzMR<.)BU6WWW#XYCZZ[[[C\\\?C^__aaeehiiimzzzzz FFGHHIIJJKKLMMM"
+	"NNNOOOPP6SSTTXY[]]]ampxyv BCDEEFFGGHHIJJJKKKKLLMMNPPQQUVXYYZ]jmuvs'#<===>\?@"
+	"@@@ABBCCCDDEEFFFHHIJNNPRRRVcfnok!:;<<<>>\?\?\?\?@AABBCCCDDEEFGGIIMMPQQQUbemn"
+	"j-->-\?@AABBBB.%DEFF.FGGHHIJKLLPPSTTTXehpqm"
 ;
 static const struct model_cmap cmap_tr[] = {
-	{0x00c2,37},{0x00c7,28},{0x00d6,32},{0x00dc,30},{0x00e2,37},{0x00e7,28},{0x00f6,32},
-	{0x00fc,30},{0x011e,31},{0x011f,31},{0x0130,33},{0x0131,27},{0x015e,29},{0x015f,29},
-	{0x2019,36},{0x201c,34},{0x201d,35},
+	{0x00c2,37},{0x00c7,28},{0x00ce,39},{0x00d6,32},{0x00dc,30},{0x00e2,37},{0x00e7,28},
+	{0x00ee,39},{0x00f6,32},{0x00fc,30},{0x011e,31},{0x011f,31},{0x0130,33},{0x0131,27},
+	{0x015e,29},{0x015f,29},{0x2014,40},{0x2018,38},{0x2019,36},{0x201c,34},{0x201d,35},
+	{0x2026,41},
 };
 static const char costs_tr[] =
-	"'20=07=482J2;;;69L=.6;8EC3AO9BAz;AET]zS,K7;3^@E9DM100,Z8z+22IDQM15b:6M7z\\zz"
-	"cz^7*JEG-BQx&HJ4FI.QzD\?L-UzPDI>Yt7O5@zYzzz-,HA\?+FN5,G69FJ1;U7=41MUMNp,Qp9r"
-	"tNzMzzz/,GK@(LMQ,LJ:MF-E]:FH4SJKGw+]x8]<=zzYOz+B\?96H=CRPU011,HBP*22N:NA5\?u"
-	"39z3[zzWzzz)*j@715IN,RR3@G0:R385:pNKBl/MmIoqRzRNzz18JCB&JCE+zl@D8<<W3;>5MPzm"
-	"E8Sr/S-CzzWzz/&I@B+Km@-Oh=\?L6Hz;>,>IHzFS;mOAprEzSzFz*F@::G;BCL[3-3+@:W-37S@"
-	"[D62u13z:zbzzOzz),A^1+a\\`2q=R8;1/tS5V/AmiX\\2\\\\\\^4gppzzz(-MLL0TGS.zA->N2"
-	"Hz=4/.VTzVN5HT;zDFzzXzX0(MK4)G:W-`C13@9E`MA93QPFGL/Iz8zzFz`\\VR,'7<9*L>X.]H/"
-	"CH==]J:J6KVQ\\<1wT8zzIz]]zV'0E7..C:Q/`\?44J:Hz\?<53IY`BO,QU9zRHzW`zz3G@:4O=<"
-	"PDJ.*6-@6z++8<C@N7>nS8v7zzzzzzz*)H9>1N:\?0U91<\?1:H1356DJF9p1QpNrtUzUzzz(NW\?"
-	"\?\?_;^OoT)\?9V9\?;\?1&^kg9ZRZZZ\\_ennxzy(.F@4/D9G,V:35\?8E\\G453GRRFG/==6zz"
-	"JzXXzX).NAL/PC\?+z>\?<\?4@HH@/9HMX/^,Py6z>Fz=NzX,)FDC+>E>+z;58D8\?]7@;3JQI@T"
-	".Ix3zIIzRVzz*I;9=\?B@GC[7*0,M:z.81QBzE26n@4v7z[zzzzz/.B5>#GOq.zhDBSHKz2\?I9G"
-	"LIFnfmBOprOzzzSz(*B>9/f5B,vF;>5-:x33FFe>>\\aYaaaceluuzzz#965@5;CC6J_F5C>2z@>"
-	".=Ju4B9]deegipyyzzz5&OR<-@8z5zG7@6+Bz8@96W[zOR/vv4x8Szzzzz'-o63/w3u.zG02<=sz"
-	"hBk4NNzBF/qr:tW9zzzzz'XN7;n>^z^z2-2,uGz-5;u^zz56qE2y9zzzzzzz/0<sP'wWv'zl;<H3"
-	"tzGIB=vzzmr-Wr:t:Azzzzz+/VsD2vKu.z7)5hVWzh<*8>zzmE.NW<tNRzzzzz,eo\?HfNqufz.5"
-	"+,mCz*33m7zz31j:6q9vzzzzzz78lqA+toP&zi.8Lkqz0Ni0szzko,oo>qtAzzzzzDaRogbr5qbz"
-	":,A'iAz+.\?iDzz:+emIm6qxzzzzz.ZdE;[4f\?\\L10-/b5z6.9cjws:,_/.g:kHzzzzz!;CCX\?"
-	"\?\?bSsX\?XU\?CuCVCC9njY^V\?^^`biqqzzz R[_CCc]bCsXTXUZ`uTVXZanjY^V]^^`biqqzz"
-	"z)8QU*.YSW.iN1NKPVkJ*59Wd`9T1STTVX_ggqws)CLP4CTN&DdI'IEJPfEGHKR_[JNGNOOQSZbb"
-	"lrm GPT88XRVHhMI8JOTjIKMOVc_NSKRSSUW^ffpvq"
+	"'20=07=482J2;;;69L=.6;8EC3AO9BAz;AET]zWzZah,K7;3^@E9DM100,Z8z+22IDQM15b:6M7z"
+	"\\zzczzzzcc7*JEG-BQx&HJ4FI.QzD\?L-UzPDI>Yt7O5@zYzzzzzzz-,HA\?+FN5,G69FJ1;U7="
+	"41MUMNp,Qp9rtNzMzzzzzzz/,GK@(LMQ,LJ:MF-E]:FH4SJKGw+]x8]<=zzYOzzzzz+B\?96H=CR"
+	"PU011,HBP*22N:NA5\?u39z3[zzWzzzzzzz)*j@715IN,RR3@G0:R385:pNKBl/MmIoqRzRNzzzz"
+	"zz18JCB&JCE+zl@D8<<W3;>5MPzmE8Sr/S-CzzWzzzzzz/&I@B+Km@-Oh=\?L6Hz;>,>IHzFS;mO"
+	"AprEzSzFzzzzz*F@::G;BCL[3-3+@:W-37S@[D62u13z:zbzzOzzzzzz),A^1+a\\`2q=R8;1/tS"
+	"5V/AmiX\\2\\\\\\^4gppzzzzzzz(-MLL0TGS.zA->N2Hz=4/.VTzVN5HT;zDFzzXzzzzXz0(MK4"
+	")G:W-`C13@9E`MA93QPFGL/Iz8zzFz`\\VzRzzz,'7<9*L>X.]H/CH==]J:J6KVQ\\<1wT8zzIz]"
+	"]zzXzz]'0E7..C:Q/`\?44J:Hz\?<53IY`BO,QU9zRHzW`zzzzzz3G@:4O=<PDJ.*6-@6z++8<C@"
+	"N7>nS8v7zzzzzzzzzzz*)H9>1N:\?0U91<\?1:H1356DJF9p1QpNrtUzUzzzzzzz(NW\?\?\?_;^"
+	"OoT)\?9V9\?;\?1&^kg9ZRZZZ\\_ennxzzzzzz(.F@4/D9G,V:35\?8E\\G453GRRFG/==6zzJzX"
+	"XzzzzXz).NAL/PC\?+z>\?<\?4@HH@/9HMX/^,Py6z>Fz=NzZ^zzz,)FDC+>E>+z;58D8\?]7@;3"
+	"JQI@T.Ix3zIIzRVzzzzzz*I;9=\?B@GC[7*0,M:z.81QBzE26n@4v7z[zzzzzzzzz/.B5>#GOq.z"
+	"hDBSHKz2\?I9GLIFnfmBOprOzzzSzzzzz(*B>9/f5B,vF;>5-:x33FFe>>\\aYaaaceluuzzzzzz"
+	"z#965@5;CC6J_F5C>2z@>.=Ju4B9]deegipyyzzzzzzz5&OR<-@8z5zG7@6+Bz8@96W[zOR/vv4x"
+	"8Szzzzzzzzz'-o63/w3u.zG02<=szhBk4NNzBF/qr:tW9zzzzzzzzz'XN7;n>^z^z2-2,uGz-5;u"
+	"^zz56qE2y9zzzzzzzzzzz/0<sP'wWv'zl;<H3tzGIB=vzzmr-Wr:t:Azzzzzzzzz+/VsD2vKu.z7"
+	")5hVWzh<*8>zzmE.NW<tNRzzzzzzzzz,eo\?HfNqufz.5+,mCz*33m7zz31j:6q9vzzzzzzzzzz7"
+	"8lqA+toP&zi.8Lkqz0Ni0szzko,oo>qtAzzzzzzzzzDaRogbr5qbz:,A'iAz+.\?iDzz:+emIm6q"
+	"xzzzzzzzzz.ZdE;[4f\?\\L10-/b5z6.9cjws:,_/.g:kHzzzzzzzzz!;CCX\?\?\?bSsX\?XU\?"
+	"CuCVCC9njY^V\?^^`biqqzzzzzzz R[_CCc]bCsXTXUZ`uTVXZanjY^V]^^`biqqzzzzzzz)8QU*"
+	".YSW.iN1NKPVkJ*59Wd`9T1STTVX_ggqwyzzzz)CLP4CTN&DdI'IEJPfEGHKR_[JNGNOOQSZbblr"
+	"tvwwz @INFAQLPAaFBFCHNdCDFHP]YHLDLLLNQW``jorsuuz \?HLD\?PJN@`EAEAFLbACDGN[WF"
+	"JCJKKMOV^^hnprssz =GKC>NIM>^C@C@EKa@ACEMZVEIAIIIKNT]]gloprrx =GKC>NIM>^C@C@E"
+	"Ka@ACEMZVEIAIIIKNT]]gloprrx27@E((HCG8X=9(:\?E[:;=\?GTP\?C;CCCEHNWWafijllr"
 ;
 static const struct model_cmap cmap_he[] = {
 	{0x05be,30},{0x05d0,12},{0x05d1,10},{0x05d2,21},{0x05d3,14},{0x05d4,6},{0x05d5,3},
 	{0x05d6,27},{0x05d7,17},{0x05d8,24},{0x05d9,2},{0x05da,25},{0x05db,18},{0x05dc,7},
 	{0x05dd,22},{0x05de,5},{0x05df,20},{0x05e0,11},{0x05e1,15},{0x05e2,16},{0x05e3,28},
 	{0x05e4,19},{0x05e5,26},{0x05e6,23},{0x05e7,13},{0x05e8,9},{0x05e9,8},{0x05ea,4},
-	{0x05f4,29},
+	{0x05f4,29},{0x200e,35},{0x200f,34},{0x2019,31},{0x201a,32},{0x202b,33},
 };
 static const char costs_he[] =
-	"++8=3./10;5525;9798:B9D\?BIG>RzzA(\"deffggiijjjkllmnnnnooqqrtuzzzC-[1///4144"
-	"937336B;=94=.97=GKECOu3Z26+6B36.0.78199887/4:;\?=:\?BOCO$Y1/B0<;C68=<1E>B67="
-	"6Di@IEnINvNt6Y/+2=081:=7436-/66:<Ei690n=uuIt$X6412:786<8759585<7M9h6Akm8tuII"
-	"&X.141.<4>7A.5C>:;A8L>B;8;mLHt\?r+V.01/5(K664:><c@<A>\?54GGikKrsKq'V,-1<2].D"
-	";F=;==<;/=e8J968JFDrJq/H+.555061I6878@12A@IEe38h,AqE:o5U'-+7,\\@>:C7=2;9c3;6"
-	";Cf:\?jjqqso)U,-,431C/9>_>E;b3I6C8>C>Ij9E<EI/T,'3\?3266.29_:9a@b=;dB87gii9Dr"
-	"o+S+.;6542,GC39>`291/b\?:Cdfhh;pqn1S--1'2C\\1\?8G974`=;1G\?b@6\?hh:opm)R1125"
-	"5-8/27]@/G_`CCCG680eg:n3pm-Q-.1<326.*F=:.6_B``\?aBbFdB:mnol6Q,)-9:3045,\?]0;"
-	"\?8_F5a<bbdfFmnol;Q.-,A154-9661F.0<__29a=:BFgmnol P98>9XXZZ[[[E]]E_AA_``bbce"
-	"flmnk+P)*2>;53.989[/;>^D^D_;DDceDllnD P4DVVW@=YZDZ[\\]]^^^___aaceelln@<N)+83"
-	"/4W3,<2C9[5\\]6]/C_`acdCkl\?*N+*:402C47:Y8[[66\\+]:^_\?acdjklC MARSATT=9WWAX"
-	"YYZ[[[\\\\\\^^_bbhijg JO\?QQRRTT0UUVWWXYYYYZZ\\\\]_`fghe-J-08+*8S+U50:>WWX:X"
-	">Z:[[]__fghe DHIJJKKMMNN8OP8QRRRSSSUUVYY``a^AC$HIJJ*LM-NNOO-P7QQRSSTTVXX_`a^"
-	"+$6GHH6I62LLL.NOOPP2QQQ6SUWW^^`6\")JJKKLLNNPP3P9RRSSSTUUV9XZZaac_"
+	"++8=3./10;5525;9798:B9D\?BIG>RzzVIHKMN(\"deffggiijjjkllmnnnnooqqrtuzzzGzzMzI"
+	"-[1///4144937336B;=94=.97=GKECOzzzzzz3Z26+6B36.0.78199887/4:;\?=:\?BOCzzzzzO"
+	"$Y1/B0<;C68=<1E>B67=6Di@IEnINvNzzzzzz6Y/+2=081:=7436-/66:<Ei690n=uuIzzzzzz$X"
+	"6412:786<8759585<7M9h6Akm8tuIzzzzzI&X.141.<4>7A.5C>:;A8L>B;8;mLHt\?zzzzzz+V."
+	"01/5(K664:><c@<A>\?54GGikKrsKzzzzzx'V,-1<2].D;F=;==<;/=e8J968JFDrJzzzzzx/H+."
+	"555061I6878@12A@IEe38h,AqE:zzzzzw5U'-+7,\\@>:C7=2;9c3;6;Cf:\?jjqqszzzzzw)U,-"
+	",431C/9>_>E;b3I6C8>C>Ij9E<EIzzzzw/T,'3\?3266.29_:9a@b=;dB87gii9Dryyyzzv+S+.;"
+	"6542,GC39>`291/b\?:Cdfhh;pqxxxyzu1S--1'2C\\1\?8G974`=;1G\?b@6\?hh:opxxxxzu)R"
+	"11255-8/27]@/G_`CCCG680eg:n3pxxxxzt-Q-.1<326.*F=:.6_B``\?aBbFdB:mnowwwwzs6Q,"
+	")-9:3045,\?]0;\?8_F5a<bbdfFmnowwwwzs;Q.-,A154-9661F.0<__29a=:BFgmnowwwwzs P9"
+	"8>9XXZZ[[[E]]E_AA_``bbceflmnvvvvzs+P)*2>;53.989[/;>^D^D_;DDceDllnuuuvyD P4DV"
+	"VW@=YZDZ[\\]]^^^___aaceellnuuuuy@<N)+83/4W3,<2C9[5\\]6]/C_`acdCklttttx\?*N+*"
+	":402C47:Y8[[66\\+]:^_\?acdjklttttxC MARSATT=9WWAXYYZ[[[\\\\\\^^_bbhijrrrrvo "
+	"JO\?QQRRTT0UUVWWXYYYYZZ\\\\]_`fghpppptm-J-08+*8S+U50:>WWX:X>Z:[[]__fghoooptl"
+	" DHIJJKKMMNN8OP8QRRRSSSUUVYY``aiiiimfAC$HIJJ*LM-NNOO-P7QQRSSTTVXX_`ahhhime+$"
+	"6GHH6I62LLL.NOOPP2QQQ6SUWW^^`g6ggkd :\?@AABBDDEEEFGGHIIIIJJLLMOPVWX````d]\"*"
+	"\?@AABBDDEE/FGGHIIIIJJLLMOPVWX````d](\"\?@AABBDDEEEFGGHIIIIJJLLMOPVWX````d]!"
+	".\?\?@AABCCEEEEFGGHHHIJJKKMOOVVX___`d\\!6;;==>>\?@AAABCCCDDDEFFGGIKLRST\\\\\\"
+	"\\`X#)BCDDEEGGHH.I2JKLLLMMMO2PSSYZ[ccccg`"
 ;
 static const struct model_cmap cmap_ar[] = {
-	{0x00b7,39},{0x060c,37},{0x0621,35},{0x0622,47},{0x0623,21},{0x0624,38},{0x0625,27},
-	{0x0626,34},{0x0627,2},{0x0628,15},{0x0629,10},{0x062a,7},{0x062b,33},{0x062c,22},
-	{0x062d,17},{0x062e,23},{0x062f,11},{0x0630,25},{0x0631,6},{0x0632,30},{0x0633,14},
-	{0x0634,26},{0x0635,18},{0x0636,28},{0x0637,20},{0x0638,36},{0x0639,13},{0x063a,29},
-	{0x0640,44},{0x0641,12},{0x0642,16},{0x0643,19},{0x0644,3},{0x0645,4},{0x0646,9},
-	{0x0647,24},{0x0648,8},{0x0649,31},{0x064a,5},{0x064b,42},{0x064e,43},{0x064f,40},
-	{0x0650,41},{0x0651,32},{0x0652,45},{0x200f,46},
+	{0x00b7,39},{0x00d7,52},{0x060c,37},{0x061b,51},{0x0621,35},{0x0622,47},{0x0623,21},
+	{0x0624,38},{0x0625,27},{0x0626,34},{0x0627,2},{0x0628,15},{0x0629,10},{0x062a,7},
+	{0x062b,33},{0x062c,22},{0x062d,17},{0x062e,23},{0x062f,11},{0x0630,25},{0x0631,6},
+	{0x0632,30},{0x0633,14},{0x0634,26},{0x0635,18},{0x0636,28},{0x0637,20},{0x0638,36},
+	{0x0639,13},{0x063a,29},{0x0640,44},{0x0641,12},{0x0642,16},{0x0643,19},{0x0644,3},
+	{0x0645,4},{0x0646,9},{0x0647,24},{0x0648,8},{0x0649,31},{0x064a,5},{0x064b,42},
+	{0x064e,43},{0x064f,40},{0x0650,41},{0x0651,32},{0x0652,45},{0x200c,48},{0x200f,46},
+	{0x202a,49},{0x202c,50},
 };
 static const char costs_ar[] =
-	",.)2/7=3:9p\?44869:88C6>:=J=6B;CzzJzzLIzOzzzzzzFJE(\"bdfgiijjjkkklmnnopppppq"
-	"rrrstuvwxxyzAzJzzzzzzUzK-fd%5=21B2F:7:57\?:;@Ar\?;A=BV>@HwxD78EFRJzzDzzzzzz."
-	"e02,3;2257;137656:<;2;7;>:7IA@5BCUQKKzQUMQK@zzIQ+b//=36503/786/C;5;59S5:<N<p"
-	"<E;ND\?vw<G9G@LNIzzzzz*a15-:/783.45:4;44F79R:I;DEo@A;s;=AFIGNCCRNRzzzzz&`/P8"
-	"1H83:.\?7@478J89AC5EAn7n1\?AB>s>uvFFDFJJPzGzzL)`4742/\?10L:7176526<:B:3;J=nA"
-	"9>EGEsuAG<PEzzEzEzzE/_.140/5K.I.5466246C7K3kK=Im9I:<@DrFGIwGFIzOzKzzz'_-^67c"
-	"13d3-8G5:6A0<>jID8l8mnDG;Drrt;FwDIzOIzKzzO ^\\]`accdddeeefghhijjjjjklllmnopq"
-	"qrst>vCyKOzzzzzD'].90.4F0903;7efGghNiA36FkkkmmnA;=FCtJuFxCD>zzzzx(]/8J(118J5"
-	"Nd8:N45BCiBij=45N9mGN@qNrAJJwxNFJzFzzN+]2,,6-9:,1/ddeIgghC>iDiG5EkAmnoC<qrsN"
-	"uEIxyNzzzzx0]-/,/5(:;9G9;d5:=g:2h\?;7jkkMmnnCpprstIvM@yMzGzzx*\\.2<-155135=/"
-	">D7:H31HFL8j=H=LLmF=oqLs@uLFL>Czzzw*[*89,08/\?33@1\?5GK7f3fgg@hGi@kl8>nnpqKs"
-	"KCKEwxzzzv+[,7<2100G.->b8::dAAGf0gg99i\?k6lK;noqGstvvGwxzzzv*Z10;0.^*581-aaD"
-	"B3;eDeeffghhi@k9;mmop@rJuBvvwDyzu/Y)05/2//.7IE=/4IEcddIeeEg\?ghEEj=@lnoIqItE"
-	"uv;Ixzt&Y.3[1/]0E2_=6I08\?cI>0deEffghii\?=lBno\?qBtIIuvxxzt-YW23//E.1_151.65"
-	"7;5EdA5AI<g>I6jk5ln=oqrBtuuvxxzt,X.1+25]3E.-_4<1bEcdddde1\?ffhA8jEllmoIprtBE"
-	"Iuxxz\?7X+,@33/B^=,5_`@bb4d)ddde>ffDh5iHklmnopqsstuu<wys(W*9/6/A1849^__`aabc"
-	"cccdd+eeggH9jkklnDo<A@tttHwyD1W$\?Y.4C@C/]7^^C``a\?bb4c.dddfggh0jjkmmnGr\?sG"
-	"svvxr5V*.X-+@5\\4C/6^6`@a3:b6\?6dddf4gh;j\?kmmnpq@GssvvxqPVT+:6:@\\/\\342:0`"
-	"@<G7bb5c'7d6=5hi>jk:mnoqrsssvvxq%U.<<.;Z:[4\\\?5]-_F`aaaaa6cccd/fgAhijklmnp<"
-	"Frrttvp/T.0@$4Y.@2[[[E]^^_`7```a>bbcdeAAghijklEoAqqqttvo(S.5..)X32:=Z[[\\]6^"
-	"____`=aaaccdefg89jjkmn@Dppssun SQRUVWWXXYZZZZ[\\]]^____`aaabcddeffhi\?k;nnop"
-	"prrtn/R/.7>(>W3.-61Y>699>>]<^:B``abB<d>Bghijkmmnooqqsm*Q*/;6+V1+6XXXY35[\\\\"
-	"]]]]^___`abb8defghijlAmnnpprl4Q:3$*AAA02;XXXY8=5\\8\\A]A^__=abbcddfghijlAmmn"
-	"pprl!O;O\?RTTUU-VVVWXYYZ[[[[\\\\]]]^_`abccdf9g<@k7llooqj2N)/P6)SSTTUUUVWXXYY"
-	"ZZZZ&\\\\\\]^__:abcdefgiijkkmmoi MLM>PRRSSSTTUU>WWXYYYYZZ[[[]]^_`aabdde>hijj"
-	"jmmoh8L84N40Q6RRSSSTU2VWXXXX99Z%Z[\\]^_(`accdeghiiillng15&.15P35;QR5715<U<7W"
-	"7WW<Y<5Z7\\]^^_`abc<fgghhjjlf)IG05L:NO5O/3..R600:6U6::WWWXYZ[\\]]^1`:bdefffi"
-	"ikd.IG+.90MN1O0,5QQRSTTUU9UVWWWXY9Z*9\\^_`abddeffhhjd%H$GJKLMMNNOOOPPR8SSTTT"
-	"TUVVVWXYY8[\\]^8`accdeeggic-H1G8KL-MMN8'880QQ1SSSS8.8UVWXX80[[]^^`accddeggic"
-	" 3FGIJLLMMMNNNOPQQRSSSSTTUUUVWXYZ[[\\^^_`bcdddggib/EC'-H*JJKKLLLMN-OPPQQ,QRS"
-	"SSTUVVWXYZ[\\]^``abbddf`\"*CDGHIJJKKLLLMNOOPPQQQQRSSSTUVVWXYZ[\\]^``abbddf-/"
-	"CA(EF3HI+IJJJK(MMNOOOO+PQQQRSTTVVWXYZ[\\^^_``bbd^\".GIK3N0OOOPPP6RSST0UUUUVW"
-	"WWXYZ[\\]]^``abdefffi:k:"
+	",.)2/7=3:9p\?44869:88C6>:=J=6B;CzzJzzLIzOzzzzzzFJzQMTOL(\"bdfgiijjjkkklmnnop"
+	"ppppqrrrstuvwxxyzAzJzzzzzzUzzUQzzQ-fd%5=21B2F:7:57\?:;@Ar\?;A=BV>@HwxD78EFRJ"
+	"zzDzzzzzzzzzzz.e02,3;2257;137656:<;2;7;>:7IA@5BCUQKKzQUMQK@zzIzzzUzU+b//=365"
+	"03/786/C;5;59S5:<N<p<E;ND\?vw<G9G@LNIzzzzzzzzzz*a15-:/783.45:4;44F79R:I;DEo@"
+	"A;s;=AFIGNCCRNRzzzzzzzzzz&`/P81H83:.\?7@478J89AC5EAn7n1\?AB>s>uvFFDFJJPzGzzz"
+	"zzzzL)`4742/\?10L:7176526<:B:3;J=nA9>EGEsuAG<PEzzEzEzzEzzzzz/_.140/5K.I.5466"
+	"246C7K3kK=Im9I:<@DrFGIwGFIzOzKzzzzzzzz'_-^67c13d3-8G5:6A0<>jID8l8mnDG;Drrt;F"
+	"wDIzOIzKzzzzzzzO ^\\]`accdddeeefghhijjjjjklllmnopqqrst>vCyKOzzzzzzOzFzO'].90"
+	".4F0903;7efGghNiA36FkkkmmnA;=FCtJuFxCD>zzzzzzzzzz(]/8J(118J5Nd8:N45BCiBij=45"
+	"N9mGN@qNrAJJwxNFJzFzzzzzzzN+]2,,6-9:,1/ddeIgghC>iDiG5EkAmnoC<qrsNuEIxyNzzzzz"
+	"zzzzz0]-/,/5(:;9G9;d5:=g:2h\?;7jkkMmnnCpprstIvM@yMzGzzzzzzzz*\\.2<-155135=/>"
+	"D7:H31HFL8j=H=LLmF=oqLs@uLFL>Czzzzzzzzz*[*89,08/\?33@1\?5GK7f3fgg@hGi@kl8>nn"
+	"pqKsKCKEwxzzzzzzzzz+[,7<2100G.->b8::dAAGf0gg99i\?k6lK;noqGstvvGwxzzzzzzzzz*Z"
+	"10;0.^*581-aaDB3;eDeeffghhi@k9;mmop@rJuBvvwDyzzzzzzz/Y)05/2//.7IE=/4IEcddIee"
+	"Eg\?ghEEj=@lnoIqItEuv;Ixzzzzzzz&Y.3[1/]0E2_=6I08\?cI>0deEffghii\?=lBno\?qBtI"
+	"Iuvxxzzzzzzz-YW23//E.1_151.657;5EdA5AI<g>I6jk5ln=oqrBtuuvxxzzzzzzz,X.1+25]3E"
+	".-_4<1bEcdddde1\?ffhA8jEllmoIprtBEIuxxz\?zzzzz7X+,@33/B^=,5_`@bb4d)ddde>ffDh"
+	"5iHklmnopqsstuu<wyzzzzzz(W*9/6/A1849^__`aabccccdd+eeggH9jkklnDo<A@tttHwyzzzz"
+	"zD1W$\?Y.4C@C/]7^^C``a\?bb4c.dddfggh0jjkmmnGr\?sGsvvxzzzzzy5V*.X-+@5\\4C/6^6"
+	"`@a3:b6\?6dddf4gh;j\?kmmnpq@GssvvxzzzzzyPVT+:6:@\\/\\342:0`@<G7bb5c'7d6=5hi>"
+	"jk:mnoqrsssvvxzzzzzy%U.<<.;Z:[4\\\?5]-_F`aaaaa6cccd/fgAhijklmnp<Frrttvzzzzzw"
+	"/T.0@$4Y.@2[[[E]^^_`7```a>bbcdeAAghijklEoAqqqttvzzzzzw(S.5..)X32:=Z[[\\]6^__"
+	"__`=aaaccdefg89jjkmn@Dppssuyyyzzv SQRUVWWXXYZZZZ[\\]]^____`aaabcddeffhi\?k;n"
+	"nopprrtxxxzzu/R/.7>(>W3.-61Y>699>>]<^:B``abB<d>Bghijkmmnooqqswwwzzt*Q*/;6+V1"
+	"+6XXXY35[\\\\]]]]^___`abb8defghijlAmnnpprwwwyzs4Q:3$*AAA02;XXXY8=5\\8\\A]A^_"
+	"_=abbcddfghijlAmmnpprvvvyys!O;O\?RTTUU-VVVWXYYZ[[[[\\\\]]]^_`abccdf9g<@k7llo"
+	"oquuuwxr2N)/P6)SSTTUUUVWXXYYZZZZ&\\\\\\]^__:abcdefgiijkkmmotttvwp MLM>PRRSSS"
+	"TTUU>WWXYYYYZZ[[[]]^_`aabdde>hijjjmmosssuvp8L84N40Q6RRSSSTU2VWXXXX99Z%Z[\\]^"
+	"_(`accdeghiiillnrrrtuo15&.15P35;QR5715<U<7W7WW<Y<5Z7\\]^^_`abc<fgghhjjlqqqst"
+	"m)IG05L:NO5O/3..R600:6U6::WWWXYZ[\\]]^1`:bdefffiikoooqrl.IG+.90MN1O0,5QQRSTT"
+	"UU9UVWWWXY9Z*9\\^_`abddeffhhjoooqrk%H$GJKLMMNNOOOPPR8SSTTTTUVVVWXYY8[\\]^8`a"
+	"ccdeegginnnpqj-H1G8KL-MMN8'880QQ1SSSS8.8UVWXX80[[]^^`accddeggimmmopj 3FGIJLL"
+	"MMMNNNOPQQRSSSSTTUUUVWXYZ[[\\^^_`bcdddggimmmopj/EC'-H*JJKKLLLMN-OPPQQ,QRSSST"
+	"UVVWXYZ[\\]^``abbddfkkkmng\"*CDGHIJJKKLLLMNOOPPQQQQRSSSTUVVWXYZ[\\]^``abbddf"
+	"k-kmng/CA(EF3HI+IJJJK(MMNOOOO+PQQQRSTTVVWXYZ[\\^^_``bbdiiikle9\?=>ABC&DDEFFF"
+	"+GHIJ&KKKKLMMMNOPPQRRTUVWXZZ[\\\\^^`dddgha$%=>ABCCDDEFFFGGHIJJKKKKLMMMNOPPQR"
+	"RTUVWXZZ[\\\\^^`dddgha!\?=>ABCCDDEFFFGGHIJJKKKKLMMMNOPPQRRTUVWXZZ[\\\\^/`ddd"
+	"gha!=;<\?@AABBCDDDDEFFGHHHHIJJKKLMNNOPPRSTUVXXYYZ\\\\^bbbee_!<:;>\?@AABBCCCD"
+	"DFFGGHHHHIJJJKLMMNOPQRSTUWWXYY[[]bbbde^\"2@AD,FGHHHIIIJKLLMNNNNNOPPPQRSSUUVW"
+	"XYZ[]]^__aach3hjkd"
 ;
 static const struct model_cmap cmap_fa[] = {
-	{0x00ab,27},{0x00bb,28},{0x060c,37},{0x0622,38},{0x0627,2},{0x0628,11},{0x062a,8},
-	{0x062b,40},{0x062c,25},{0x062d,30},{0x062e,17},{0x062f,6},{0x0630,34},{0x0631,5},
-	{0x0632,20},{0x0633,13},{0x0634,12},{0x0635,24},{0x0636,35},{0x0637,26},{0x0638,31},
-	{0x0639,22},{0x063a,33},{0x0641,19},{0x0642,23},{0x0644,16},{0x0645,10},{0x0646,4},
-	{0x0647,7},{0x0648,9},{0x0651,39},{0x0654,29},{0x067e,18},{0x0686,32},{0x06a9,15},
-	{0x06af,21},{0x06cc,3},{0x200c,14},{0x200e,36},
+	{0x00ab,27},{0x00bb,28},{0x060c,37},{0x061b,44},{0x061f,52},{0x0621,53},{0x0622,38},
+	{0x0623,49},{0x0626,46},{0x0627,2},{0x0628,11},{0x062a,8},{0x062b,40},{0x062c,25},
+	{0x062d,30},{0x062e,17},{0x062f,6},{0x0630,34},{0x0631,5},{0x0632,20},{0x0633,13},
+	{0x0634,12},{0x0635,24},{0x0636,35},{0x0637,26},{0x0638,31},{0x0639,22},{0x063a,33},
+	{0x0641,19},{0x0642,23},{0x0644,16},{0x0645,10},{0x0646,4},{0x0647,7},{0x0648,9},
+	{0x064b,45},{0x0651,39},{0x0654,29},{0x066b,51},{0x067e,18},{0x0686,32},{0x0698,43},
+	{0x06a9,15},{0x06af,21},{0x06cc,3},{0x06f0,41},{0x06f1,50},{0x200c,14},{0x200e,36},
+	{0x200f,42},{0x2014,54},{0x202a,47},{0x202c,48},
 };
 static const char costs_fa[] =
-	"..07.41;4:2049W4C418@9:;@<G5Hv:W@@IPBS\?zH\?(#OK``abccdeffghiiijjkklmmnn.nos"
-	"sttuOHwxzB.c`+,-188A/681NA36F61J:@>B\?qRqFRvNwCyyzzz\?&b/62/2:8=;733048Aj><\?"
-	"HB>;HoopBu=LvwwHxLz@)a-.@`+341/<2:;AiiijG2l:=<OnnoO<tuuvvKwxzp'`,03F-5;-9\?>"
-	"4O@K>i8:9G=A:nnnn>t;uu:vFwxzE'`,21,>)b5FOO6O\?FBJHjAkDlmmnnnossttuu>wwz\?%^."
-	"64<A>@A;cIM)fEggMhMijjkllM,mqqrrstBuvxF'^51/3C2`.81CH:=f5g4LB;D2<LkklH5q8rss"
-	"\?u\?x=4]++*/,;\?`<=3@L<4ffg=L78<4kkkklpHqq\?sstuwH*],*5>:120@\?5899:CKG=G11"
-	"i9@jjj8ppqqCrEst@G.[)2<(2-:7_JF6796AdJ:A:BhJFiiijooppqqqrsuk.[-327*5,.4@`E5."
-	"c3dIe\?CgghhhhijnnooppJrruC2Z/-<5E0$8E3`I;EE<EddeIffg4hhhimmnnoppqItjAY0+437"
-	"+->\?3.9`5H\?39739BH;9ggghm\?nnooopqsi+Y,5-+8/5<5]:.=`/aabccceeefffggllmmnnG"
-	"op9h&X-):W@19653F^6<B`a8b;@=deGeefgGk<lmmGo;Gg;W,2W5=1,+[\\@]^_2``>abbd/d(ee"
-	"efjkklmmmn6qg6W.(6&XZF1[\\.4=_FB`aabbdddeeeefjjk3mmmnoqg/W+1A*W1*AZE;;:^:__`"
-	"\?E15Ecdddd31jkk8lmmnpf%V3*.682E9/4;\\E=___``;abccddddeiijjkllmnpA+U*.6+V@D."
-	"DZ39>]D^^D.``bbbccccdhii.kkklmoe+U.0-0/8+@24@[D@.^^@_``DbbDcccdhhij>kkl>oe2T"
-	")2T<*C56863C<\\-]]7^_1`3a/bCbcgghhiijkCn\?+T0/S021V(X<YZ>[/]],^__``aabbb7ggh"
-	"hiijkknd/S)4S--44+3XB9B[\\\\\\>1^4```aaaabffghiiijkmc-S$7R/S1U0A=XY4Z1[\\\\]"
-	"^;__``aaa=ffgghhij5m=!APQRRSUUVVWXXYZ[[A\\\\]A___````aeffAh+hijlA!RPQRRSUUVV"
-	"WXX;Z[[[\\\\]]___````aeffghh4ijl5 ROQRRSTUUVWXXYZ[[[\\\\]]___````aeeffhhhijl"
-	"b.Q'1@9*-2TUVW58Y3ZZ[[\\\\^^:____`dde1ggghikaFM))M(N'<PQRSSTUVVVWWXXYYZ[[[[\\"
-	"``aabccdeg]+M/518M5P,0R8*85VV.WWXXYYZ[[[[\\``aabc8deg]EL,\"LLMNO4PQRRST7UUV4"
-	"WWXXYZZZZ[__``abbcdf\\DL((L*LNOOPQRRSTU-U,VWWXXYZZZZ[__``abbcdf\\$K'/K3KMM:O"
-	"PQQRSSTTUUV0WWXXYYYZ^^__``abce[ KHIJJKMMNNOPQQRSTTTUVVWWXXY1YZ^^__``abbeZ JG"
-	"IJJKLMMNOPPQRSSSTTUUVWWXXXXY]]^^_``abdZBIG+(0-LL884OOPQ42RS04TVVVWWWWX\\]/^_"
-	"__`ac8AI1GH3IK7LLMNOOP+QQ+SSTU$U7VVWX\\\\]]^^__`cX0F)1F'GHIIJ/LLMN)OOPPQQ5SS"
-	"TTTTUYYZ[\\\\\\]^`V#5\?/;PQ3S;9\?V\?\?X9YYZZ5[]]]^^;^_ddeeff\?g\?;-"
+	"..07.41;4:2049W4C418@9:;@<G5Hv:W@@IPBS\?zHKLPzzzHMzKzWzKI(#OK``abccdeffghiii"
+	"jjkklmmnn.nossttuOHwxzzKzzzzzCzzzzzzz.c`+,-188A/681NA36F61J:@>B\?qRqFRvNwCyy"
+	"zzzzzGzCRzzzzzzzzN&b/62/2:8=;733048Aj><\?HB>;HoopBu=LvwwHxLzzzFzzzzzzzzzEzL)"
+	"a-.@`+341/<2:;AiiijG2l:=<OnnoO<tuuvvKwxzzzzzzzzzzzzzzzz'`,03F-5;-9\?>4O@K>i8"
+	":9G=A:nnnn>t;uu:vFwxzzOzzzFzzzzzzzzz'`,21,>)b5FOO6O\?FBJHjAkDlmmnnnossttuu>w"
+	"wzzzzCzzzzHzzJzzJ%^.64<A>@A;cIM)fEggMhMijjkllM,mqqrrstBuvxzzzIzzzzzzzzzzM'^5"
+	"1/3C2`.81CH:=f5g4LB;D2<LkklH5q8rss\?u\?xzzzBzzzzCzzHzzz4]++*/,;\?`<=3@L<4ffg"
+	"=L78<4kkkklpHqq\?sstuwzzzzzHzzzzzzzzy*],*5>:120@\?5899:CKG=G11i9@jjj8ppqqCrE"
+	"st@zzzzzKzzzzzzzzK.[)2<(2-:7_JF6796AdJ:A:BhJFiiijooppqqqrsuyyzzzzzzzzzzzzx.["
+	"-327*5,.4@`E5.c3dIe\?CgghhhhijnnooppJrruyyyyzJzzzzzzzzE2Z/-<5E0$8E3`I;EE<Edd"
+	"eIffg4hhhimmnnoppqItxxxyzzzzzzzzzzvAY0+437+->\?3.9`5H\?39739BH;9ggghm\?nnooo"
+	"pqswwxxyyyyzzzzzzv+Y,5-+8/5<5]:.=`/aabccceeefffggllmmnnGop9vvwwxxxxzzzzzzu&X"
+	"-):W@19653F^6<B`a8b;@=deGeefgGk<lmmGo;Gvvvvwxxxyyzzzzt;W,2W5=1,+[\\@]^_2``>a"
+	"bbd/d(eeefjkklmmmn6quuvvwwwwyyzzzzt6W.(6&XZF1[\\.4=_FB`aabbdddeeeefjjk3mmmno"
+	"quuvvwwwwyyzzzzs/W+1A*W1*AZE;;:^:__`\?E15Ecdddd31jkk8lmmnpttuuvvvvxxyyyys%V3"
+	"*.682E9/4;\\E=___``;abccddddeiijjkllmnptttuvAvvxxxyyyr+U*.6+V@D.DZ39>]D^^D.`"
+	"`bbbccccdhii.kkklmossttuuuuwwxxxxq+U.0-0/8+@24@[D@.^^@_``DbbDcccdhhij>kkl>os"
+	"sttuuuuwwwxxxq2T)2T<*C56863C<\\-]]7^_1`3a/bCbcgghhiijkCnrrrsstttCuvwwwC+T0/S"
+	"021V(X<YZ>[/]],^__``aabbb7gghhiijkknrrrrstttuuvwwwp/S)4S--44+3XB9B[\\\\\\>1^"
+	"4```aaaabffghiiijkmqqrrssssuuvvvvo-S$7R/S1U0A=XY4Z1[\\\\]^;__``aaa=ffgghhij5"
+	"mqqqqrsssttuvvv=!APQRRSUUVVWXXYZ[[A\\\\]A___````aeffAh+hijlppqqrrArttuuuuo!R"
+	"PQRRSUUVVWXX;Z[[[\\\\]]___````aeffghh4ijlp5qqrrrrttuuuuo ROQRRSTUUVWXXYZ[[[\\"
+	"\\]]___````aeeffhhhijlpppqrrrrtttuuun.Q'1@9*-2TUVW58Y3ZZ[[\\\\^^:____`dde1gg"
+	"ghikooppqqqqssttttmFM))M(N'<PQRSSTUVVVWWXXYYZ[[[[\\``aabccdegkkklmmmmooopppi"
+	"+M/518M5P,0R8*85VV.WWXXYYZ[[[[\\``aabc8degkkklmmmmooopppiEL,\"LLMNO4PQRRST7U"
+	"UV4WWXYYZZZZ[__``abbcdfjjjkllllnnnooohDL((L*LNOOPQRRSTU-U,VWWXXYZZZZ[__``abb"
+	"cdfjjjkklllnnnoooh$K'/K3KMM:OPQQRSSTTUUV0WWXXYYYZ^^__``abceiiijjkkkmmmnnng K"
+	"HIJJKMMNNOPQQRSTTTUVVWWXXY1YZ^^__``abbeiiiijkkkllmnnng JGIJJKLMMNOPPQRSSSTTU"
+	"UVWWXXXXY]]^^_``abdhhhijjjjlllmmmfBIG+(0-LL884OOPQ42RS04TVVVWWWWX]]/^___`acg"
+	"g8hiiiikkllllfAI1GH3IK7LLMNOOP+QQ+SSTU$U7VVWX\\\\]]^^__`cffgghiiijjkllle0F)1"
+	"F'GHIIJ/LLMN)OOPPQQ5SSTTTTUYYZ[\\\\\\]^`ddeeffffhhiiiib\"B@ABBCEEFFGHIIJKKKL"
+	"MMMOOOPPPPQVVWWXXYYZ\\1`aabbbbdd)eee_!-@ABBCEEFFGHIIJKKKLMMMOOOPPPPQVVWWXXYY"
+	"Z\\``aabbbbddeeee_;B01BBC&E-FGHHIJKKKLL&MNOOPPPPQUUVVWXXYZ\\```abbbbdddeee^ "
+	"B\?@ABBDDEEGGHIIJKKKLMMNNOOPPPQUUVVWWXYY\\````abbbccdeee^ A>@AAACDDEFGGHIIJJ"
+	"KKLLMMNNOOOPTTUUVVWXY[___``aaacccddd].A>$+@A+CDDEFGGHIIIJKKKMMMNNNNOTTUUVVWW"
+	"X[^^__````bbcccc]#'>\?@@ACCDDEFGGHIIIJKKKMMMNNNNOTTUUVVWWX[^^__````bbcccc]!A"
+	">\?@@ACCDDEFGGHIIIJKKKMMMNN+NOTTUUVVWWX[^^__````bbcccc]'\?<%\?\?\?AABCDDEFGG"
+	"HHIIJJKKLLMMMNRRSSTTUVW*]]]^^___aaabbb[)\?<>\?\?\?AABCDDEFGGHHIIJJKKLLMMMNRR"
+	"SSTT.VWY.]]^^___a.%bbb[7>;=>>\?AAABCDDEFGGGHHIIKKKLLLLMQQRSTTTUVX!\\]]^^^^``"
+	"aaaaZ#>;<==>@@AABCDDEFFFGHHIJJJKKKLMQQRRSSTTUX[[\\\\]^^^__`(aaZ!>;<==>@@AABC"
+	"DDEFFFGHHIJJJKKKLMQQRRSSTTUX[[\\\\]^^^__`aaaZ!>;<==>@@AABCDDEFFFGHHIJJJKKKLM"
+	"QQRRSSTTUX[[\\\\]^^^__`aaaZ&DA/DDEFGG,3J33L,MMNNOOPQQRRRRSWWXXYZZ[3^bbbcdddd"
+	"f3fggg3"
 ;
 static const struct model_cmap cmap_lt[] = {
 	{0x0104,32},{0x0105,32},{0x010c,36},{0x010d,36},{0x0116,28},{0x0117,28},{0x0118,37},
 	{0x0119,37},{0x012e,30},{0x012f,30},{0x0160,27},{0x0161,27},{0x016a,35},{0x016b,35},
 	{0x0172,29},{0x0173,29},{0x017d,31},{0x017e,31},{0x2013,38},{0x201c,33},{0x201e,34},
+	{0x2026,39},
 };
 static const char costs_lt[] =
-	"*17B6978D4:278/=.P4-2;6HD=R:xz6;ZI8zTzJV,F<;7[F>z,G6110[5z0+002N[SI4[yy>WQzz"
-	"DzzW:*MI:0lMu1/a0;`.Mz6\?F-fzwAMg3<kl=Mp+q2zz/3dC=-Ha+'b0=CA0\?z5:3>au\?Hobb"
-	"effg>kkCnzz1*DJN1KFz*FDHKD+Dz7EK0<zR.yl2;=2=GuNvGzz-:=A8CD6z+@1/2.E2W-0/IHOE"
-	"KC6quB=vHzzESzz/%fDB54Ds-e_;D]+Fz9@09dxJdqdehiiiDmnnqzz3)KG=3IGF+jc@@70Az,5-"
-	"2Czz;<i:>Kn;Kr9KOzO.0]bA&_Zi5\\UVA:)Vy2Q18Znk2h[[^_``dddehvy+0>@52=9[J7030,3"
-	":[6/56HzHu=3[7zLCQzF=zz[=)jNe(mhv-iNccN,@za^_,Nzyhuhh4:m3qq;rBzz8+q\?@0NJM-p"
-	"i->D+Jz8/.1CQz:z4:>Gt<xxEUQzz6)=J9.C<z(LBAIE0:zM@929zz6Tn/::s8TwHx@zz6'5TI+J"
-	"mT0oPDKG+7zK9B4TzT7zn26rP4Pwwx@zz;.rC5+91z-V1MEK2PzR>+/Czz:zV1:;u>MyV;>zz&R8"
-	"=0hC4PJ186/3G;z0-0IDDHpICqtuBvWzzFzzR2%PE:/TGM.PB3D\?2Bz,=99<zPJzn;HITGPwwxK"
-	"zz0>MRHCOJY>KE,FCCFi0A(%J^[JXKKNOOPTTTUWfh/(9D8/I>z*J<G7@.8z@516;PV;z=7DAD@y"
-	"y>FFzz$6Y>>5OPJ/t56\?A97U@I-4AzYBzs@DLx;4zYLNzN2*THL/IFE(T@B>A/Ez2=D0:zL2zI5"
-	"7@M9NzAzCzz/ACL2G=6z560643-:z-*0T9zKnJ=ors3txxx>zzz:*lqK(nKx(jdeEO4OzbKO9izz"
-	",=j9;nn>ssPtEzz(25]R3Z5;);P;7527t5,LPU3fUbUVYZZZ^^__bqs%>/::82Xg>YST.QQ0w>8/"
-	">Xl50eXY\\]]^bbbcetv8O0P5an1x]6+@+:b;z.3(d5zzi\?=jmnKoPrssvzz.7^c&.aBj,]VW>U"
-	".WzURB-[:l[i\\0``aaeeff>wz0,kp\?7nKw+:/90>48z45.81zy2vA:;=n<rrE6Ozz(\\jpAaJF"
-	"w\\/:-4>a>z/(-cEzyhuHilm9nrrrHuzz Ygmb]jetY:_``^^az^:\\`eyverefijjjnnoorzK$Y"
-	"gl1Ji:sX63`;]];z*55_-xudrKKhiGjGnnorzz627l23idr&e5_8A59z5J885xu)qBDJFiimmnnq"
-	"zz!XFka\\hdrX6^>_]\\_z/7[^Fwtcqddgh>iJmnnqzz Tbg]Xe`nTaZ[[YX[zYVWZ_tp_m``dde"
-	"eiijjmzz!;FBF\?<:F\?aZBF>F:zB<FFF;p_m``dBFeiijjmzzPSag7Wd_mS`/<;9XEz(*%Z_sp_"
-	"l9`cdAdhhiElzzPSaf\\>d_m `YZZXWZzXUVY^so^l__ccddhhiilzz!P^cYTa\\jP]VWWUUWzU."
-	"SV[pm\\i\\>``aaeeffiwz BPUKFSN\\BOHIIGFIlGDEHMb^M[NNRRSSWWXX[il \?MSHCPKY\?L"
-	"EFFDDGjDABFK_\\KXKLOPPPTTUUXfi"
+	"*17B6978D4:278/=.P4-2;6HD=R:xz6;ZI8zTzJW^,F<;7[F>z,G6110[5z0+002N[SI4[yy>WQz"
+	"zDzzWz:*MI:0lMu1/a0;`.Mz6\?F-fzwAMg3<kl=Mp+q2zzz/3dC=-Ha+'b0=CA0\?z5:3>au\?H"
+	"obbeffg>kkCnzzz1*DJN1KFz*FDHKD+Dz7EK0<zR.yl2;=2=GuNvGzzz-:=A8CD6z+@1/2.E2W-0"
+	"/IHOEKC6quB=vHzzESzzz/%fDB54Ds-e_;D]+Fz9@09dxJdqdehiiiDmnnqzzz3)KG=3IGF+jc@@"
+	"70Az,5-2Czz;<i:>Kn;Kr9KOzzO.0]bA&_Zi5\\UVA:)Vy2Q18Znk2h[[^_``dddehvzz+0>@52="
+	"9[J7030,3:[6/56HzHu=3[7zLCQzF=zz[z=)jNe(mhv-iNccN,@za^_,Nzyhuhh4:m3qq;rBzzz8"
+	"+q\?@0NJM-pi->D+Jz8/.1CQz:z4:>Gt<xxEUQzzz6)=J9.C<z(LBAIE0:zM@929zz6Tn/::s8Tw"
+	"Hx@zzz6'5TI+JmT0oPDKG+7zK9B4TzT7zn26rP4Pwwx@zzz;.rC5+91z-V1MEK2PzR>+/Czz:zV1"
+	":;u>MyV;>zzz&R8=0hC4PJ186/3G;z0-0IDDHpICqtuBvWzzFzzRz2%PE:/TGM.PB3D\?2Bz,=99"
+	"<zPJzn;HITGPwwxKzzz0>MRHCOJY>KE,FCCFi0A(%J^[JXKKNOOPTTTUWfjr/(9D8/I>z*J<G7@."
+	"8z@516;PV;z=7DAD@yy>FFzzz$6Y>>5OPJ/t56\?A97U@I-4AzYBzs@DLx;4zYLNzOY2*THL/IFE"
+	"(T@B>A/Ez2=D0:zL2zI57@M9NzAzCzzz/ACL2G=6z560643-:z-*0T9zKnJ=ors3txxx>zzzz:*l"
+	"qK(nKx(jdeEO4OzbKO9izz,=j9;nn>ssPtEzzz(25]R3Z5;);P;7527t5,LPU3fUbUVYZZZ^^__b"
+	"qtz%>/::82Xg>YST.QQ0w>8/>Xl50eXY\\]]^bbbcetwz8O0P5an1x]6+@+:b;z.3(d5zzi\?=jm"
+	"nKoPrssvzzz.7^c&.aBj,]VW>U.WzURB-[:l[i\\0``aaeeff>wzz0,kp\?7nKw+:/90>48z45.8"
+	"1zy2vA:;=n<rrE6Ozzz(\\jpAaJFw\\/:-4>a>z/(-cEzyhuHilm9nrrrHuzzz Ygmb]jetY:_``"
+	"^^az^:\\`eyverefijjjnnoorzKz$Ygl1Ji:sX63`;]];z*55_-xudrKKhiGjGnnorzzz627l23i"
+	"dr&e5_8A59z5J885xu)qBDJFiimmnnqzzz!XFka\\hdrX6^>_]\\_z/7[^Fwtcqddgh>iJmnnqzz"
+	"z Tbg]Xe`nTaZ[[YX[zYVWZ_tp_m``ddeeiijjmzzz!;FBF\?<:F\?aZBF>F:zB<FFF;p_m``dBF"
+	"eiijjmzzzPSag7Wd_mS`/<;9XEz(*%Z_sp_l9`cdAdhhiElzzzPSaf\\>d_m `YZZXWZzXUVY^so"
+	"^l__ccddhhiilzzz!P^cYTa\\jP]VWWUUWzU.SV[pm\\i\\>``aaeeffiwzz BPUKFSN\\BOHIIG"
+	"FIlGDEHMb^M[NNRRSSWWXX[imu >LRGBOJX>KDEECCEiC@AEJ^[JWJKNOOOSSTTWeir!6DJ\?:GB"
+	"P6C<==;;=a;89=BVSBOBCFGGGKKLLO]aj"
 ;
 static const struct model_cmap cmap_lv[] = {
-	{0x0100,27},{0x0101,27},{0x0112,28},{0x0113,28},{0x0122,39},{0x0123,39},{0x012a,29},
-	{0x012b,29},{0x0136,37},{0x0137,37},{0x013b,31},{0x013c,31},{0x0145,33},{0x0146,33},
-	{0x0160,30},{0x0161,30},{0x016a,32},{0x016b,32},{0x017d,38},{0x017e,38},{0x2014,36},
-	{0x201c,34},{0x201d,35},
+	{0x0100,27},{0x0101,27},{0x010c,40},{0x010d,40},{0x0112,28},{0x0113,28},{0x0122,39},
+	{0x0123,39},{0x012a,29},{0x012b,29},{0x0136,37},{0x0137,37},{0x013b,31},{0x013c,31},
+	{0x0145,33},{0x0146,33},{0x0160,30},{0x0161,30},{0x016a,32},{0x016b,32},{0x017d,38},
+	{0x017e,38},{0x2014,36},{0x201c,34},{0x201d,35},{0x2026,41},
 };
 static const char costs_lv[] =
-	"+/7<3<98D/9247/\?/N5/482GBK\?JMG<Ozz9G=XXPQ)T;C6jR\?Y-=3543X4z/-,26LTTADpR;:"
-	"yAzRzzKzR9(gHb.kHq/6C4;K3Lz8>K,\?ytHE113hl.ooLstvzz/1dC=+id4&c4AEC0=z5=5>avA"
-	"wb876fjjlmAqqtxE0'CHg+JFv0C=Hf\?1Hz3>a5LzPz/54.mqqCttxyFzz/:D86<\?8K0;.32/F7"
-	"z0,.L1MBH9NQQ99v\?xQzz:HU,)bG\?33Cl+a\\9][&Gz7\?;>_tou`CG`dhhjkGoorvz2(AD07H"
-	"gB3ea8@65Ez..2.Bytz:4de5m5ooottvHL/4\\_A,a\\g1[VWW=*Wx;Q2UYni9AA)+^bbdeAiilp"
-	"v,><:5);:zR4247/<9W005k=zBz-NnREKw7zzzCMGR=&hkM6mIr5gG;cM.\?z`5M(Bzuzf-;fIn8"
-	"pqquuxzz3+N=H>NlJ=@g3<<,Dz2+1-@Nzzk/jk22sRuuyNzzz7)KK41EEM,MA=K6/>zG081:zyFE"
-	"0/2nr<FtQyyzzz+);QM.IlQ1>EA;E5:zM,<1QzQQj//AMrMtuQyyzzQ5+n@3):;I0K>K\?<+DzL7"
-	"-4EzzKl0::OttvvLzzzzz,Q6:5I\?0w@2246.E5z./+B<ARz<gjk4EsHuuyNzJz3(L=A2Q<G*HB0"
-	"=73Az.596GzLQJ03\?DHqttQxyzzz;>KMFBOJU@ID,ECEFg0@&&G]X]IEHILPQSSSWXZ_e,,:BB/"
-	"H\?>.H8C5827z;1149MzLC.63Cu>wwwz>zTz$/WBK5MS=7M55\?E::SH\?,:>zSPP>9=swHzz5zz"
-	"zzz+-:FD3EID.@<B=41Az2/5/>VMI;122P@CAzKzVzzz&RA@;@=7xHC05*3R;z//5RCzLz2CjR\?"
-	"JsvvRzzRzR.(OOK,nKt*Odddc8ezH7_<gzwzh/+;kpprrrvwyzz(55WP.YT_(9NO5935p3-JNQgb"
-	"g9OQSVZZ]]]abdho%:-6>:3YdNXS>/RS1u>8/SVk5>:TVX[__bbbffims#GTVOKXS^IRN592N(pL"
-	"2IMPfagROQRUZZ\\\\\\`achn-6AI.5m\?s-M88/D67z\?3::,GuzI:0+Enn=qquMxzz*D;3-cBD"
-	"vD0310:f=z.+.M<zyzBgij:JrQttxQJzz/]j7=`K1t_,@+0=c\?z*8*cfzwzhdgh4\?prrrvKyBz"
-	"5[+61_m/s]15I,:b9z<9'b3zvzGceg7nnqqquuxzM.&egJ>Deo,cC\?:F29z48Z2bwrxc662gk9m"
-	"mmr0uyz6&ac\\Xe`k6_F[[F3\\zXVV-Bsnt_6;_0g'>iimnpuz\?T`F&WeFkV_18[4Z\\z3-&ZFs"
-	"nsF[]_:fgiiimnFtzB)^aY*c^i5\?CYYW+YzVCT)[plq]13]6ddgggk7nrx \?CCY;\?\?hS\\X\?"
-	"YWCCzCSC=Cpkq\\Y[\\`ddfggkknrx Q^`YUc^hS\\XYYWXYzVSSW[pkq\\Y[\\`ddfggkknrx M"
-	"Z\\UQ^ZdOXTUTSTUvROOSWlgmXUWX\\``bbbggjnt:,Y\\U)^Yd$XSTTR>TuQNO6VkglXT18[__b"
-	"bbfgims8*WYR8[Wa8UQRRP,RsO8L.TidjU/T&Y]]_``ddg1qC,SUN.WR4$QLMMKMNoJHHLOe`eQM"
-	"(QTXY[[[_`bgm&(LO-CQLWBKFGGEFHiDAB)I_Z_KGIKNRSUUUYZ\\`g"
+	"+/7<3<98D/9247/\?/N5/482GBK\?JMG<Ozz9G=XXPR\\z)T;C6jR\?Y-=3543X4z/-,26LTTADp"
+	"R;:yAzRzzKzYTz9(gHb.kHq/6C4;K3Lz8>K,\?ytHE113hl.ooLstvzzzz/1dC=+id4&c4AEC0=z"
+	"5=5>avAwb876fjjlmAqqtxEzz0'CHg+JFv0C=Hf\?1Hz3>a5LzPz/54.mqqCttxyFzzzz/:D86<\?"
+	"8K0;.32/F7z0,.L1MBH9NQQ99v\?xQzz:HzUz,)bG\?33Cl+a\\9][&Gz7\?;>_tou`CG`dhhjkG"
+	"oorvzzz2(AD07HgB3ea8@65Ez..2.Bytz:4de5m5ooottvHzLz/4\\_A,a\\g1[VWW=*Wx;Q2UYn"
+	"i9AA)+^bbdeAiilpzzz,><:5);:zR4247/<9W005k=zBz-NnREKw7zzzCMGzRz=&hkM6mIr5gG;c"
+	"M.\?z`5M(Bzuzf-;fIn8pqquuxzzzz3+N=H>NlJ=@g3<<,Dz2+1-@Nzzk/jk22sRuuyNzzzzz7)K"
+	"K41EEM,MA=K6/>zG081:zyFE0/2nr<FtQyyzzzzz+);QM.IlQ1>EA;E5:zM,<1QzQQj//AMrMtuQ"
+	"yyzzzzQ5+n@3):;I0K>K\?<+DzL7-4EzzKl0::OttvvLzzzzzzz,Q6:5I\?0w@2246.E5z./+B<A"
+	"Rz<gjk4EsHuuyNzJzzz3(L=A2Q<G*HB0=73Az.596GzLQJ03\?DHqttQxyzzzzz;>KMFBOJU@ID,"
+	"ECEFg0@&&G]X]IEHILPQSSSWXZ_hjt,,:BB/H\?>.H8C5827z;1149MzLC.63Cu>wwwz>zTzzz$/"
+	"WBK5MS=7M55\?E::SH\?,:>zSPP>9=swHzz5zzzzzzz+-:FD3EID.@<B=41Az2/5/>VMI;122P@C"
+	"AzKzVzzzzz&RA@;@=7xHC05*3R;z//5RCzLz2CjR\?JsvvRzzRzRzz.(OOK,nKt*Odddc8ezH7_<"
+	"gzwzh/+;kpprrrvwyzzzz(55WP.YT_(9NO5935p3-JNQgbg9OQSVZZ]]]abdhrtz%:-6>:3YdNXS"
+	">/RS1u>8/SVk5>:TVX[__bbbffimwyz#GTVOKXS^IRN592N(pL2IMPfagROQRUZZ\\\\\\`achqs"
+	"z-6AI.5m\?s-M88/D67z\?3::,GuzI:0+Enn=qquMxzzzz*D;3-cBDvD0310:f=z.+.M<zyzBgij"
+	":JrQttxQJzzzz/]j7=`K1t_,@+0=c\?z*8*cfzwzhdgh4\?prrrvKyBzzz5[+61_m/s]15I,:b9z"
+	"<9'b3zvzGceg7nnqqquuxzMzz.&egJ>Deo,cC\?:F29z48Z2bwrxc662gk9mmmr0uyzzz6&ac\\X"
+	"e`k6_F[[F3\\zXVV-Bsnt_6;_0g'>iimnpuzzz\?T`F&WeFkV_18[4Z\\z3-&ZFsnsF[]_:fgiii"
+	"mnFtzzzB)^aY*c^i5\?CYYW+YzVCT)[plq]13]6ddgggk7nrzzz \?CCY;\?\?hS\\X\?YWCCzCS"
+	"C=Cpkq\\Y[\\`ddfggkknrzzz Q^`YUc^hS\\XYYWXYzVSSW[pkq\\Y[\\`ddfggkknrzzz MZ\\"
+	"UQ^ZdOXTUTSTUvROOSWlgmXUWX\\``bbbggjnxzz:,Y\\U)^Yd$XSTTR>TuQNO6VkglXT18[__bb"
+	"bfgimwyz8*WYR8[Wa8UQRRP,RsO8L.TidjU/T&Y]]_``ddg1uwzC,SUN.WR4$QLMMKMNoJHHLOe`"
+	"eQM(QTXY[[[_`bgprz9%IL*@NIT>HCDDBCDeA>\?(F[W\\HDFHKOORRRVVY]gir!:GJC>LGR<FAB"
+	"B@ABc\?<=ADYUZFBDFIMMPPPTUW[egq/2\?A:6C\?I4=9:989:[744$<QLR=:<=AEEGGGLLOS]_h"
 ;
 static const struct model_cmap cmap_et[] = {
 	{0x00c4,27},{0x00d5,28},{0x00d6,30},{0x00dc,29},{0x00e4,27},{0x00f5,28},{0x00f6,30},
-	{0x00fc,29},{0x201c,31},{0x201e,32},
+	{0x00fc,29},{0x0160,34},{0x0161,34},{0x017d,33},{0x017e,33},{0x2019,35},{0x201c,31},
+	{0x201e,32},
 };
 static const char costs_et[] =
-	"'4<><47\?<98045554K8.3=/DFLHC@;zTEP)36C1\?I9:085.23DAz3..=5[NNzt=wzzzz'*CAN."
-	"Jgj0<J1Db,gz0:N4dxv\?zgikvzzz'/A>9/Da/9c/6@=,<z3:09DrpruacepHvz&)FvC,@nN-BC>"
-	"6\?=Fz;;F2<ULIznoPzzzU(3:@51>6>1H4020EAR0/1O8QALVsuTzZzI.$g=>56Eh+f`:EK.GC8>"
-	";;bLt@yefEtzzz-'LLB,LGJ,k@A\?0\?>z2@>,GzyzJikmxzzP10iM@'kf8-5=`BI.gzAF*17DvB"
-	"z@G>uzzz)<<A/>@3\?4K100/;<R7,/A:zEzDtRVzzzZ>$jpc-Nhk]iJaHA6NzA__*Nywxz,ikwzz"
-	"z.*KMQ1QLN.p59LC-Hz:,8+=zzzz487Uzzz,1MI3+P8S)0=1@@0BzJ:23AJSJz>7<zzzz1+/UJ*r"
-	"nU'pGC7<98zPCI3Lzzzz1>qNzzP,0H<,*;4V.q:CK25FzL>/0FzzOz5B@VzzO3J;=47@378F3+4*"
-	",8z.54;>\?NzznoqzzzT--IFC,nBD.kH7BP-3z-48/DPIzz1<<Bzzz'FSY/GUQTGRLJLKMQiLHH#"
-	"Nb`aeQRT`ffk0-C<3,F0H*17B6>1>U76322NUAUBC>Qzzz(2NHO*QS@.I:AEG:@QI6*/BNYCYB:4"
-	"z\?zz+(tGF,CrB/H>=5D7@z776,DYMCP9;7=zzz.<7N-<>8:1\?<211I7z3*,/;zCzzoNszzzz0("
-	"SuS1Jmp,JhfHD6mzC=S7Izzzz+)pMzzz&(Z`;5]0[/;T8T24Xq7;;RU;;ilXZ\\gmmr#7A6A9=A="
-	"6\\VA:=65s=Q-TWk/knZ\\^ioot$9[a;\?]Y\\\?Z\?25.\?.qT,1\?VjhimYZ\\hnns%KW^Q$ZU"
-	"X8WQOQPQUnQ<MOR5efiUWYdjjoL_=r\?6n@1+kJ)P>B@z'16cGzyzz,kmLzzzN]jpN9lH9&Cc5B*"
-	"N/z1>);HywxzJOkwzzz;L8nAHk\?*\\h1-)7b/z>,]`cwuwzfh-uzzz.PAc1P_Z]:=8;V;VAs.Q*"
-	"TWljkoZ\\=$oot JW]PJYTWJVPNPOPUmPLLNQfdeiTVXciin JW]PJ;TWJVPNPOPUmPLLNQfdeiT"
-	"VXciin2ERXKFTOR!QKIKJ6PhKG6ILa_`dOQS^ddi"
+	"'4<><47\?<98045554K8.3=/DFLHC@;zTEzPz`)36C1\?I9:085.23DAz3..=5[NNzt=wzzzzzzz"
+	"'*CAN.Jgj0<J1Db,gz0:N4dxv\?zgikvzzzzzz'/A>9/Da/9c/6@=,<z3:09DrpruacepHvzzzz&"
+	")FvC,@nN-BC>6\?=Fz;;F2<ULIznoPzzzzzUz(3:@51>6>1H4020EAR0/1O8QALVsuTzZzIzzz.$"
+	"g=>56Eh+f`:EK.GC8>;;bLt@yefEtzzzzzz-'LLB,LGJ,k@A\?0\?>z2@>,GzyzJikmxzzzzPz10"
+	"iM@'kf8-5=`BI.gzAF*17DvBz@G>uzzzzzz)<<A/>@3\?4K100/;<R7,/A:zEzDtRVzzzzzzZ>$j"
+	"pc-Nhk]iJaHA6NzA__*Nywxz,ikwzzzzzz.*KMQ1QLN.p59LC-Hz:,8+=zzzz487Uzzzzzz,1MI3"
+	"+P8S)0=1@@0BzJ:23AJSJz>7<zzzzzzz1+/UJ*rnU'pGC7<98zPCI3Lzzzz1>qNzzzzPz,0H<,*;"
+	"4V.q:CK25FzL>/0FzzOz5B@VzzzzRV3J;=47@378F3+4*,8z.54;>\?NzznoqzzzzzTz--IFC,nB"
+	"D.kH7BP-3z-48/DPIzz1<<Bzzzzzz'FSY/GUQTGRLJLKMQiLHH#Nb`aeQRT`ffpquy0-C<3,F0H*"
+	"17B6>1>U76322NUAUBC>Qzzzzzz(2NHO*QS@.I:AEG:@QI6*/BNYCYB:4z\?zzzzz+(tGF,CrB/H"
+	">=5D7@z776,DYMCP9;7=zzzzzz.<7N-<>8:1\?<211I7z3*,/;zCzzoNszzzzzzz0(SuS1Jmp,Jh"
+	"fHD6mzC=S7Izzzz+)pMzzzzzz&(Z`;5]0[/;T8T24Xq7;;RU;;ilXZ\\gmmwyzz#7A6A9=A=6\\V"
+	"A:=65s=Q-TWk/knZ\\^iooyzzz$9[a;\?]Y\\\?Z\?25.\?.qT,1\?VjhimYZ\\hnnxyzz%KW^Q$"
+	"ZUX8WQOQPQUnQ<MOR5efiUWYdjjtvyzL_=r\?6n@1+kJ)P>B@z'16cGzyzz,kmLzzzzzzN]jpN9l"
+	"H9&Cc5B*N/z1>);HywxzJOkwzzzzzz;L8nAHk\?*\\h1-)7b/z>,]`cwuwzfh-uzzzzzz.PAc1P_"
+	"Z]:=8;V;VAs.Q*TWljkoZ\\=$ooyzzz JW]PJYTWJVPNPOPUmPLLNQfdeiTVXciisuyz JW]PJ;T"
+	"WJVPNPOPUmPLLNQfdeiTVXciisuyz;@MSFAOKN LFDFEFKcFBBDG\\Z[_JLNZ``jkos9>KQE\?NI"
+	"L KDCECEIbE@ACFZXZ]IKLX^^hjmr6;HNA<JFI\"GA\?A@AF^A=,@BWUVZFGIU[[efjn$7DJ=8FB"
+	"E7C=;=<(BZ=99;>SQRVACEPVVabfj"
 ;
 static const struct model_cmap cmap_vi[] = {
-	{0x00ab,89},{0x00bb,90},{0x00c0,30},{0x00c1,31},{0x00c2,69},{0x00c3,57},{0x00c8,88},
-	{0x00c9,78},{0x00ca,33},{0x00cc,58},{0x00cd,59},{0x00d2,74},{0x00d3,42},{0x00d4,28},
-	{0x00d5,86},{0x00d9,48},{0x00da,66},{0x00dd,61},{0x00e0,30},{0x00e1,31},{0x00e2,69},
-	{0x00e3,57},{0x00e8,88},{0x00e9,78},{0x00ea,33},{0x00ec,58},{0x00ed,59},{0x00f2,74},
-	{0x00f3,42},{0x00f4,28},{0x00f5,86},{0x00f9,48},{0x00fa,66},{0x00fd,61},{0x0102,76},
-	{0x0103,76},{0x0110,27},{0x0111,27},{0x0128,82},{0x0129,82},{0x0168,85},{0x0169,85},
-	{0x01a0,64},{0x01a1,64},{0x01af,29},{0x01b0,29},{0x1ea0,38},{0x1ea1,38},{0x1ea2,36},
-	{0x1ea3,36},{0x1ea4,50},{0x1ea5,50},{0x1ea6,46},{0x1ea7,46},{0x1ea8,79},{0x1ea9,79},
-	{0x1eaa,81},{0x1eab,81},{0x1eac,34},{0x1ead,34},{0x1eae,68},{0x1eaf,68},{0x1eb0,80},
-	{0x1eb1,80},{0x1eb6,49},{0x1eb7,49},{0x1eba,87},{0x1ebb,87},{0x1ebc,83},{0x1ebd,83},
-	{0x1ebe,41},{0x1ebf,41},{0x1ec0,52},{0x1ec1,52},{0x1ec2,32},{0x1ec3,32},{0x1ec6,37},
-	{0x1ec7,37},{0x1ec8,65},{0x1ec9,65},{0x1eca,35},{0x1ecb,35},{0x1ecc,54},{0x1ecd,54},
-	{0x1ece,71},{0x1ecf,71},{0x1ed0,40},{0x1ed1,40},{0x1ed2,75},{0x1ed3,75},{0x1ed4,70},
-	{0x1ed5,70},{0x1ed6,47},{0x1ed7,47},{0x1ed8,39},{0x1ed9,39},{0x1eda,51},{0x1edb,51},
-	{0x1edc,55},{0x1edd,55},{0x1ede,67},{0x1edf,67},{0x1ee0,77},{0x1ee1,77},{0x1ee2,43},
-	{0x1ee3,43},{0x1ee4,53},{0x1ee5,53},{0x1ee6,56},{0x1ee7,56},{0x1ee8,63},{0x1ee9,63},
-	{0x1eea,73},{0x1eeb,73},{0x1eec,72},{0x1eed,72},{0x1eee,62},{0x1eef,62},{0x1ef0,60},
-	{0x1ef1,60},{0x201c,45},{0x201d,44},{0x2026,84},
+	{0x00a9,59},{0x00ab,54},{0x00bb,55},{0x00c0,38},{0x00c1,39},{0x00c2,37},{0x00c8,53},
+	{0x00c9,51},{0x00ca,31},{0x00cd,49},{0x00d3,43},{0x00d4,30},{0x00d9,46},{0x00da,50},
+	{0x00e0,38},{0x00e1,39},{0x00e2,37},{0x00e8,53},{0x00e9,51},{0x00ea,31},{0x00ed,49},
+	{0x00f3,43},{0x00f4,30},{0x00f9,46},{0x00fa,50},{0x0102,48},{0x0103,48},{0x0110,32},
+	{0x0111,32},{0x01a0,35},{0x01a1,35},{0x01af,33},{0x01b0,33},{0x0300,34},{0x0301,29},
+	{0x0303,36},{0x0309,28},{0x0323,27},{0x1eac,40},{0x1ead,40},{0x1eb6,47},{0x1eb7,47},
+	{0x1ec6,41},{0x1ec7,41},{0x1ed8,42},{0x1ed9,42},{0x2014,57},{0x201c,45},{0x201d,44},
+	{0x2022,56},{0x2026,52},{0x2265,58},
 };
 static const char costs_vi[] =
-	"*B4.4DA64\?L1353D6>;1+A6H;HK0IShKzzzzEzzzRzzzF9zzzz[zzzzzSzzPzPzKzzzGzMPzzhz"
-	"`hzVXzzzzIzzzzKKK%P988XH<X2PF65,4;z4745>EF0TptuuuwwwwwwxxxxxxEyyzzzzzzzzzzzz"
-	"zzzzzzzzzzzzzzzzzTzzzzzzzTzzzzzzz37DEN==Ie.GU8BK9Pz@=B3Uzv4Emq@A2U99/+P6.EUA"
-	"uEuJw:w8NFxNxyQ>\?zzzzzNz87N=0zzzzCzzz3;zzzzzzzzzz':LKF>MS'DY>BMR6JO@F=:]YUW"
-	"zT@W\?1zz@z8zJ@Iz1zAz8z@M:zz@zC2zzzWzzF@zCzBBMzBzAzO<zRzzzzU>zzzzzz*4CB=0EII"
-	"2EC<ID7>z>>\?7G\?DAzRr95>Vuu5Ru0uuvvv;vEx,V5xy4@Rz@zM>z3@zzzzzOzzz\?0zzzzzz7"
-	"zzLz@zRzzI(583597;HBFF22108G-12F>C4@TlqqqqsPsssstttttt8uuvvvvwxxxxxyyyyzzzzz"
-	"zzzzzzzzzzzzzzzzzzzzzzzzzz'5h=34/FH*Le6=D-:L4566jxn=zdiiijkkklllllllmm7mnnnn"
-	"oopppppqqqqrrssstttttuuuuvvvwxxxzzzzzzzzzx\"ANHF;PL40z\\IJ\?=H\\B@A9RT\\xJtG"
-	"9AJzzzzzzCNDz;IGzDzz6O\\zLBMTzERzz>zzzzQ>LzzDRzGE:z\\zPzzX\\Gzzzzz+3z[M9zYK-"
-	"zWYST1RzKTE4`VzS`U-2994@8:9\?:G>=:9Lz7=NP:=z\?7<A@<=\?z;8A6=GI=`\?DOPGNz>\?M"
-	"z@W\\zzDJzzJ%:D=:BB@nGzQ;\?,=\?OA><RD]AyDuzz]903zz>/zzB3zzKzzzzzGD4z]CzMzzzz"
-	"\?zzzCzzEzzzzzzzzzzzzzzUzzzzzzI,'>Q1+bRO>pWXX800dX>P.>j`[lV[[[\\]]]^^^^^^^__"
-	"4_````aabbbbbccccddeeeffffggggghhhijjjmmmmnqqqqj6DSJN<OB#/zpWWNJEzW@CCuNySzp"
-	"ttuuH9wSwwwww/xxFxyyzzzzSzzzzzz6z.zzzzzzzzzzzzzzzzCzzzSHzzzzNzzB19JC93>MN,zN"
-	"5EH4=WJ<@4MJ<@EoM3-Pu<APv/3WPwPW>w:,G>78\?BA<zWWz@7zzPzBWHPzWHWWNzzzzzDzCzGI"
-	"Bzzzz&5<JE4IPW7zO\?\?H9:zJ:D=Wzxszo8K57uv7vGP\?/MwCwBwM9P5I6;/9Mz3PzOzzBzzF5"
-	"zSzzzWzzzzPSz:zzW\?zzzzz@&AMEAAF&+C`GGLJ\?IzSD=AJ\\`Uzx`\\9zz>zzWzGAD>AzG`zz"
-	"z\\z`J`zzzzzzzzMzLzEzZPUzWzzzBzCzBzzzKzzzzzzz%\?@88N;=S\?LA::*=;z3:;8A=KQWoS"
-	"t66vvvw6w4wwwxxCWyyy4zzzzzzzJzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzW$7J>E8XJ'<zB="
-	"FB8BQ7><=GQTIzpttuuvwwwwwwwwxxx\?xyzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
-	"zzzz5be]Jfn^Z]zcCJZcbpCJ: hukfJbfgggiiiiiijjjjjjjkklllllnnnnnooooopqqqqqrrrr"
-	"rsssttuuuvxxyyyzzzzu0,A8=0A<g4WC\?<@,\?zA888AIP\?Wos2>;u5v2@D96=ww3@wx=>JByz"
-	"HCEzC27BzKzLz;HAzz\?S\?CANzWzJzzMzz9zzzzI&0M;K4L=;7zBBIL8<NE:3=BFP;YXuOB8wTY"
-	"xGxMx-xTy-TzYzzzKzYzTzzzz:zzPHzz;;I>z8zzzzzzzzzK:KzzPzzz=*:RDH9IM).zEGFP;B_,"
-	"DB@VUODzwM:==z51z>N7z=UPzBzTz8zEAzJzPzz<<7zzPUz_z\?RCzD:zCGzzRzzRz_zzzzzzK$5"
-	"CFC@A=P<YN\?>2O<z;:8XPz\?0GqATv8wODx<xR57TyyFyF4zz5zzzzzzzzzzzzzzzzYzTTzzzz8"
-	"zzK9zTzzTzzzzzzC27LBC1vNc,zkR\?IGNyINFHNJtozj>=(LqS=0rFNrSBSsGstt7N;,29vvvw7"
-	"AxxSyyyzNIzz\?zA\?z3SIzz;E9SzzGzzzF'*>>44i4E-w=8=61:k25EEbAAas]aabbcdddddddd"
-	"eee7efgggggiiiiiiiijjkklllllmmmmnnnoooppqsstttwwxxp(:>;E1@FH:zDD;H78uFD3*Oz:"
-	"CAgAkl/mmnnAn3OC44o:opqqqOqrrrrrssBttuuuuvvv:Ow1wxxxxAzzzzzzzzHzzzz\"loMKTwO"
-	"dJzlE9>O;zJ<3TqPTMTlppqq21sss>sss9ttAtuvvvvv6wwwxxxxyyzzzzzzzzzzzzzzzzzzzzzz"
-	"zzzzzzzz)B^U2(fVS,t[<2R7Zh[ZS.`:B11Z____aaaaaabbbbbb>ccdddeefffffgggghhiiiii"
-	"jjjjkkkkllmmmnppqqrtuuum\?3sPrTzlM1zXqqh<pzqpiBvzztzpF,u=3wH-G9B0378@yy0zz0X"
-	"z;K5X>0X;zzzJ:X;zL=3Tz>X9>TzKKzAzzzzz=zzP0lognpwMd9zlmM!llzmkekqzupzOppqqrrs"
-	"sssssssttttuvvvvvwwwwxxxxyyzzPzzzzzzzzzzzzzzzzzzzzzzzzzzz,.ofnowgdfzlmS5llzm"
-	"ke2qzupzlppqqrrsssssssst&ttuuvvv/www+wxxxyyzz.zzFzzzzzzzzzJzzzzzzzzzzzzzz'kn"
-	"fmowgc+zkl2++kyljd7pzt,zkoopprrrrrrrsssssSstuuuuuwwwwwwxxxxyzzzzzzzzzzzzzzzz"
-	"zzzzzzzzzzzzz+kn%movgc/zklO.05ylj1Ipzt3zkooppqrrrrrrrrssssstuuuuuwwwwwwwwxxy"
-	"yyyzzzzzzzzzzzzzzzzzzzzzzzzzz$imdlmuebdzjk0)jjxkic)ozsnzinnooppqqqqqqqqrrrrs"
-	"sstttuuuuuvvvwwxxxxyyyyzzzzzzzzzzzzzzzzzzzzzz3imdlmuMbdzjk1!jiwkiM.ozsnzinnn"
-	"oppppqqqqqqqrrrssssttuuuuuvvvvwwxxxyyyyyyzzzzzzzzzzzzzzzzzzzzLilJkmueadzij\?"
-	"/Q\"wjh-7ozr<zimmnnppppppqqqqqqqrrsssssuuuuuvvvvvwxxxxxyyyyyzzzzzzzzzzzzzzzz"
-	"zzz$.l0kmueadzQjj'jGwjhbAnzrmzimmnnoppppppppqqqqqrsssssuuuuuuuuvvwwxxxxxyyyy"
-	"zzzzzzzzzzzzzzzzzzz+ildkmtea)zij<#4iwjhbhnzr:zimmnnoppppppppqqqqqrssssstuuuu"
-	"uuuvvwwwwxxxyyyyyzzzzzzzzzzzzzzzzzz)il1kmteadzij2(i5wjh2'nzrmzimmnnopppppppp"
-	"qqqqqrsssssttuuuuuuvvwwwwxxxyyyyyzzzzzzzzzzzzzzzzzz3hl3kltda)zij.&,8wjh4hnzr"
-	"3zhmmnnooppppppppqqqqrrsssstttttuuuvvwwwwxxxyyyyyyzzzzzzzzzzzzzzzzz'hl.kltda"
-	"1zijj*i7vjh'hnzrmzhmmnnooopppppppqqqqrrrssstttttuuuvvvwwwxxxxyyyyyzzzzzzzzzz"
-	"zzzzzzz$Ll5kltda'ziPj+iivjhBhnzrmzhmmnnooopppppppqqHqrrrrsstttttuuuvvvJwwxxx"
-	"xyyyyyzzzzzzzzzGzzzzzzz.hlHjltdaczii4*i1vih%*nzrmzhmmmmooooooppppppqqqrrrsst"
-	"ttttuuuuvvwwwwwxxxxyyyyzzzzzzzzzzzzzzzz#-k:jltd`/zhi-2iPvigFgmzqlzhllmmnoooo"
-	"oooopppppqrrrrrttttttttuuvvwwwwxxxxxyyyzzzzzzzzzzzzzzzz,hk$jlsd`6zhii,h)vig8"
-	"gmzqlzhllmmnoooooooopppppqrrrrrttttttttuuvvvwwwwxxxxyyyyzzzzzzzzzzzzzzz hPOj"
-	"ksO`bzhiiOhhvigagmzqlzhllmmnnooooooooppPpqrrrrrssssstttuuvvvvwwwxxxxxxyyyzzz"
-	"zzzzzzzzzzz!;<>7=\?@D=IF<:>@;K=8=@@FAOKIllmmnnooooooooppppqqqrrrssssstttuuvv"
-	"vvwwwwxxxxxyyyzzzzzzKzzzzzzzJgjbikrc_bzgh\?#gguhf`&lzp8zgkkllmnnnnnnnnooooop"
-	"qqqqqrrssssssttuuuuvvvwwwwwxxxyyzzzzzzzzzzzzz,fiahjrb_!zggg4gftgf_flypjzfkkk"
-	"kmmmmmmnnnnnnoooppppqrrrrrssssttuuuuuvvvvwwwwxxyyyzzzzzzzzzzy3Giahjrb^\?zggJ"
-	"#gftgf_flyo'zfjkkkmmmmmmnnnnnnoooppppprrrrrssssstuuuuuvvvvwwwwxxyyyzzzzzzzzz"
-	"zyMfi&hjrb^azfgg>g'tge'ekyojzfjjkkmmmmmmmnnnnnnooppppprrrrrrsssstuuuuuvvvvvw"
-	"wwxxyyyzzzzzzzzzzyVfiIhjqb^azfg14f,tge&)kyo*zfjjkkllmmmmmmmnnnnnopppppqqqrrr"
-	"rrssttttuuuvvvvvwwwxxyyyzzzzzzzzzy-fi+hjqb^#zfg@/f/tgeGekyojzfjjkkllmmmmmmmm"
-	"nnNnopppppqqqqqrrNssttttuuuvvvvvwwwwxyyyzzzzzzzzzy(dh_ghp`]_zef0)edrfd^%jwni"
-	"zdiiijkkkklllllllmLmnnnnoopppppqqqqrrsssttttttuuuvvvwxxxzzzzzzzzzx*dh#ghp`]_"
-	"zefe+eFrfd9djwnizdiiijkkkklllllllmmmnnnnoopppppqqqqrrsssttttttuuuuvvwxxxzzzz"
-	"zzzzzx>=h(ghp`],zefL#edrfdLdjwnizdiiijkkkklllllllmmmnnnnoopppppqqqqrrssstttt"
-	"ttuuuuvvwxxxzzzzzzzzzx,dh_fhp`]$zeee&edred]djwnizdiiiikkkkkkllllllmmnnnnoopp"
-	"pppqqqqrrsssttttttuuuuvvwwxxzzzzzzzzzw-!h_fhp`]_zeeeLedred]djwn1zdiiiikkkkkk"
-	"llllllLmmnnnnopppppqqqqrrsssssttttuuuuvvwwwxzzzzzzzzzw!cg^fgo_\\Ezdee/KdreE]"
-	"ciwm-ychhiijjkkkkkkkkllllmmnnnnooooopppqqrrrrsssttttttuuuvwwwzzzzzzzzzw(Cg^f"
-	"go_\\^zde)$ddrec]ciwmhychhiijjkkkkkkkkllllmmmnnnooooopppqqrrrrsssstttttuuuvw"
-	"wwzzzzzzzzzw,\?g%fgo_\\^zde3'dGqec2Kiwmhychhiijjkkkkkkkkllllmmmnnnooooopppqq"
-	"rrrrsssstttttuuuvwwwzzzzzzzzzw\"4f)ego_[^zcdd6dcqdb\\bhvlgycgghhijjjjjjkkkkk"
-	"kklmmmmmooooooooppqqrrrrssssstttuuvvvwyyzzzzzzzv cf]egn_D^zcddZccqdb\\bhvlgx"
-	"cgghhiijjjjjjjjkkkklmmmmmnnnnooooppqqqqrrrsssssttttuvvvyyyzzzzzzv\".e]dfn^Z]"
-	"zcJc,cbpca[1hukfxbfgggiiiiiijjjjjjjkklllllnnnnnooooopqqqqqrrrrrsssttuuuvxxyy"
-	"yzzzzu))e'dem]Z\\zbcc)bbpca4@gukfwaffgghhiiiiiiiijjJjkkklllmmmmmnnnooppppqqq"
-	"qrrrrrssstuuuxxxyyzzzzu+ae\\dem]Z4zbcb!bboca[Egtkfwafffghhhiiiiiiiijjjkkkkll"
-	"mmmmmnnnnoopppqqqqqqrrrssstuuuwxxxyzzzzu!ae\\dem]Z\\zbcb/bboca[agtkfwafffghh"
-	"hiiiiiiiijjjkkkkllmmmmmnnnnoopppqqqqqqrrrssstuuuwxxxyzzzzu*ad&cel]Y8zabb*a.o"
-	"b`,`ftjIwaeeffghhhhhhhhiiiiijkkkkkllmmmmmmnnoooopppqqqqqrrrsstttwwwxxzzzzt!a"
-	"d\\cel]Y*zabb;aaob`Z`ftjewaeeffghhhhhhhhiiiiijkkkkkllmmmmmmnnoooopppqqqqqrrr"
-	"IstttwwwxxzzzztG`d,cdl\\Y[zab1)a,nb`%`ftjev`eeefggghhhhhhhiiiijjjjkklllllmmm"
-	"nnnoooppppqqqqqrrrstttwwwwxzzzztP`D[bdl\\X[zaa,%aHna`Y-fsi'v`deeegggggghhhhh"
-	"hiiijjjjjlllllmmmmmnoooooppppqqqqrrssstvvwwxzzzzs'`c[bdl\\X#z`aa.a`na_Y_esid"
-	"v`ddeefgggggghhhhhhhijjjjjllllllllmmnnoooopppppqqqrrssstvvwwwzzzzs!Ac[bdl\\X"
-	"1z`aa-a`na_Y_esidv`ddeefgggggggghhhhhijjjjjllllllllmmnnoooopppppqqqrrssstvvH"
-	"wwzzzzs\")cZbck\\X0y`aa8``na_Y_esidu`ddeeffgggggggghhhhijjjjjkkkkklllmmnnnno"
-	"ooppppppqqqrsssvvvwwzzzzs\"2cZbck[XZy`aG)`_ma_YGeridu_dddeffffggggggghhhiiii"
-	"jjkkkkkllllmmnnnoooooopppqqqrsssuvvvwzzzzs4AcZack[XGy``` `_m`_X_eridu_ddddff"
-	"ffffgggggghhhiiiijkkkkkllllmmnnnnnooooppppqqrrrsuuvvwyzzzr)_bZack[W.y_`2#__m"
-	"`^X^drhcu_ccddeffffffffggggghiiiiikkkkkkkkllmmnnnnnoooopppqqqrrsuuuvvyyzzrN^"
-	"bYabjZWYx_`-!__l`^X^dqhct^cccdeeeffffffffggghhhhiijjjjjkkkkllmmmnnnBnnoooppp"
-	"qrrrtuuuvyyyyr FbY`BjZWYx___:_^l_^B^dqhct^cccceeeeeeffffffggghhhiijjjjjkkkkl"
-	"lmmmmmnnnnooooppqqrrttuuvyyyyq>]a;`aiYVXw^__(.#k_]4]cqgbs]bbccdddeeeeeeeffff"
-	"gggghhiiiiijjjkkklllmmmmnnnnnooopqqqttttuxxxxqC]`X_ahYUXv]^3$]]k^\\V&bpf-s]a"
-	"abbcddddddddeeeeefgggggiiiiiiiijjkkkklllmmmmnnnnoopppsssttwwxxpM]`X_ahYUXv]^"
-	"&#]]k^\\V\\bpfas]aabbcddddddddeeeeefggggghhiiiiiijjkkkklllmmmmmnnnoopppssstt"
-	"wwxxpL\\`W_`hXUWv]^^$]]j^\\V'bpf+r\\aaabcccddddddddeeeffffgghhhhhiiiijjkkkll"
-	"lllmmmmnnnoppprssstwwwwp0!]U\\^fVRUtZ[[5[Zh[YSY_mc^pZ^^__`aaaaaabbbbbbbcdddd"
-	"dffffffffgghhiiiijjjjjkkkllmmmnppqqqttuum Z]U\\^fVRUtZ[[RZZh[YSY_mc^pZ^^__`a"
-	"aaaaaaabbbbbcdddddffffffffgghhiiiiijjjjkkklllmmnpppqqttuum Y]T\\]eURTsZ[[AZZ"
-	"g[YAY_mc^o;^^^_```aaaaaaabb8bccccddeeeeefffggghhhiiiijjjjjkkklmmmppppqttttm&"
-	"Y\\T[]eUQ*sYZZ%ZYgZXRX_lb2oY]]^^``````aaaaaaabbccccceeeeefffffghhhhhiiiiijjj"
-	"kklllmoopppssttl!Y\\S[]dUQ)rYZZPYYgZXRX^lb]nY]]^^__````````aaaabcccccdddddee"
-	"effgggghhhiiiiijjjjkllloooppssssl VYQXZaRNQoVWWMVVdWUOU[i_ZlVZZ[[\\]]]]]]]]^"
-	"^^^^_`````abbbbbbbccddddeeefffffggghhiiilllmmppqqi\"VYPXYaQNQoVW4(VVdWUOU[i_"
-	"ZkVZZ[[\\\\]]]]]]]]^^^^_`````aaaaabbbccddddeeeffffffggghiiilllmmppppi UYPXYa"
-	"QNPoVWVMVUcWUOU[h_ZkUZZZ[\\\\\\\\]]]]]]]^^^____``aaaaabbbbccdddeeeeeeffffggh"
-	"iiikkllmppppi UYPWYaQNPoVWVMVUcWUOU[h_ZkUZZZZ\\\\\\\\]]]]]]]]^^____``aaaaabb"
-	"bbccdddeeeeeeffffgghhiikkllmpppph#]`X_ahYUXv]^^&29k^\\V\\bpfas]aabbcdddddddd"
-	"eeeeefgggggiiiiiiiijjkkkllllmmmmnnnnoopppssEttwwxxp"
+	"*\?4.4DA64\?L1353D6>;1+A6H;FKzzzFz0JzGzKhKzzzzF9zzhPzVIzKKOR\\]](S<;;[K\?[5S"
+	"I98/7>z8:78AHJ3W++sssttuu0xyyzzzzHzzzWzzzWzzzzzzzz3*DEN==If*GU8BK.Pz@=B3Uzw4"
+	"Elll<8m@n8p5A29P.AEv:w0\?zzzzzzzzzzz'4LKF>MS'DY>BMR5JO@F=0]YUWztuu>uT\?w8y4\?"
+	"1@z@1Az@MBzCzUzzzzzzzz*-CB=0EII/EC<ID.>z>>\?1G\?DAzmmmnMR/oRq15>uvvv;w,VyMzz"
+	"LRzzzzzzz(5846:7<ICFF23109G.12F\?C5AU<7lmPmnno3qrrttuu8vwwwzzzzzzzzzzzz'5h=3"
+	"4/FH*Le6=D-:L4566jxn=zdddddefffhijjlllm7moooqtxzzzzzzzzz\">NHF;PL40z\\IJ\?:H"
+	"\\B@A9RT\\xJstt\?tu6v9xAAJzzN;Gzz6<RzzXzzzzzzzz+0z[M8zYK+zWYST/RzKTE3`VzS`ww"
+	"w,2U/y4z2998\?G:LzNPC==>\\Jzzzzzzz&9E><CCBoHzR=@->AQB\?>TE^BzE.5vC+w@3A<C^:z"
+	"0zzLzzzzzDzVzzzzzzzz,'>R1+cSO>qWXX800eX>P.>j`ZmVVVVVWXXXZ[\\\\^^__4_aaacfjnq"
+	"rrvxzzz6DSJN;OB#/zqXWNJEzX@CCvNz.zooop.pqqrstuuwwxxFyzzz6zCzNzzzzzzz11JC92>M"
+	"N,zN5EH3=WJ<@3MJ<5Ennn,9o2p6r4-PA/WP>xG>HzBzzzzzzzzzz&/<JE3IPW7zO\?\?H5:zJ:D"
+	".WzyKznnn5;o@p1r9577P/CBxP5zzFPWzzzzzzzz&\?MEAAF&+C`GGLJ\?IzSD=AJ\\`UzxxxD:y"
+	"LzKzP9zzzAAG`z\\>zECKzzzzzzzz'2A::O=>UAMB;<,\?=z5;=9B\?MRY-1qUqrr2s8u88yyyzE"
+	"Yz5zzzzzzzzzzzzY$7J>E8XJ'<zB=FB8BQ7><=GQTIzooopppqqrstuvwxxy\?yzzzzzzzzzzzzz"
+	"zz5_f]Jfn^[\\zcCJZbcqCJ: hvlfJabbbbccddffhhjjjkkkmmmoruyzzzzzzzz0+A8=/A<h,WC"
+	"\?<@*\?zA888AIP\?Wnnn85o1p3rB>;vD6w@x>J\?7;Wzzzzzzzzz&0M;K2L=;6zBBIL8<NE:3=B"
+	"FP;Yppp-RY4r:tIB8YxyT-Tzz8zzzKzzzzzzzz*3RDH9IM)-zEGFP;B_,DB\?VUOBzvvv95w2x@z"
+	"D==1NzPBz8z><_z_zzzzzzzz%5DHEAB\?R>ZO@@3P>z<;9ZRzA1I..r1NsVtZ94x9Ez6zHzzzzzz"
+	"LVzzzzzzzz27LBC/wNc)zlR\?I:NyINF9NJunzjjj>2k;l,n7(L=FsSGt7N3AzISzzzzzzzz'*>>"
+	"44i4E-w=8=61:k25EEcAAas\\\\\\]]]^^_`abcdeef7fgghjmptxxxzzzzz(1>;E0@FH:zDD;H7"
+	"8uFD3*Oz:CAfff=4g1hij:l/nnO4:pqqqBvAzzzzzzzzz#jqNMUyQfKznF;\?Q<zK=4UsQUNUl@*"
+	"m-mn=oHqssu@uvBvwxxzzzzzzzzzzzz)B^V2(fWS,t[<2R7[i\\ZT.`:B11YZZZZ[[\\\\^^``bb"
+	"bc>ceeegjmquuvzzzzz(6u(tuznj/zYs7(52zsq:Jwzz<zqqqqqrsssuvwwyyyzzzzzzzzzzzzzz"
+	"zzzz%-umtuznj-zrs7(=rzsqk/wzz:zpqqqqrrsYuuwwyyyzYzzzzzzzYzzzzzzzz(8u1tuzmR+z"
+	"rY7,q2zsq*0wzz5zppqqqqRssuuwwyyyzNzzzzYzzOzzzzzzzz5ntlstzRi=zrrR%pqzrpjowzzt"
+	"zp1(qqTr2T*uvvxxyyyzzzzzzzzzzzzzzzz;ntlstzTikzqr8)pqzrpT5wzztzp'(qqqr,rBuvvx"
+	"xyyyzzzzzzzzzzzzzzzz\?-tPsTzmM*zXrrh3qzrpj;vzztzopp.0q+r8t/v=H908yyz0<;;zz=z"
+	"zzzzzz/2skrszlhjzpqW9opzqoi6uzysz,0.oopq0&-tuuwwxxxxzzzzzzzzzzzzzzz*Asjrszkh"
+	"/zpq0$opzqoi*uzy@znnoooopqqssuuwwwxWxzzzzzzzzzzzzzzz9lrjqszkgAzppp/nozpohRuz"
+	"yrz'.)ooop*q0sttvvwwxxyyyzzzzzzzzzzzz$2qhpQyif(znUo-UnzoNQ6szw4zlmmmmnnooqqs"
+	"suuuvvvxxxzzzUzzzzzzzz]jPhopyiegzmn91lTznlf:rzv4zl0'llmn&n0qrrtttuuuwwwyzzzz"
+	"zzzzzzz'hofnowgd+zlm2++lzmke7qzu,zjjkkkklmmooqqssstStuvvxzzzzzzzzzzz+ho%nowg"
+	"d/zlmO.05ymk1Iqzu3zjjjkkkllmnopqrsssttuuvxzzzzzzzzzzzLfmJlmuebczjk\?/Q\"xki-"
+	"7ozs<zhhiiiijkkmmooqqqrrrtttvyzzzzzzzzzz)fm1lmuebczjk2(h5wki2'ozslzhhhiiijjk"
+	"lmnopqqqrrsstvyzzzzzzzzzz'fl.kluea1zijj*h7wjh'gnzrlzhhhiiijjjlmnnppqqqrsssvx"
+	"zzzzzzzzzz#-l:kltda/zij-2gPvjhFfnzrlzggghhhiijklnnoppqqqrrsuxzzzzzzzzzz ePOj"
+	"ltOabziiiOghvihafnzrkzggghhhiijklmmooppPqrrruwzzzzzzzzzz!;<>7=\?@D=IF<:>@;K="
+	"8=@@FAOKggghhIiijklmmooppqqrrruwzKzzzzzzzz3Gjaijrb_\?zghJ#fguhf`elzp'zeffffg"
+	"ghhjjllnnnoooqqqsvyzzzzzzzzzMcj&ijrb_`zghh>f'uhf'elzpjzeeffffghhjjllnnnoooqq"
+	"qsvyzzzzzzzzzVcjahjrb_`zgh4(eftgf_dlypize;%fffg)h2Jkkmnnnooppqsvyzzzzzzzzz,\?"
+	"g%fgp`\\^zee3'cGrec2Kjwmgzcccdddeeeghiikklllmnnnqswzzzzzzzzz*^e&dem]Z8zbcb*`"
+	".oca,_gtkIw```aaabbcdefghiiijjkklnqtxzzzzzzzz>[a;`ajZVXx^__(.#l_]4\\cqgat]]]"
+	"^^^___abcceefffghhhkmquxyyzzzzz W]U\\]fVRTtZ[[AYZh[YAX_mc]pYYYYZ;[[[]^__aabb"
+	"8bdddfimqtuuyzzzz\"SZQXZbROPpWW4(UVdWVOT\\i`YlUUUVVVWWXYZ[[]]^^__```ceimqqqu"
+	"xzzz SYQXYaRNOoVWWMUVdWUOT[i_YlUUUUUVVWWYZ[[]]]^^^```behlpqquwzzz SYQXYaRNOo"
+	"VWWMUVdWUOT[i_YlTUUUUVVWWYY[[]]]^^^```behlpqquwzzz NULTU]MJKkRSSIPR_SQKOWe[U"
+	"gPPPQQQRSSTUWWXYYZZZ[\\\\^adhlllqszzz LRJQS[KGIiPPPGNO]POHMUbYReNNNOOOPPQRST"
+	"TVVWWXXYYY\\^bfjjjnqzzz!BIAHIQB>\?_FGG=EFTGE\?DKYOI\\DEEEEFFGGIIKKMMMNNNPPPR"
+	"UX\\``aegqrq!BH@GHQA=\?_EFF=DESFD>CJXNH[DDDEEEFFFHIJJLLMMMNOOORTX\\_``dgpqp!"
+	"BIAHIQB>\?_FGG=EFTGE\?DKYOI\\DEEEEFFGGIIKKMMMNNNPPPRUX\\``aegqrq"
 ;
 static const struct model_cmap cmap_th[] = {
 	{0x0e01,7},{0x0e02,22},{0x0e04,29},{0x0e07,11},{0x0e08,26},{0x0e09,51},{0x0e0a,33},
 	{0x0e0b,45},{0x0e0d,47},{0x0e0f,56},{0x0e10,52},{0x0e13,43},{0x0e14,12},{0x0e15,18},
 	{0x0e16,37},{0x0e17,25},{0x0e18,48},{0x0e19,9},{0x0e1a,17},{0x0e1b,30},{0x0e1c,42},
 	{0x0e1d,55},{0x0e1e,27},{0x0e1f,39},{0x0e20,49},{0x0e21,6},{0x0e22,19},{0x0e23,5},
-	{0x0e25,14},{0x0e27,24},{0x0e28,54},{0x0e29,50},{0x0e2a,21},{0x0e2b,28},{0x0e2d,4},
-	{0x0e30,32},{0x0e31,13},{0x0e32,2},{0x0e33,35},{0x0e34,23},{0x0e35,16},{0x0e36,46},
-	{0x0e37,31},{0x0e38,40},{0x0e39,36},{0x0e40,10},{0x0e41,15},{0x0e42,44},{0x0e43,34},
-	{0x0e44,20},{0x0e46,53},{0x0e47,41},{0x0e48,3},{0x0e49,8},{0x0e4c,38},
+	{0x0e24,59},{0x0e25,14},{0x0e27,24},{0x0e28,54},{0x0e29,50},{0x0e2a,21},{0x0e2b,28},
+	{0x0e2d,4},{0x0e2e,57},{0x0e30,32},{0x0e31,13},{0x0e32,2},{0x0e33,35},{0x0e34,23},
+	{0x0e35,16},{0x0e36,46},{0x0e37,31},{0x0e38,40},{0x0e39,36},{0x0e40,10},{0x0e41,15},
+	{0x0e42,44},{0x0e43,34},{0x0e44,20},{0x0e46,53},{0x0e47,41},{0x0e48,3},{0x0e49,8},
+	{0x0e4a,58},{0x0e4c,38},
 };
 static const char costs_th[] =
-	"%)[n==>8oG4NBr\?4sE:D2;9tI;=;<9Aww;<xx@yOzzFz@>zzTQzMTzWWz[&#kkkllllQmnnoopp"
-	"ppppqqqNrXssssttTXuuvvwwxzzzzzzzzzzzzzzzz3cggA),2h/;.0kCAlC7.\?:;m9<;@E<;p=\?"
-	"\?qqErsstTCMHzP;MAzTzHzzz3c+g*51:h370Ck>;lA762.\?m3;9:A:DopC4Gq9rrstGwFPzzzT"
-	"zzzzTPzz4b86620/@2:(85B5=4;09<\?9F>BD>5AAIE>BqGqDH>2vAOyzMzzzzTzTzz7b1B35726"
-	"D4>@/\?71\?==\?8D596<J;D>1/H\?O5/4r46u<DSKzzFMzCzSzzz.b,(<>A=B78i9\?>;.\?9B="
-	"77B=8=7@7=9o=:p1EqOOSAvAGOzBKSSMzzzzS1b+9>1B;\?D.SD26:<L2I<95/=2.L@A>oOA\?2O"
-	"E9SA9HOB\?SzzS>SSLGzEK.a-e);+:g18/@iD:jI:D7\?@k2@8HC\?@nnE:=oCpqrrGuELxzzzzN"
-	"zzLzzz+`7887<66B4I29;13<16382661><57E998;ACG>p\?QEt;C<yFRzBEzKzzz\?`de6.2)f7"
-	"gB6h.ii85Qj71j;66376-mm7nnnoo@qqMtt7wyKQz@zzF\?zz*`6M316/f>/K@h:/K\?6B353M<6"
-	"8:64\?Fm;6nn<oQpqBt:AwyyHzKI<zzzQ.`;J87C8+G/3@6;59D359:-;:6;/;>>JmC6@::MoJqJ"
-	"tEIQxy=zzzCzzzzK_c2cc>0,0e-.gEhh)4@h7hi-P>9jkkll\?lmmnnIoprsstv3xzzzzzzzz@2^"
-	"+26=D;1K53=/;:44D<@:41=>@jIAI/1KG;6m=n:7;rFOuwwOzzzzzzzzA^bb8A;3c:deKf/gg02<"
-	"g1Oh>56*6:6kkOlll<m'no\?rrsuvwzzzzzzzzE0^b%5:<21>8e<f=7g7A+>;9hK9DKD89kk>:ll"
-	"HmmnoOr@KuvwzzzBzzzzO,^=\?4/H2O51D@2\?/6.7C7757\?8;E\?2<Hk<:l>BmG3K<r=AuvvOz"
-	"KzOzOzz:^5.;0@9+J:de)OEBgg9EH5.h7iiHOjBOk@8OO-O:;Fr=suvvzzzzzzzzO.]/1;B9.:.7"
-	"791<9J7;D7=8F57CO96A:;47k/D6m>oJr@sHvvzzJzzzzzzJ]ab=B$@cddd(eBff9gggg=g3JiBC"
-	"i.jjkkklllAnnpqrFtvvzzzzzzzzz<])0414=J=DC0/=D4N6\?JE=5CFNiH<iD3NH+:4Nm8n@qJr"
-	"tvEDzzzzNzzz<]7B'1NN'6NdN;Nf2f49JCJg<hJiJiijjkFkkllmmNN.Jr5vvNzJFzzzzz7]a2N7"
-	"039252%e8Gf5<9J\?Gg2<CCJi<jjjkkkN=mmnpqJrtu8DzNzzGzzz/\\,/87833..8@@5:N46/=\?"
-	"65ND4IG<NiDECjkkDlmDoAENtuuNzzzzzzzzY\\28.2aM65CcI/ee%GeGffC4Ighhh@hi\?jj0jM"
-	"7l;:oppq<u<zzzzzEzzM*[.H9;<49<87</d<d58e:4\?HC37gCBgh+D;2iLjk39BoHL\?ttyyzzz"
-	"zzzzA[1_=0`(abLbb:*D=.95eLL.CCBggDg0hiFiCj2k=lnooprt<yyzzzzzzDH[-_`),F/)bbb0"
-	"-ddd8>eeee7fggggghhiiiijjkkHnoopr\?tyyzzzzzzz:[=*4.@E9\?B>b14L5dLLD@HH)Lfgg9"
-	"g3h;H/>j\?k/lnoBprstxyzDzzzzz2[G_G+G58;:aA/+0Bd75>A\?.eEHLCg<gHhAi\?j<j<+noL"
-	"prss@yzzzzz<zWZ^$&_G_23aaGbcccAcccddddefffffggghhhiijjkmnnoqssxxzzzzzzz1Z^^4"
-	">5._<,a3b42c-5;345dd0874=6gg\?6hh7ijjkGn\?KqsswxzKzzzzzJY],^^D^'0J`J8Ab=cccB"
-	"K>4dKFeeef&=gKghhhi7jlnnoprrwxyzzzzzzBY]]^^^^_&``8abbbBBbcFJcJd:e*eeff%ggghh"
-	"iijlmmnprrwwyyzzzzz4Y]]@7^7^1,36a/2b;:b=/Fcc=F\?'7Cfff6gg>hiijlmmFpqrvwyyyzz"
-	"zz\?Y]*]9<).<>7\?a'9bbCbbbFc;JJddJ.ffffgghhhijJmmnpqrvwJyyzzzz2X-B,<E83E-_\?"
-	":36a82Ba4===\?;IB;9>Ie6f*=gIIiklBm6pquvxxxyzzI&X\\\\:;81]21_B`44aE8E232bb0<<"
-	"8E9ee>7ffIg<hi5l;BopquvxxxIzzyAW[[;D\\\\!^8^^@1D``=aHaaabbcccccBdeeeeffghhjk"
-	"k9nppuuwwxyzzy2VZ(GG/4\\\?:\?+_:;`66`\?A\?`;\?\?>>37cc:Adeeffghi,\?ln3otuvww"
-	"xzzxBVZZ+[3/[&CG]^C__03_9__```*aaGGcccGddeeefgijjkmnostvvvwzzwQTX/XYYYEAZ[[\\"
-	"-]]]]A]A^\"^__````aaabb.ccdEeghhiklmqrtttuxyu2S1W:W<=XY<ZZ[[D<@6D9/\\]]@:^=:"
-	"_`$``aab,bcdfgghjklDqssstwx@;SWW8@X;X1YY([9\\\\D=4\\\\\\]:4D,/6*````aabb0cdf"
-	"ggDjkkpqrsstww84QV8,VVV+XXXYZ<[.[:[[,[5\\\?]]]^^^^___\?`<ab-dffg)jjopqrrsvvs"
-	"MPT%TUU0'AV+=XXYY:YYYYYZZZ[[[\\\\]]]]^^___`acddeghimnpppqtuq0N)2SSS;TU\?UUV1"
-	"0WWXXX\?9XYYZZ&Z7[[\\\\\\\\]]^__abbde-gllnnopssp)N;R/4SSTU7UU\?WW)W9W;\?1-X6"
-	"\?Z\?ZZ[[\?\\\\\\],^^_abbceggllnnoprsoFI!NNNNNOPPPP+RRRSSSSSSST:UUUUVVVWWW:X"
-	"XYZZ\\]^_`bbggijjknnk(I-M:*NNN:OPPQQRRR:R:RRSS3TT6UUVVVVWWXXXYZ\\)]^`ab:giii"
-	"jmn:DG8KLLLLMNNNNO-P8$P4QQQQQRS(SSST8TUUUVVWWXZ[[\\^``eegghiklhDG KKKLLLMMMN"
-	"OOPPPPPPPPQQQRRRSSSTTTUUVVVWXZ[[\\^__defgghkkh FJKKKKKLMMMMNOOOOPPPPPPQQRRRR"
-	"SSSTTTTUUVWWYZZ\\]__ddfgghkkh.EIJJ+JJKL2LL2N6OOOO6OO0P.2QQQRRRSSS*TTU7VXZZ[\\"
-	"^^c+effgjjg@C4GGGGH\"IIIJ*KLLLLLLLLMMMNNNOOOPPPQQRRRSTVWWXZ[[`abccdggd/BFFGG"
-	"G3HIIIIJKKKK3KL3L$/MNN3NNOOP-PPQQRRSUVVWY[[``bbcdfgdBF.0JJJ(K77LMNNO7O77O+OO"
-	"PPQQ7RRR7.SSTT3UVWXZZ[]^^33eff7jjg"
+	"%)[n==>8oG4NBr\?4sE:D2;9tI;=;<9Aww;<xx@yOzzFz@>zzTQzMTzWWz[zzz&#kkkllllQmnno"
+	"oppppppqqqNrXssssttTXuuvvwwxzzzzzzzzzzzzzzzzzzz3cggA),2h/;.0kCAlC7.\?:;m9<;@"
+	"E<;p=\?\?qqErsstTCMHzP;MAzTzHzzzzzz3c+g*51:h370Ck>;lA762.\?m3;9:A:DopC4Gq9rr"
+	"stGwFPzzzTzzzzTPzzzzz4b86620/@2:(85B5=4;09<\?9F>BD>5AAIE>BqGqDH>2vAOyzMzzzzT"
+	"zTzzzzz7b1B35726D4>@/\?71\?==\?8D596<J;D>1/H\?O5/4r46u<DSKzzFMzCzSzzzzzz.b,("
+	"<>A=B78i9\?>;.\?9B=77B=8=7@7=9o=:p1EqOOSAvAGOzBKSSMzzzzSzzz1b+9>1B;\?D.SD26:"
+	"<L2I<95/=2.L@A>oOA\?2OE9SA9HOB\?SzzS>SSLGzEzzzK.a-e);+:g18/@iD:jI:D7\?@k2@8H"
+	"C\?@nnE:=oCpqrrGuELxzzzzNzzLzzzzzz+`7887<66B4I29;13<16382661><57E998;ACG>p\?"
+	"QEt;C<yFRzBEzKzzzzzz\?`de6.2)f7gB6h.ii85Qj71j;66376-mm7nnnoo@qqMtt7wyKQz@zzF"
+	"\?zzzzz*`6M316/f>/K@h:/K\?6B353M<68:64\?Fm;6nn<oQpqBt:AwyyHzKI<zzzQzzz.`;J87"
+	"C8+G/3@6;59D359:-;:6;/;>>JmC6@::MoJqJtEIQxy=zzzCzzzzzzzK_c2cc>0,0e-.gEhh)4@h"
+	"7hi-P>9jkkll\?lmmnnIoprsstv3xzzzzzzzzzAzL2^+26=D;1K53=/;:44D<@:41=>@jIAI/1KG"
+	";6m=n:7;rFOuwwOzzzzzzzzzzzA^bb8A;3c:deKf/gg02<g1Oh>56*6:6kkOlll<m'no\?rrsuvw"
+	"zzzzzzzzEzzz0^b%5:<21>8e<f=7g7A+>;9hK9DKD89kk>:llHmmnoOr@KuvwzzzBzzzzzzzO,^="
+	"\?4/H2O51D@2\?/6.7C7757\?8;E\?2<Hk<:l>BmG3K<r=AuvvOzKzOzOzzzzz:^5.;0@9+J:de)"
+	"OEBgg9EH5.h7iiHOjBOk@8OO-O:;Fr=suvvzzzzzzzzzOzz.]/1;B9.:.7791<9J7;D7=8F57CO9"
+	"6A:;47k/D6m>oJr@sHvvzzJzzzzzzzzzJ]ab=B$@cddd(eBff9gggg=g3JiBCi.jjkkklllAnnpq"
+	"rFtvvzzzzzzzzzzzz<])0414=J=DC0/=D4N6\?JE=5CFNiH<iD3NH+:4Nm8n@qJrtvEDzzzzNzzz"
+	"zzz<]7B'1NN'6NdN;Nf2f49JCJg<hJiJiijjkFkkllmmNN.Jr5vvNzJFzzzzzzzz7]a2N7039252"
+	"%e8Gf5<9J\?Gg2<CCJi<jjjkkkN=mmnpqJrtu8DzNzzGzzzzzz/\\,/87833..8@@5:N46/=\?65"
+	"ND4IG<NiDECjkkDlmDoAENtuuNzzzzzzzzzzzY\\28.2aM65CcI/ee%GeGffC4Ighhh@hi\?jj0j"
+	"M7l;:oppq<u<zzzzzEzzzzMz*[.H9;<49<87</d<d58e:4\?HC37gCBgh+D;2iLjk39BoHL\?tty"
+	"yzzzzzzzzzzA[1_=0`(abLbb:*D=.95eLL.CCBggDg0hiFiCj2k=lnooprt<yyzzzzzzzzDzH[-_"
+	"`),F/)bbb0-ddd8>eeee7fggggghhiiiijjkkHnoopr\?tyyzzzzzzzzzz:[=*4.@E9\?B>b14L5"
+	"dLLD@HH)Lfgg9g3h;H/>j\?k/lnoBprstxyzDzzzzzzzz2[G_G+G58;:aA/+0Bd75>A\?.eEHLCg"
+	"<gHhAi\?j<j<+noLprss@yzzzzz<zzzzWZ^$&_G_23aaGbcccAcccddddefffffggghhhiijjkmn"
+	"noqssxxzzzzzzzzzz1Z^^4>5._<,a3b42c-5;345dd0874=6gg\?6hh7ijjkGn\?KqsswxzKzzzz"
+	"zzzzJY],^^D^'0J`J8Ab=cccBK>4dKFeeef&=gKghhhi7jlnnoprrwxyzzzzzzzzzBY]]^^^^_&`"
+	"`8abbbBBbcFJcJd:e*eeff%ggghhiijlmmnprrwwyyzzzzzzzz4Y]]@7^7^1,36a/2b;:b=/Fcc="
+	"F\?'7Cfff6gg>hiijlmmFpqrvwyyyzzzzzzz\?Y]*]9<).<>7\?a'9bbCbbbFc;JJddJ.ffffggh"
+	"hhijJmmnpqrvwJyyzzzzzzz2X-B,<E83E-_\?:36a82Ba4===\?;IB;9>Ie6f*=gIIiklBm6pquv"
+	"xxxyzzzzzI&X\\\\:;81]21_B`44aE8E232bb0<<8E9ee>7ffIg<hi5l;BopquvxxxIzzzzzzAW["
+	"[;D\\\\!^8^^@1D``=aHaaabbcccccBdeeeeffghhjkk9nppuuwwxyzzzzzz2VZ(GG/4\\\?:\?+"
+	"_:;`66`\?A\?`;\?\?>>37cc:Adeeffghi,\?ln3otuvwwxzzzzzzBVZZ+[3/[&CG]^C__03_9__"
+	"```*aaGGcccGddeeefgijjkmnostvvvwzzzzzzQTX/XYYYEAZ[[\\-]]]]A]A^\"^__````aaabb"
+	".ccdEeghhiklmqrtttuxyzzzz2S1W:W<=XY<ZZ[[D<@6D9/\\]]@:^=:_`$``aab,bcdfgghjklD"
+	"qssstwxzzz@;SWW8@X;X1YY([9\\\\D=4\\\\\\]:4D,/6*````aabb0cdfggDjkkpqrsstww8zz"
+	"z4QV8,VVV+XXXYZ<[.[:[[,[5\\\?]]]^^^^___\?`<ab-dffg)jjopqrrsvvyzzzMPT%TUU0'AV"
+	"+=XXYY:YYYYYZZZ[[[\\\\]]]]^^___`acddeghimnpppqtuwyzy0N)2SSS;TU\?UUV10WWXXX\?"
+	"9XYYZZ&Z7[[\\\\\\\\]]^__abbde-gllnnopssvwzx)N;R/4SSTU7UU\?WW)W9W;\?1-X6\?Z\?"
+	"ZZ[[\?\\\\\\],^^_abbceggllnnoprsvwzwFI!NNNNNOPPPP+RRRSSSSSSST:UUUUVVVWWW:XXY"
+	"ZZ\\]^_`bbggijjknnqrws(I-M:*NNN:OPPQQRRR:R:RRSS3TT6UUVVVVWWXXXYZ\\)]^`ab:gii"
+	"ijmnprw:DG8KLLLLMNNNNO-P8$P4QQQQQRS(SSST8TUUUVVWWXZ[[\\^``eegghiklopupDG KKK"
+	"LLLMMMNOOPPPPPPPPQQQRRRSSSTTTUUVVVWXZ[[\\^__defgghkknotp FJKKKKKLMMMMNOOOOPP"
+	"PPPPQQRRRRSSSTTTTUUVWWYZZ\\]__ddfgghkknotp.EIJJ+JJKL2LL2N6OOOO6OO0P.2QQQRRRS"
+	"SS*TTU7VXZZ[\\^^c+effgjjmnso@C4GGGGH\"IIIJ*KLLLLLLLLMMMNNNOOOPPPQQRRRSTVWWXZ"
+	"[[`abccdggjkpl/BFFGGG3HIIIIJKKKK3KL3L$/MNN3NNOOP-PPQQRRSUVVWY[[``bbcdfgjkpk<"
+	"\?*DDDDDE0FFFHHHIIIII%IIJJKKKKLLL(MMNNNOPQRTTUWXX]^_``addghmi;>BBCCC!DEEEEFG"
+	"GGGHHHHHHIIJJJJJK/LLLLMMNOOQRRTUWW\\\\^^_`ccfglh7:>>>>>\?\?@@@ABBCCC+CCCCDDD"
+	"EE+FFFFGGHHIIIJKMNNOQRRW'YZZ+^^abgc;>/(BBCCCD/EEFFG/GG/GGGHHHIIIJJKKKKLLM+MN"
+	"OQRRSUVW+\\^^^_bceglg"
 ;
 
 static const struct alpha_model alpha_models[] = {
-	{ "fr", CSF_WESTERN, true, 44, cmap_fr, ARRAY_LEN(cmap_fr), costs_fr },
+	{ "fr", CSF_WESTERN, true, 48, cmap_fr, ARRAY_LEN(cmap_fr), costs_fr },
 	{ "de", CSF_WESTERN, true, 40, cmap_de, ARRAY_LEN(cmap_de), costs_de },
-	{ "es", CSF_WESTERN, true, 39, cmap_es, ARRAY_LEN(cmap_es), costs_es },
-	{ "pt", CSF_WESTERN, true, 43, cmap_pt, ARRAY_LEN(cmap_pt), costs_pt },
-	{ "it", CSF_WESTERN, true, 36, cmap_it, ARRAY_LEN(cmap_it), costs_it },
-	{ "nl", CSF_WESTERN, true, 34, cmap_nl, ARRAY_LEN(cmap_nl), costs_nl },
-	{ "sv", CSF_WESTERN, true, 34, cmap_sv, ARRAY_LEN(cmap_sv), costs_sv },
-	{ "da", CSF_WESTERN, true, 36, cmap_da, ARRAY_LEN(cmap_da), costs_da },
-	{ "nb", CSF_WESTERN, true, 35, cmap_nb, ARRAY_LEN(cmap_nb), costs_nb },
-	{ "fi", CSF_WESTERN, true, 34, cmap_fi, ARRAY_LEN(cmap_fi), costs_fi },
-	{ "ca", CSF_WESTERN, true, 44, cmap_ca, ARRAY_LEN(cmap_ca), costs_ca },
-	{ "gl", CSF_WESTERN, true, 38, cmap_gl, ARRAY_LEN(cmap_gl), costs_gl },
-	{ "pl", CSF_CENTRAL, true, 41, cmap_pl, ARRAY_LEN(cmap_pl), costs_pl },
-	{ "cs", CSF_CENTRAL, true, 47, cmap_cs, ARRAY_LEN(cmap_cs), costs_cs },
+	{ "es", CSF_WESTERN, true, 43, cmap_es, ARRAY_LEN(cmap_es), costs_es },
+	{ "pt", CSF_WESTERN, true, 46, cmap_pt, ARRAY_LEN(cmap_pt), costs_pt },
+	{ "it", CSF_WESTERN, true, 40, cmap_it, ARRAY_LEN(cmap_it), costs_it },
+	{ "nl", CSF_WESTERN, true, 35, cmap_nl, ARRAY_LEN(cmap_nl), costs_nl },
+	{ "sv", CSF_WESTERN, true, 36, cmap_sv, ARRAY_LEN(cmap_sv), costs_sv },
+	{ "da", CSF_WESTERN, true, 39, cmap_da, ARRAY_LEN(cmap_da), costs_da },
+	{ "nb", CSF_WESTERN, true, 36, cmap_nb, ARRAY_LEN(cmap_nb), costs_nb },
+	{ "fi", CSF_WESTERN, true, 35, cmap_fi, ARRAY_LEN(cmap_fi), costs_fi },
+	{ "ca", CSF_WESTERN, true, 48, cmap_ca, ARRAY_LEN(cmap_ca), costs_ca },
+	{ "gl", CSF_WESTERN, true, 40, cmap_gl, ARRAY_LEN(cmap_gl), costs_gl },
+	{ "pl", CSF_CENTRAL, true, 42, cmap_pl, ARRAY_LEN(cmap_pl), costs_pl },
+	{ "cs", CSF_CENTRAL, true, 48, cmap_cs, ARRAY_LEN(cmap_cs), costs_cs },
 	{ "hu", CSF_CENTRAL, true, 41, cmap_hu, ARRAY_LEN(cmap_hu), costs_hu },
-	{ "sk", CSF_CENTRAL, true, 46, cmap_sk, ARRAY_LEN(cmap_sk), costs_sk },
-	{ "hr", CSF_CENTRAL, true, 40, cmap_hr, ARRAY_LEN(cmap_hr), costs_hr },
-	{ "sl", CSF_CENTRAL, true, 33, cmap_sl, ARRAY_LEN(cmap_sl), costs_sl },
-	{ "ro", CSF_CENTRAL, true, 39, cmap_ro, ARRAY_LEN(cmap_ro), costs_ro },
+	{ "sk", CSF_CENTRAL, true, 49, cmap_sk, ARRAY_LEN(cmap_sk), costs_sk },
+	{ "hr", CSF_CENTRAL, true, 44, cmap_hr, ARRAY_LEN(cmap_hr), costs_hr },
+	{ "sl", CSF_CENTRAL, true, 34, cmap_sl, ARRAY_LEN(cmap_sl), costs_sl },
+	{ "ro", CSF_CENTRAL, true, 42, cmap_ro, ARRAY_LEN(cmap_ro), costs_ro },
 	{ "ru", CSF_CYRILLIC, false, 40, cmap_ru, ARRAY_LEN(cmap_ru), costs_ru },
-	{ "uk", CSF_CYRILLIC, false, 40, cmap_uk, ARRAY_LEN(cmap_uk), costs_uk },
-	{ "bg", CSF_CYRILLIC, false, 39, cmap_bg, ARRAY_LEN(cmap_bg), costs_bg },
-	{ "be", CSF_CYRILLIC, false, 39, cmap_be, ARRAY_LEN(cmap_be), costs_be },
-	{ "sr", CSF_CYRILLIC, false, 38, cmap_sr, ARRAY_LEN(cmap_sr), costs_sr },
-	{ "mk", CSF_CYRILLIC, false, 33, cmap_mk, ARRAY_LEN(cmap_mk), costs_mk },
-	{ "el", CSF_GREEK, false, 39, cmap_el, ARRAY_LEN(cmap_el), costs_el },
-	{ "tr", CSF_TURKISH, true, 39, cmap_tr, ARRAY_LEN(cmap_tr), costs_tr },
-	{ "he", CSF_HEBREW, false, 32, cmap_he, ARRAY_LEN(cmap_he), costs_he },
-	{ "ar", CSF_ARABIC, false, 49, cmap_ar, ARRAY_LEN(cmap_ar), costs_ar },
-	{ "fa", CSF_ARABIC, false, 42, cmap_fa, ARRAY_LEN(cmap_fa), costs_fa },
-	{ "lt", CSF_BALTIC, true, 40, cmap_lt, ARRAY_LEN(cmap_lt), costs_lt },
-	{ "lv", CSF_BALTIC, true, 41, cmap_lv, ARRAY_LEN(cmap_lv), costs_lv },
-	{ "et", CSF_BALTIC, true, 34, cmap_et, ARRAY_LEN(cmap_et), costs_et },
-	{ "vi", CSF_VIETNAMESE, true, 92, cmap_vi, ARRAY_LEN(cmap_vi), costs_vi },
-	{ "th", CSF_THAI, false, 58, cmap_th, ARRAY_LEN(cmap_th), costs_th },
+	{ "uk", CSF_CYRILLIC, false, 41, cmap_uk, ARRAY_LEN(cmap_uk), costs_uk },
+	{ "bg", CSF_CYRILLIC, false, 45, cmap_bg, ARRAY_LEN(cmap_bg), costs_bg },
+	{ "be", CSF_CYRILLIC, false, 44, cmap_be, ARRAY_LEN(cmap_be), costs_be },
+	{ "sr", CSF_CYRILLIC, false, 41, cmap_sr, ARRAY_LEN(cmap_sr), costs_sr },
+	{ "mk", CSF_CYRILLIC, false, 35, cmap_mk, ARRAY_LEN(cmap_mk), costs_mk },
+	{ "el", CSF_GREEK, false, 41, cmap_el, ARRAY_LEN(cmap_el), costs_el },
+	{ "tr", CSF_TURKISH, true, 43, cmap_tr, ARRAY_LEN(cmap_tr), costs_tr },
+	{ "he", CSF_HEBREW, false, 37, cmap_he, ARRAY_LEN(cmap_he), costs_he },
+	{ "ar", CSF_ARABIC, false, 54, cmap_ar, ARRAY_LEN(cmap_ar), costs_ar },
+	{ "fa", CSF_ARABIC, false, 56, cmap_fa, ARRAY_LEN(cmap_fa), costs_fa },
+	{ "lt", CSF_BALTIC, true, 41, cmap_lt, ARRAY_LEN(cmap_lt), costs_lt },
+	{ "lv", CSF_BALTIC, true, 43, cmap_lv, ARRAY_LEN(cmap_lv), costs_lv },
+	{ "et", CSF_BALTIC, true, 37, cmap_et, ARRAY_LEN(cmap_et), costs_et },
+	{ "vi", CSF_VIETNAMESE, true, 61, cmap_vi, ARRAY_LEN(cmap_vi), costs_vi },
+	{ "th", CSF_THAI, false, 61, cmap_th, ARRAY_LEN(cmap_th), costs_th },
 };
 
 static const struct model_unigram uni_ja[] = {

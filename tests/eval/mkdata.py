@@ -15,7 +15,10 @@ Outputs (both committed; rerun only to refresh them):
                                detect.c scores candidate decodings with
 
 Standard library only.  Deterministic: sorted inputs, no randomness.
-Usage: tests/eval/mkdata.py [TOPDIR]
+Usage: tests/eval/mkdata.py [--model-only] [TOPDIR]
+  --model-only: keep the committed corpus, rebuild only the model; strings
+  of the committed corpus are then also dropped from the training text (the
+  set of installed catalogs may have changed since the corpus was made).
 """
 import collections
 import glob
@@ -53,8 +56,8 @@ CORPUS_LANGS = ["fr", "de", "es", "pt", "it", "pl", "cs", "hu", "sk", "ru", "uk"
 # lists of names (countries, languages, keyboard layouts) rather than prose
 SKIP_DOMAINS = ("iso_", "xkeyboard-config")
 CORPUS_CAP = 90 * 1024		# UTF-8 bytes per language in the committed corpus
-MAX_ALPHA = 64			# non-ASCII symbols per alphabetic model
-UNIGRAM_TOP = 1500		# characters per CJK model
+MAX_ALPHA = 96			# non-ASCII symbols per alphabetic model
+UNIGRAM_TOP = 2500		# characters per CJK model
 COST_SCALE = 6.0		# cost units per nat
 COST_MAX = 90
 
@@ -148,7 +151,33 @@ def c_string(values):
     return s.replace("\\", "\\\\").replace('"', '\\"').replace("?", "\\?")
 
 
+def as_cp1258_decodes(s):
+    """Vietnamese the way a byte-by-byte windows-1258 decoding shows it:
+    characters the code page lacks are a base letter (itself maybe
+    precomposed, like e-circumflex) followed by a combining tone mark, as
+    glibc's CP1258 encoder writes them."""
+    out = []
+    for c in s:
+        try:
+            c.encode("cp1258")
+            out.append(c)
+            continue
+        except UnicodeEncodeError:
+            pass
+        d = unicodedata.normalize("NFD", c)
+        base = unicodedata.normalize("NFC", d[:-1])
+        try:
+            base.encode("cp1258")
+            d[-1].encode("cp1258")
+            out.append(base + d[-1])
+        except UnicodeEncodeError:
+            out.append(c)
+    return "".join(out)
+
+
 def alpha_model(lang, family, text_lines):
+    if lang == "vi":
+        text_lines = [as_cp1258_decodes(s) for s in text_lines]
     latin = family in ("WESTERN", "CENTRAL", "TURKISH", "BALTIC", "VIETNAMESE")
     freq = collections.Counter()
     total = 0
@@ -158,7 +187,7 @@ def alpha_model(lang, family, text_lines):
             if ord(c) >= 128:
                 freq[fold(c)] += 1
     alpha = [c for c, n in sorted(freq.items(), key=lambda kv: (-kv[1], kv[0]))
-             if n >= max(20, 3e-5 * total)][:MAX_ALPHA]
+             if n >= max(5, 1e-5 * total)][:MAX_ALPHA]
     base = 27 if latin else 2
     alpha_index = {c: base + i for i, c in enumerate(alpha)}
     nsym = base + len(alpha) + 1
@@ -290,19 +319,27 @@ def write_model(path, alpha_models, cjk_models):
 
 
 def main():
-    top = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
+    args = sys.argv[1:]
+    model_only = "--model-only" in args
+    args = [a for a in args if a != "--model-only"]
+    top = args[0] if args else os.path.join(os.path.dirname(__file__), "..", "..")
     corpus_dir = os.path.join(top, "tests", "eval", "corpus")
     os.makedirs(corpus_dir, exist_ok=True)
     alpha_models, cjk_models = [], []
     for lang, family, dirs in MODEL_LANGS:
         train, test = gather(dirs)
+        committed = os.path.join(corpus_dir, lang + ".txt")
+        if model_only and os.path.exists(committed):
+            with open(committed, encoding="utf-8") as f:
+                held_out = set(f.read().split("\n"))
+            train = [s for s in train if s not in held_out]
         train_set = set(train)
         train = sorted(set(train))
         if lang in CJK:
             cjk_models.append(cjk_model(lang, family, train))
         else:
             alpha_models.append(alpha_model(lang, family, train))
-        if lang in CORPUS_LANGS:
+        if lang in CORPUS_LANGS and not model_only:
             seen, kept, size = set(), [], 0
             for s in test:
                 if s in train_set or s in seen:
