@@ -173,7 +173,7 @@ const char *mime_cte_name(enum mime_cte cte);
 const struct mime_header *mime_part_header(const struct mime_message *m, unsigned p,
 					   const char *name, unsigned nth);
 /* True when part p is or lies inside multipart/signed, multipart/encrypted,
- * application/pkcs7-mime or application/x-pkcs7-mime. */
+ * application/pkcs7-mime, application/x-pkcs7-mime or application/pkcs7-signature. */
 bool mime_part_in_signed(const struct mime_message *m, unsigned p);
 
 #endif

@@ -276,12 +276,6 @@ static void close_part(struct mime_scanner *sc, unsigned k, size_t end)
 	struct mime_part *p = &sc->m.parts[op->part];
 
 	flush_run(sc);		/* the part's body bytes go out before its part_end */
-	if (sc->state == ST_HEADER && k == sc->nopen - 1) {
-		/* input or an outer delimiter ended this part inside its header block */
-		p->hdr_end = p->body_start = p->body_end = end;
-		if (op->part != 0)
-			flag(sc, MIME_ANOM_TRUNC_HDR);
-	}
 	if (end < p->body_start)
 		end = p->body_start;
 	p->body_end = end;
@@ -905,18 +899,20 @@ const struct mime_message *mime_scanner_finish(struct mime_scanner *sc)
 		flag(sc, MIME_ANOM_BARE_CR);
 		line_content(sc, "\r", 1);
 	}
-	if (sc->state == ST_HEADER) {
-		if (sc->line_open)
+	if (sc->line_open) {
+		if (sc->state == ST_HEADER)
 			header_line_end(sc, 0);
-		if (sc->state == ST_HEADER) {
-			finish_field(sc);
-			if (sc->stack[sc->nopen - 1].part != 0)
-				flag(sc, MIME_ANOM_TRUNC_HDR);
-			/* a header block with no body: the part ends here */
-			header_block_end(sc, sc->pos);
-		}
-	} else if (sc->line_open) {
-		body_line_end(sc, 0);
+		else
+			body_line_end(sc, 0);
+	}
+	/* a header block still open (possibly one that the last line, a
+	 * delimiter without EOL, just began): the part ends here, with no body;
+	 * ending it may begin an embedded message's block, ended the same way */
+	while (sc->state == ST_HEADER) {
+		finish_field(sc);
+		if (sc->stack[sc->nopen - 1].part != 0)
+			flag(sc, MIME_ANOM_TRUNC_HDR);
+		header_block_end(sc, sc->pos);
 	}
 	flush_pending_eol(sc);
 	while (sc->nopen > 0) {

@@ -1099,12 +1099,49 @@ START_TEST(test_truncated_header_at_eof)
 	ck_assert(m->anomalies & MIME_ANOM_TRUNC_HDR);
 	ck_assert_uint_eq(m->parts[1].nheaders, 2);
 	ck_assert_uint_eq(m->headers[2].eol_len, 0);
+	/* a delimiter without EOL at EOF begins a part that has nothing */
+	{
+		const char *s = "Content-Type: multipart/mixed; boundary=t\n\n--t\n\nx\n--t";
+
+		m = scan(s);
+		ck_assert_uint_eq(m->nparts, 3);
+		ck_assert(m->parts[2].is_leaf);
+		ck_assert_uint_eq(m->parts[2].body_start, m->size);
+		ck_assert_uint_eq(m->parts[1].body_end, off(s, "\nx\n") + 2);
+	}
+	ck_assert(m->anomalies & MIME_ANOM_NO_CLOSE);
+	m = scan("Content-Type: multipart/digest; boundary=t\n\n--t");
+	ck_assert_uint_eq(m->nparts, 3);	/* digest child: an embedded message, empty */
+	ck_assert(m->parts[1].is_message);
+	ck_assert(m->parts[2].is_leaf);
 	m = scan("Subject: only a header\n");
 	ck_assert_uint_eq(m->nparts, 1);
 	ck_assert_uint_eq(m->parts[0].nheaders, 1);
 	m = scan("");
 	ck_assert_uint_eq(m->nparts, 1);
 	ck_assert_uint_eq(m->size, 0);
+}
+END_TEST
+
+START_TEST(test_header_nul_cr_and_folded_8bit)
+{
+	static const char s[] = "Subject: a\0b\r\n"
+		"X-Bare: c\rd\r\n"
+		"X-Fold: plain\r\n"
+		" \xe4\r\n"
+		"\r\n"
+		"body\r\n";
+	const struct mime_message *m = scan_len(s, sizeof(s) - 1);
+
+	ck_assert_uint_eq(m->nheaders, 3);
+	ck_assert(m->anomalies & MIME_ANOM_NUL);
+	ck_assert(m->anomalies & MIME_ANOM_BARE_CR);
+	ck_assert(!m->headers[1].has_8bit);
+	ck_assert(m->headers[2].has_8bit);
+	ck_assert_uint_eq(m->headers[1].eol_len, 2);
+	ck_assert_uint_eq(m->headers[1].value_len, 4);	/* " c\rd": the bare CR is value */
+	ck_assert(!m->parts[0].body_has_nul);
+	ck_assert(m->eol_crlf);
 }
 END_TEST
 
@@ -1330,13 +1367,17 @@ START_TEST(test_random_token_soup)
 		"From x\n", "Content-Type: multipart/digest; boundary=\"b\"\n", "abc", "\t",
 	};
 	struct buf b;
-	unsigned round, i;
+	unsigned round, i, rounds = 200;
+	const char *env = getenv("CPM_MIME_SOUP_ROUNDS");	/* longer local hunts */
 
+	if (env != NULL)
+		rounds = (unsigned)strtoul(env, NULL, 10);
 	buf_init(&b, 1 << 20);
-	srand(99);
-	for (round = 0; round < 200; round++) {
-		unsigned ntok = 5 + (unsigned)rand() % 80;
+	for (round = 0; round < rounds; round++) {
+		srand(99 + round);
+		unsigned ntok;
 
+		ntok = 5 + (unsigned)rand() % 80;
 		buf_reset(&b);
 		for (i = 0; i < ntok; i++) {
 			const char *t = tok[(unsigned)rand() % ARRAY_LEN(tok)];
@@ -1384,6 +1425,7 @@ static Suite *mime_suite(void)
 	tcase_add_test(tc, test_8bit_past_header_buffer_is_flagged);
 	tcase_add_test(tc, test_truncated_header_at_eof);
 	tcase_add_test(tc, test_signed_lookup);
+	tcase_add_test(tc, test_header_nul_cr_and_folded_8bit);
 	tcase_add_test(tc, test_random_token_soup);
 	suite_add_tcase(s, tc);
 
