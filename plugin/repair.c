@@ -524,9 +524,12 @@ static void plan_text_action(struct plan *pl, unsigned i, struct report_row *row
 		pp->transcode = true;
 		pp->label = pl->utf8;
 		row->actions |= ACT_TRANSCODE;
+		/* 8bit only when every decoded line fits SMTP's 998 bytes and no
+		 * bare CR would reach the wire; otherwise quoted-printable */
 		if (p->cte == CTE_BASE64)
 			pp->new_cte = CTE_BASE64;
-		else if (p->cte == CTE_QP || pl->conf->seven_bit_output)
+		else if (p->cte == CTE_QP || pl->conf->seven_bit_output || ta->max_decoded_line > 998 ||
+			 (p->anomalies & MIME_ANOM_BARE_CR))
 			pp->new_cte = CTE_QP;
 		else
 			pp->new_cte = CTE_8BIT;
@@ -652,7 +655,9 @@ static int rewrite_param_field(struct plan *pl, unsigned hidx, const struct mpar
 	const struct mparam *cs_param = label ? mparams_get(mp, "charset") : NULL;
 	int rc = -1;
 
-	if (h->truncated || mp->nparam >= MPARAM_MAX)
+	/* A field the parser did not see whole (too long, too many parameters)
+	 * cannot be rewritten safely: an appended charset might not be seen. */
+	if (h->truncated || mp->nparam >= MPARAM_MAX || (mp->errors & MPARAM_ERR_LIMIT))
 		return -1;
 	buf_init(&field, FIELD_MAX);
 	buf_init(&nf, FIELD_MAX);

@@ -360,17 +360,6 @@ class InvalidCharsets(Case):
 # prints XPASS and fails, so the fixer removes the entry (the case then
 # guards the fix).
 KNOWN_BUGS = {
-    ('line-100MB', 'transcode'):
-        'transcode writes Content-Transfer-Encoding: 8bit with lines over 998 bytes '
-        '(label mode correctly switches to quoted-printable)',
-    ('bare-cr', 'transcode'):
-        'same bug: text with bare CRs is one long line once transcoded to 8bit; '
-        'the next pass re-encodes it as quoted-printable',
-    ('rfc2231-invalid-continuations', 'label'):
-        'a charset label appended after thousands of RFC 2231 sections is not seen by '
-        'the parser on the next pass: every pass appends another one',
-    ('rfc2231-invalid-continuations', 'transcode'):
-        'same as label mode',
 }
 
 CASES = [Nesting10k(), Headers1M(), Line100M(), Line100MTooBig(), NulBytes(), BareCR(), Boundaries(),
