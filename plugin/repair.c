@@ -434,7 +434,9 @@ static enum verdict judge_text_part(struct plan *pl, unsigned i, struct part_ora
 		declared = charset_lookup(label);
 	*declared_out = declared;
 	esc = escape_charset(ta);
-	if (!ta->has_8bit && esc != NULL) {
+	/* Escape sequences alone prove nothing: only text that decodes under the
+	 * escape-based charset is legacy 7-bit; anything else is plain ASCII. */
+	if (!ta->has_8bit && esc != NULL && oracle_decodes(o, esc)) {
 		if (declared != NULL && (declared->props & CSP_7BIT_STATEFUL) && oracle_decodes(o, declared))
 			return VERDICT_OK;
 		return VERDICT_LEGACY_7BIT;
