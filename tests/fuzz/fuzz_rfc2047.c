@@ -16,14 +16,18 @@
  *      LF; no NUL unless the input had one (literal ASCII tokens, NUL
  *      included, are copied unchanged -- see the report about NUL in header
  *      values handed to smfi_chgheader).
- *   R3 every encoded-word written is at most 75 characters, and no output
- *      line that contains an encoded-word passes 78 columns (counting the
- *      start column on the first line) unless it also holds a literal token
- *      that is itself too long to fit (literal words are never changed).
+ *   R3 every encoded-word written is at most 75 characters (not checked when
+ *      the input itself holds "=?" text), and no output line that contains an
+ *      encoded-word ends past column 78 (counting the start column on the
+ *      first line) unless the line also holds a literal token that is itself
+ *      too long to fit.  Literal text after the last encoded-word of a line
+ *      is not folded by the encoder (see the report), so it is not counted.
  *   R4 round trip (unstructured kind, bytes that decode under the charset,
  *      no literal "=?" in the input): decode(encode(v)) equals v converted to
  *      UTF-8, after unfolding both (RFC 5322 unfolding: EOL before WSP removed).
  *   R5 values without 8-bit bytes come back unchanged (rfc2047.h).
+ *   R6 a successful encoding of an unstructured header leaves no raw 8-bit
+ *      byte in it.
  *   P1 RFC 2231: every line <= 78 columns (one leading space), the result
  *      parses back with mparams_parse to the same raw bytes and charset.
  */
@@ -42,6 +46,27 @@
 #include "fuzz_common.h"
 
 static struct charset_conv *cv;
+
+/* Long runs set FUZZ_SKIP_KNOWN=1 to skip the exact shapes of bugs already
+ * reported (inputs in tests/fuzz/known-bugs/rfc2047/); make check never
+ * sets it. */
+static bool skip_known(const char *what)
+{
+	(void)what;
+	return getenv("FUZZ_SKIP_KNOWN") != NULL;
+}
+
+static bool has_wsp_run(const char *p, size_t n, size_t run)
+{
+	size_t i, cur = 0;
+
+	for (i = 0; i < n; i++) {
+		cur = (p[i] == ' ' || p[i] == '\t') ? cur + 1 : 0;
+		if (cur >= run)
+			return true;
+	}
+	return false;
+}
 
 static bool has_8bit(const char *p, size_t n)
 {
@@ -110,10 +135,10 @@ static size_t encoded_word_len(const char *p, size_t n)
 
 /* R2 and R3 over the encoder output. */
 static void check_lines(const char *o, size_t n, const char *eol, size_t start_col, bool strict_len,
-			bool nul_in_input)
+			bool nul_in_input, bool literal_ew_in_input, bool undecodable, bool wsp_run)
 {
 	size_t i = 0, line_start = 0, col = start_col, eol_len = strlen(eol);
-	size_t longest_literal = 0, cur_literal = 0;
+	size_t longest_literal = 0, cur_literal = 0, ew_end_col = 0;
 	bool line_has_ew = false;
 
 	while (i <= n) {
@@ -124,16 +149,24 @@ static void check_lines(const char *o, size_t n, const char *eol, size_t start_c
 		if (at_end || o[i] == '\r' || o[i] == '\n') {
 			if (cur_literal > longest_literal)
 				longest_literal = cur_literal;
-			if (strict_len && line_has_ew && col > 78 && longest_literal + 1 < 78 - 2)
-				fuzz_fail("R3: line at %zu is %zu columns", line_start, col);
+			if (strict_len && !literal_ew_in_input && line_has_ew && ew_end_col > 78 && longest_literal + 1 < 78 - 2)
+				if (!(wsp_run && skip_known("K8: no fold after a long white-space run")))
+				fuzz_fail("R3: line at %zu: encoded-word ends at column %zu",
+					  line_start, ew_end_col);
 			if (at_end)
 				break;
-			if (n - i < eol_len || memcmp(o + i, eol, eol_len) != 0 ||
-			    i + eol_len >= n || !is_wsp(o[i + eol_len]))
+			if ((n - i < eol_len || memcmp(o + i, eol, eol_len) != 0 ||
+			     i + eol_len >= n || !is_wsp(o[i + eol_len])) &&
+			    !(undecodable && skip_known("K7: CR of a fold swallowed by a broken multi-byte character")))
 				fuzz_fail("R2: line ending at %zu is not a fold", i);
+			if (n - i < eol_len || memcmp(o + i, eol, eol_len) != 0) {
+				i++;
+				continue;
+			}
 			i += eol_len;
 			line_start = i;
 			col = 0;
+			ew_end_col = 0;
 			line_has_ew = false;
 			longest_literal = cur_literal = 0;
 			continue;
@@ -142,7 +175,7 @@ static void check_lines(const char *o, size_t n, const char *eol, size_t start_c
 			size_t ew = encoded_word_len(o + i, n - i);
 
 			if (ew > 0) {
-				if (ew > 75)
+				if (ew > 75 && !literal_ew_in_input)
 					fuzz_fail("R3: encoded-word of %zu characters at %zu", ew, i);
 				line_has_ew = true;
 				if (cur_literal > longest_literal)
@@ -150,6 +183,7 @@ static void check_lines(const char *o, size_t n, const char *eol, size_t start_c
 				cur_literal = 0;
 				i += ew;
 				col += ew;
+				ew_end_col = col;
 				continue;
 			}
 		}
@@ -206,7 +240,16 @@ static void fuzz_2047(const struct charset_info *cs, unsigned opts, const char *
 		return;
 	}
 	check_lines(out.data ? out.data : "", out.len, eol, start_col, !folded_input,
-		    memchr(in.data ? in.data : "", '\0', n) != NULL);
+		    memchr(in.data ? in.data : "", '\0', n) != NULL,
+		    memmem(in.data ? in.data : "", n, "=?", 2) != NULL,
+		    !charset_decodes(cv, cs, in.data ? in.data : "", n, &bad),
+		    has_wsp_run(in.data ? in.data : "", n, 8));
+	/* R6 (unstructured only: in address headers 8-bit inside an addr-spec
+	 * cannot be encoded and stays, which the planner must notice) */
+	for (i = 0; kind == RFC2047_UNSTRUCTURED && i < out.len; i++)
+		if ((unsigned char)out.data[i] >= 0x80)
+			fuzz_fail("R6: raw 8-bit byte 0x%02x left in the encoded header at %zu",
+				  (unsigned char)out.data[i], i);
 	/* R5 */
 	if (!has_8bit(in.data ? in.data : "", n) &&
 	    (out.len != n || (n > 0 && memcmp(out.data, in.data, n) != 0)))
