@@ -32,6 +32,10 @@
  *   I7 a part the second pass cannot repair was one the first pass could not
  *      repair either (we never make a message worse).
  *   I10 a multipart boundary parameter is never rewritten.
+ *   I11 no field is inserted at the end of a header block that was ended by
+ *      an invalid line rather than a blank line (readers go on reading header
+ *      fields there: a second Content-Type would be ambiguous).
+ *   I12 the planner never ends in an internal error ("conflicting edits").
  *   I9 without SMTPUTF8 no rewritten header field keeps raw 8-bit bytes, and
  *      no edit replaces bytes by the same bytes.
  *   I8 every header field the planner writes is well-formed: at a line
@@ -524,6 +528,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_edit_list(el, len);
 	for (i = 0; i < el->n; i++)
 		check_header_edit(&el->v[i], msg, len);
+	/* I11 */
+	if (inserted_into_unterminated_block(el, m1) &&
+	    !skip_known("K10: fields added to a header block not ended by a blank line"))
+		fuzz_fail("I11: fields inserted at the end of a header block that was ended by an "
+			  "invalid line, not a blank line (readers see the rest as header too)");
+	/* I12 */
+	if (strncmp(engine_report(a.e)->note, "internal", 8) == 0 &&
+	    !skip_known("K12: internal: conflicting edits"))
+		fuzz_fail("I12: the planner reports an internal error: %s", engine_report(a.e)->note);
 	/* I3 */
 	if (el->n == 0 && (a.out.len != len || (len > 0 && memcmp(a.out.data, msg, len) != 0)))
 		fuzz_fail("I3: no edits but output differs from input");
