@@ -428,8 +428,19 @@ int main(int argc, char **argv)
 		    si == 0 ? "pass-thru" : s->name, s->n, mb, mb / se.median,
 		    (double)s->n / se.median, 100 * se.spread, "memchr+memcpy", mb / sm.median,
 		    100 * sm.spread, sm.median / se.median);
+		/* The same figures as key=value, for report.py. */
+		printf("kv workload=%s msgs=%zu mb=%.2f eng_mbps=%.2f eng_msgs=%.1f eng_noise=%.1f "
+		    "memchr_mbps=%.1f memchr_noise=%.1f ratio_memchr=%.4f edits=%zu body_rewrites=%zu",
+		    si == 0 ? "pass-thru" : s->name, s->n, mb, mb / se.median, (double)s->n / se.median,
+		    100 * se.spread, mb / sm.median, 100 * sm.spread, sm.median / se.median,
+		    tot.edits, tot.body_rewrites);
 		if (si == 2) {
 			sic = summarize(ti, reps);
+			printf(" iconv_mbps=%.1f iconv_noise=%.1f ratio_iconv=%.4f iconv_text_mb=%.2f",
+			    mb / sic.median, 100 * sic.spread, sic.median / se.median, (double)text_bytes / 1e6);
+		}
+		printf("\n");
+		if (si == 2) {
 			printf("%-11s %6s %8s | %9s %9s %6s | %-13s %9.1f %5.1f%% | %6.3f\n",
 			    "", "", "", "", "", "", "iconv", mb / sic.median, 100 * sic.spread,
 			    sic.median / se.median);

@@ -1,0 +1,260 @@
+#!/usr/bin/python3
+# report.py -- turn the raw results of tests/bench/run.sh into RESULTS.md.
+#
+# Usage: report.py RESULTS_DIR > RESULTS.md
+# Reads machine.txt, engine.txt, milter.txt, peers.txt, postfix.txt,
+# memory.txt, rss-*.txt and profile-*.txt (all written by run.sh), computes
+# every ratio from the figures of this one run, and checks each target of
+# issue 5.  Appends tests/bench/profile-notes.md (the hand-written verdicts of
+# the profiles) when present.
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def kv_lines(path, prefix=None):
+	rows = []
+	if not os.path.exists(path):
+		return rows
+	for line in open(path, encoding="utf-8", errors="replace"):
+		line = line.strip()
+		if prefix is not None:
+			if not line.startswith(prefix):
+				continue
+			line = line[len(prefix):]
+		d = dict(m.groups() for m in re.finditer(r"(\w+)=(\S+)", line))
+		if d:
+			rows.append(d)
+	return rows
+
+
+def num(d, k, default=0.0):
+	try:
+		return float(d.get(k, default))
+	except (TypeError, ValueError):
+		return default
+
+
+def by_label(rows):
+	return {r.get("label"): r for r in rows if "label" in r}
+
+
+def verdict(ok):
+	return "**hit**" if ok else "**MISS**"
+
+
+def main():
+	rdir = sys.argv[1]
+	out = []
+	p = out.append
+	targets = []
+
+	machine = {}
+	for line in open(os.path.join(rdir, "machine.txt"), encoding="utf-8"):
+		if "=" in line:
+			k, v = line.rstrip("\n").split("=", 1)
+			machine[k] = v
+	p("# codepage-milter benchmark results")
+	p("")
+	p("Written by `tests/bench/run.sh` (see README, *Benchmarks*); every ratio below compares figures "
+	  "measured in the same run on the same machine%s." %
+	  (" (**--quick run**: fewer repetitions)" if machine.get("quick") == "1" else ""))
+	p("")
+	p("| machine | |")
+	p("| --- | --- |")
+	for k in ("cpu", "cores", "memory", "kernel", "os", "virt", "perf_instructions", "postfix",
+		  "mimedefang", "pymilter", "libmilter", "commit", "date", "total_seconds"):
+		if k in machine:
+			p("| %s | %s |" % (k.replace("_", " "), machine[k]))
+	p("")
+
+	# ---- engine
+	eng = {r["workload"]: r for r in kv_lines(os.path.join(rdir, "engine.txt"), "kv ")}
+	p("## 1. Engine throughput, single thread")
+	p("")
+	p("Median of the repetitions; noise = (max-min)/median.  Ceilings run interleaved with the engine "
+	  "on the same bytes: memchr+memcpy over every message, glibc iconv of every 8-bit text part to "
+	  "UTF-8.  MB/s are message bytes per second for every row, so a ratio is ceiling time / engine time.")
+	p("")
+	p("| workload | msgs | MB | engine MB/s | msgs/s | noise | memchr+memcpy MB/s | engine/memchr | iconv MB/s | engine/iconv |")
+	p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for w in ("pass-thru", "label", "transcode"):
+		r = eng.get(w)
+		if r is None:
+			continue
+		p("| %s | %d | %.1f | %.1f | %.0f | %.0f%% | %.0f | %.3f | %s | %s |" % (
+			w, num(r, "msgs"), num(r, "mb"), num(r, "eng_mbps"), num(r, "eng_msgs"),
+			num(r, "eng_noise"), num(r, "memchr_mbps"), num(r, "ratio_memchr"),
+			"%.0f" % num(r, "iconv_mbps") if "iconv_mbps" in r else "",
+			"%.3f" % num(r, "ratio_iconv") if "ratio_iconv" in r else ""))
+	p("")
+	if "pass-thru" in eng:
+		v = num(eng["pass-thru"], "ratio_memchr")
+		targets.append(("pass-through >= 1/4 of the memchr+memcpy ceiling", "%.3f" % v, v >= 0.25))
+	if "transcode" in eng:
+		v = num(eng["transcode"], "ratio_iconv")
+		targets.append(("transcoding >= 1/2 of raw iconv", "%.3f" % v, v >= 0.5))
+
+	# ---- milter
+	mil = by_label(kv_lines(os.path.join(rdir, "milter.txt")))
+	p("## 2. Milter throughput against the accept-everything ceiling")
+	p("")
+	p("`milter_load` (C, Postfix-faithful: plain blocking sockets, no TCP_NODELAY/QUICKACK, "
+	  "VSTREAM-like buffering) sends the clean+label messages, 10 per connection; each milter is "
+	  "restarted for each row, so peak RSS (VmHWM) is that row's.  The ceiling is "
+	  "`accept_milter` (libmilter, same negotiated steps, ACCEPT at end of message, no work).")
+	p("")
+	p("| socket | conns | ceiling msgs/s | codepage-milter msgs/s | ratio | ceiling p50/p99 ms | cpm p50/p99 ms | cpm peak RSS | modified | errors | client CPU |")
+	p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for st in ("unix", "inet"):
+		for c in ("1", "4", "16", "64"):
+			a = mil.get("accept/%s/%s" % (st, c))
+			m = mil.get("cpm/%s/%s" % (st, c))
+			if a is None or m is None:
+				continue
+			ratio = num(m, "msgs_per_s") / num(a, "msgs_per_s", 1) if num(a, "msgs_per_s") else 0
+			p("| %s | %s | %.0f | %.0f | %.2f | %.2f / %.1f | %.2f / %.1f | %.1f MB | %d | %d | %s%% |" % (
+				st, c, num(a, "msgs_per_s"), num(m, "msgs_per_s"), ratio,
+				num(a, "p50_ms"), num(a, "p99_ms"), num(m, "p50_ms"), num(m, "p99_ms"),
+				num(m, "hwm_kb") / 1024, num(m, "modified"), num(m, "errors") + num(a, "errors"),
+				m.get("client_cpu_pct", "?")))
+			targets.append(("milter >= 0.8x accept-everything, %s, %s conn" % (st, c),
+					"%.2f" % ratio, ratio >= 0.8))
+	p("")
+
+	# ---- peers
+	peers = by_label(kv_lines(os.path.join(rdir, "peers.txt")))
+	p("## 3. Peers doing the same labelling job")
+	p("")
+	p("MIMEDefang (`tests/bench/mimedefang-filter`) and pymilter (`tests/bench/pymilter_labeller.py`) "
+	  "label unlabelled 8-bit text parts windows-1252; codepage-milter runs its default Mode label "
+	  "(detection, labelling, RFC 2047 header repair).  Same messages, same client, same socket.")
+	p("")
+	p("| socket | conns | codepage-milter msgs/s | pymilter msgs/s | MIMEDefang msgs/s | cpm/pymilter | cpm/MIMEDefang | p50 ms cpm / pym / MD | errors cpm/pym/MD |")
+	p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for st in ("unix", "inet"):
+		for c in ("1", "4"):
+			m = peers.get("cpm/%s/%s" % (st, c))
+			y = peers.get("pymilter/%s/%s" % (st, c))
+			d = peers.get("mimedefang/%s/%s" % (st, c))
+			if m is None or y is None or d is None:
+				continue
+			ry = num(m, "msgs_per_s") / num(y, "msgs_per_s") if num(y, "msgs_per_s") else float("inf")
+			rd = num(m, "msgs_per_s") / num(d, "msgs_per_s") if num(d, "msgs_per_s") else float("inf")
+			p("| %s | %s | %.0f | %.0f | %.0f | %.1f | %.1f | %.2f / %.2f / %.2f | %d / %d / %d |" % (
+				st, c, num(m, "msgs_per_s"), num(y, "msgs_per_s"), num(d, "msgs_per_s"), ry, rd,
+				num(m, "p50_ms"), num(y, "p50_ms"), num(d, "p50_ms"),
+				num(m, "errors"), num(y, "errors"), num(d, "errors")))
+			if c == "1":
+				targets.append((">= 20x MIMEDefang, %s, 1 conn" % st, "%.1f" % rd, rd >= 20))
+				targets.append((">= 10x pymilter, %s, 1 conn" % st, "%.1f" % ry, ry >= 10))
+	p("")
+
+	# ---- postfix
+	pf = by_label(kv_lines(os.path.join(rdir, "postfix.txt")))
+	p("## 4. Through real Postfix")
+	p("")
+	p("Private Postfix %s on loopback, discard(8) delivery, the clean+label messages submitted by 8 "
+	  "parallel smtplib processes, one SMTP session per message; msgs/s = delivered / (first "
+	  "connection .. queue empty).  \"none\" ran first and last; its mean is the baseline." %
+	  machine.get("postfix", ""))
+	p("")
+	p("| milter | delivered/expected | seconds | msgs/s | vs Postfix alone | submitter CPU |")
+	p("| --- | ---: | ---: | ---: | ---: | ---: |")
+	base = [num(pf[k], "msgs_per_s") for k in ("none", "none2") if k in pf]
+	base_rate = sum(base) / len(base) if base else 0
+	for k in ("none", "accept/inet", "cpm/inet", "cpm/unix", "none2"):
+		r = pf.get(k)
+		if r is None:
+			continue
+		ratio = num(r, "msgs_per_s") / base_rate if base_rate else 0
+		p("| %s | %d/%d | %.2f | %.1f | %.2f | %s%% |" % (
+			k, num(r, "delivered"), num(r, "expected"), num(r, "total_s"), num(r, "msgs_per_s"),
+			ratio, r.get("submitter_cpu_pct", "?")))
+		if k.startswith("cpm/"):
+			ok = ratio >= 0.8 and num(r, "delivered") == num(r, "expected")
+			targets.append(("Postfix with the milter >= 0.8x Postfix alone (%s)" % k[4:],
+					"%.2f" % ratio, ok))
+	p("")
+
+	# ---- memory
+	mem = kv_lines(os.path.join(rdir, "memory.txt"))
+	p("## 5. Memory")
+	p("")
+	p("| run | messages | errors | peak RSS (VmHWM) | sampled max RSS | bound: conns x SpoolThreshold |")
+	p("| --- | ---: | ---: | ---: | ---: | ---: |")
+	for r in mem:
+		lab = r.get("label", "")
+		bound = ""
+		mt = re.search(r"threshold=(\d+)M", lab)
+		if mt:
+			b = int(r.get("conns", "0")) * int(mt.group(1))
+			bound = "%d MB" % b
+			hwm = num(r, "hwm_kb") / 1024
+			targets.append(("RSS bounded by ~conns x threshold (%s)" % lab, "%.0f MB vs %d MB" % (hwm, b),
+					hwm <= 1.5 * b + 16 and num(r, "errors") == 0))
+		p("| %s | %d | %d | %.1f MB | %.1f MB | %s |" % (
+			lab, num(r, "messages"), num(r, "errors"), num(r, "hwm_kb") / 1024,
+			num(r, "sampled_max_kb") / 1024, bound))
+	samples = []
+	path = os.path.join(rdir, "rss-10k.txt")
+	if os.path.exists(path):
+		for line in open(path):
+			f = line.split()
+			if len(f) == 3 and int(f[1]) > 0:
+				samples.append((float(f[0]), int(f[1]), int(f[2])))
+	if samples:
+		total = samples[-1][2]
+
+		def rss_at(frac):
+			want = total * frac
+			for t, kb, done in samples:
+				if done >= want:
+					return kb
+			return samples[-1][1]
+		r10, r50, r90 = rss_at(0.10), rss_at(0.50), rss_at(0.90)
+		last = samples[-1][1]
+		p("")
+		p("10,000-message run, RSS sampled every 200 ms (%d samples): after 10%% of the messages "
+		  "%.1f MB, after 50%% %.1f MB, after 90%% %.1f MB, at the end %.1f MB, max %.1f MB." % (
+			len(samples), r10 / 1024, r50 / 1024, r90 / 1024, last / 1024,
+			max(s[1] for s in samples) / 1024))
+		growth = (r90 - r10) / 1024
+		targets.append(("RSS flat over %d messages (growth 10%%..90%%)" % total, "%+.1f MB" % growth,
+				growth <= 2.0))
+	p("")
+
+	# ---- targets
+	p("## Targets")
+	p("")
+	p("| target | measured | |")
+	p("| --- | ---: | --- |")
+	for name, val, ok in targets:
+		p("| %s | %s | %s |" % (name, val, verdict(ok)))
+	p("")
+
+	# ---- profiles (automatic) and verdicts (hand-written)
+	profs = sorted(f for f in os.listdir(rdir) if f.startswith("profile-") and f.endswith(".txt"))
+	if profs:
+		p("## Profiles recorded in this run")
+		p("")
+		for f in profs:
+			p("`%s` (perf record, cpu-clock samples, self time):" % f[len("profile-"):-4])
+			p("")
+			p("```")
+			for line in open(os.path.join(rdir, f), encoding="utf-8", errors="replace"):
+				p(line.rstrip("\n"))
+			p("```")
+			p("")
+	notes = os.path.join(HERE, "profile-notes.md")
+	if os.path.exists(notes):
+		p(open(notes, encoding="utf-8").read().rstrip("\n"))
+		p("")
+	print("\n".join(out))
+	return 0
+
+
+if __name__ == "__main__":
+	sys.exit(main())
