@@ -253,6 +253,17 @@ for st in unix inet; do
 	done
 done
 
+# ---- 6b. the Nagle/delayed-ACK stall, isolated ----------------------------------------
+# Only messages that need a label (several end-of-message replies) and are
+# small enough (< 100 KB) that the MTA side sends each in one write: any
+# ~40 ms p50 here is the milter's own reply stall on TCP.
+say "end-of-message reply stall over inet (label-only messages < 100 KB)"
+mapfile -t SMALL_LABEL < <(find "$C/label" -name '*.eml' -size -100k | LC_ALL=C sort)
+for kind in accept cpm pymilter mimedefang; do
+	load "$kind" inet 1 "$kind/inet/1" "$R/stall.txt" -m 10 -n 400 -d "$PSECS" "${SMALL_LABEL[@]}"
+	tail -1 "$R/stall.txt" >&2
+done
+
 # ---- 7. real Postfix -------------------------------------------------------------------
 say "real Postfix on loopback"
 REPEAT=2; [ "$QUICK" = 1 ] && REPEAT=1
