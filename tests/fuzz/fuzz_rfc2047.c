@@ -157,7 +157,7 @@ static void check_lines(const char *o, size_t n, const char *eol, size_t start_c
 				break;
 			if ((n - i < eol_len || memcmp(o + i, eol, eol_len) != 0 ||
 			     i + eol_len >= n || !is_wsp(o[i + eol_len])) &&
-			    !(undecodable && skip_known("K7: CR of a fold swallowed by a broken multi-byte character")))
+			    !(undecodable && skip_known("K7/K14: CR of a fold swallowed (broken multi-byte character, or a quoted-pair backslash in an address header)")))
 				fuzz_fail("R2: line ending at %zu is not a fold", i);
 			if (n - i < eol_len || memcmp(o + i, eol, eol_len) != 0) {
 				i++;
@@ -204,7 +204,7 @@ static void fuzz_2047(const struct charset_info *cs, unsigned opts, const char *
 	const char *eol = (opts & 4) ? "\r\n" : "\n";
 	size_t start_col = 2 + (opts >> 3), i, n = 0;
 	struct buf in, out, dec, want;
-	bool decodes, folded_input = false;
+	bool decodes, folded_input = false, backslash_fold = false;
 	size_t bad;
 	int rc;
 
@@ -213,6 +213,8 @@ static void fuzz_2047(const struct charset_info *cs, unsigned opts, const char *
 	buf_init(&in, 1u << 20);
 	for (i = 0; i < rawlen; i++) {
 		if (raw[i] == '\r' || raw[i] == '\n') {
+			if (i > 0 && raw[i - 1] == '\\')
+				backslash_fold = true;
 			while (i + 1 < rawlen && (raw[i + 1] == '\r' || raw[i + 1] == '\n'))
 				i++;
 			buf_puts(&in, eol);
@@ -242,7 +244,8 @@ static void fuzz_2047(const struct charset_info *cs, unsigned opts, const char *
 	check_lines(out.data ? out.data : "", out.len, eol, start_col, !folded_input,
 		    memchr(in.data ? in.data : "", '\0', n) != NULL,
 		    memmem(in.data ? in.data : "", n, "=?", 2) != NULL,
-		    !charset_decodes(cv, cs, in.data ? in.data : "", n, &bad),
+		    !charset_decodes(cv, cs, in.data ? in.data : "", n, &bad) ||
+		    (backslash_fold && kind == RFC2047_ADDRESS),
 		    has_wsp_run(in.data ? in.data : "", n, 8));
 	/* R6 (unstructured only: in address headers 8-bit inside an addr-spec
 	 * cannot be encoded and stays, which the planner must notice) */
