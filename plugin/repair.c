@@ -268,6 +268,47 @@ static const char *part_eol(const struct plan *pl, unsigned part)
 	return pl->m->parts[part].eol_crlf ? "\r\n" : "\n";
 }
 
+/* NUL or a CR not followed by LF: bytes we refuse to carry into a field we
+ * write (a C-string header value would be cut; a bare CR is no line break). */
+static bool has_unsafe_bytes(const char *p, size_t n)
+{
+	size_t i;
+
+	if (memchr(p, '\0', n) != NULL)
+		return true;
+	for (i = 0; i < n; i++)
+		if (p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n'))
+			return true;
+	return false;
+}
+
+static bool has_8bit_bytes(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return true;
+	return false;
+}
+
+/* The original bytes of a field up to and including its colon ("Subject :"
+ * stays as written), so a rewritten field and its milter value agree. */
+static int field_prefix(struct plan *pl, const struct mime_header *h, struct buf *out)
+{
+	return read_range(pl, h->start, h->colon + 1, out);
+}
+
+/* Fields can be added to a header block only when a blank line ends it: a
+ * field inserted before a non-header line, an orphan continuation line or the
+ * end of input would absorb it or glue onto it. */
+static bool can_add_fields(const struct plan *pl, unsigned part)
+{
+	const struct mime_part *p = &pl->m->parts[part];
+
+	return p->has_blank_line && !(p->anomalies & (MIME_ANOM_BAD_HDR_LINE | MIME_ANOM_TRUNC_HDR));
+}
+
 /* ---- the decodability oracle ----------------------------------------------------- */
 
 struct part_oracle {
@@ -582,39 +623,64 @@ static unsigned header_occurrence(const struct plan *pl, unsigned hidx)
 	return n;
 }
 
-/* Replace header field hidx by the bytes in nf (a whole field with its EOL). */
-static void edit_replace_field(struct plan *pl, unsigned hidx, const struct buf *nf)
+/*
+ * Replace header field hidx by nf: a whole field with its EOL, beginning with
+ * the original bytes up to and including the colon.  A top-level field is
+ * written as "Name:" + value, because that is all smfi_chgheader can say:
+ * white space before the colon is dropped there so that the CLI and the
+ * milter write the same bytes.  False when the field cannot be named exactly
+ * (a name longer than our copy of it).
+ */
+static bool edit_replace_field(struct plan *pl, unsigned hidx, const struct buf *nf)
 {
 	const struct mime_header *h = &pl->m->headers[hidx];
-	struct edit *e = edit_new(pl->el, h->start, h->end);
-	size_t namelen = h->colon - h->start + 1;
-	size_t vlen;
+	size_t prefix = h->colon - h->start + 1;
+	size_t namelen = strlen(h->name), vlen, eol_len;
+	struct edit *e;
 
-	e->bytes = xstrndup(nf->data, nf->len);
-	e->len = nf->len;
-	if (h->part != 0)
-		return;
+	if (nf->len < prefix)
+		return false;
+	vlen = nf->len - prefix;
+	while (vlen > 0 && (nf->data[prefix + vlen - 1] == '\n' || nf->data[prefix + vlen - 1] == '\r'))
+		vlen--;
+	eol_len = nf->len - prefix - vlen;
+	if (h->part != 0) {
+		e = edit_new(pl->el, h->start, h->end);
+		e->bytes = xstrndup(nf->data, nf->len);
+		e->len = nf->len;
+		return true;
+	}
+	if (namelen + 1 >= sizeof(h->name))
+		return false;
+	e = edit_new(pl->el, h->start, h->end);
+	e->len = namelen + 1 + vlen + eol_len;
+	e->bytes = xmalloc(e->len + 1);
+	memcpy(e->bytes, h->name, namelen);
+	e->bytes[namelen] = ':';
+	memcpy(e->bytes + namelen + 1, nf->data + prefix, vlen + eol_len);
+	e->bytes[e->len] = '\0';
 	e->hdr_op = HDR_CHANGE;
 	copy_str(e->hdr_name, sizeof(e->hdr_name), h->name);
 	e->hdr_occurrence = header_occurrence(pl, hidx);
-	vlen = nf->len - namelen;
-	while (vlen > 0 && (nf->data[namelen + vlen - 1] == '\n' || nf->data[namelen + vlen - 1] == '\r'))
-		vlen--;
-	e->hdr_value = xstrndup(nf->data + namelen, vlen);
+	e->hdr_value = xstrndup(nf->data + prefix, vlen);
+	return true;
 }
 
-/* Add a field "name: value" at the end of part's header block. */
-static void edit_add_field(struct plan *pl, unsigned part, const char *name, const char *value)
+/* Add a field "name: value" at the end of part's header block; false when
+ * the block cannot take one safely (see can_add_fields). */
+static bool edit_add_field(struct plan *pl, unsigned part, const char *name, const char *value)
 {
 	const struct mime_part *p = &pl->m->parts[part];
 	const char *eol = part_eol(pl, part);
 	struct buf b;
 	struct edit *e;
 
+	if (!can_add_fields(pl, part))
+		return false;
 	buf_init(&b, FIELD_MAX);
 	if (buf_printf(&b, "%s: %s%s", name, value, eol) < 0) {
 		buf_free(&b);
-		return;
+		return false;
 	}
 	e = edit_new(pl->el, p->hdr_end, p->hdr_end);
 	e->len = b.len;
@@ -627,7 +693,10 @@ static void edit_add_field(struct plan *pl, unsigned part, const char *name, con
 		memcpy(e->hdr_value + 1, value, strlen(value) + 1);
 	}
 	buf_free(&b);
+	return true;
 }
+
+static bool param_is_file_name(const char *name);
 
 /* Length of the last line of field bytes (up to, not including, the final EOL). */
 static size_t last_line_len(const char *p, size_t len)
@@ -667,13 +736,15 @@ static int rewrite_param_field(struct plan *pl, unsigned hidx, const struct mpar
 	if (read_range(pl, h->start, h->end, &field) < 0)
 		goto out;
 	body_len = field.len - h->eol_len;	/* field without its final EOL */
+	if (has_unsafe_bytes(field.data, body_len))
+		goto out;
 	pos = 0;
 	/* Parameters are edited in span order; mparams keeps them in input order. */
 	for (i = 0; i < mp->nparam; i++) {
 		const struct mparam *prm = &mp->param[i];
 		bool fix_charset = prm == cs_param;
 		bool fix_8bit = param_cs != NULL && prm->raw_8bit && !prm->rfc2231 &&
-		    strcmp(prm->name, "charset") != 0;
+		    param_is_file_name(prm->name);
 
 		if (!fix_charset && !fix_8bit)
 			continue;
@@ -728,14 +799,22 @@ static int rewrite_param_field(struct plan *pl, unsigned hidx, const struct mpar
 	}
 	if (buf_append(&nf, field.data + pos, field.len - pos) < 0)
 		goto out;
-	if (nf.len != field.len || memcmp(nf.data, field.data, nf.len) != 0)
-		edit_replace_field(pl, hidx, &nf);
+	if ((nf.len != field.len || memcmp(nf.data, field.data, nf.len) != 0) &&
+	    !edit_replace_field(pl, hidx, &nf))
+		goto out;
 	rc = 0;
 out:
 	buf_free(&field);
 	buf_free(&nf);
 	buf_free(&enc);
 	return rc;
+}
+
+/* Only file names are ours to re-encode: a boundary must stay byte-identical
+ * to its delimiter lines, and other parameters are not meant for people. */
+static bool param_is_file_name(const char *name)
+{
+	return strcmp(name, "name") == 0 || strcmp(name, "filename") == 0;
 }
 
 static void set_cte_field(struct plan *pl, unsigned part, enum mime_cte cte)
@@ -748,12 +827,11 @@ static void set_cte_field(struct plan *pl, unsigned part, enum mime_cte cte)
 		struct buf nf;
 
 		buf_init(&nf, FIELD_MAX);
-		if (buf_append(&nf, h->name, strlen(h->name)) == 0 &&
-		    buf_printf(&nf, ": %s%s", name, part_eol(pl, part)) == 0)
-			edit_replace_field(pl, (unsigned)p->cte_header, &nf);
+		if (field_prefix(pl, h, &nf) == 0 && buf_printf(&nf, " %s%s", name, part_eol(pl, part)) == 0)
+			(void)edit_replace_field(pl, (unsigned)p->cte_header, &nf);
 		buf_free(&nf);
 	} else {
-		edit_add_field(pl, part, "Content-Transfer-Encoding", name);
+		(void)edit_add_field(pl, part, "Content-Transfer-Encoding", name);
 	}
 	if (part == 0)
 		pl->mime_edit = true;
@@ -791,7 +869,15 @@ static void emit_part_edits(struct plan *pl, unsigned i)
 			char value[96];
 
 			snprintf(value, sizeof(value), "text/plain; charset=%s", pp->label->mime_name);
-			edit_add_field(pl, i, "Content-Type", value);
+			if (!edit_add_field(pl, i, "Content-Type", value)) {
+				if (row != NULL) {
+					row->actions = (row->actions & ~(ACT_LABEL | ACT_RELABEL | ACT_TRANSCODE |
+						ACT_CTE)) | ACT_CANNOT;
+					copy_str(row->reason, sizeof(row->reason),
+						 "no room for a Content-Type field: left alone");
+				}
+				return;
+			}
 			*acts = (*acts & ~ACT_RELABEL) | ACT_LABEL | ACT_CT_ADDED;
 		}
 		if (pp->param_cs != NULL && p->cd_header >= 0)
@@ -942,11 +1028,13 @@ static void plan_header(struct plan *pl, unsigned hidx)
 		copy_str(row->reason, sizeof(row->reason), "inside signed content: left alone");
 		return;
 	}
-	if (!header_encodable(h->name) || h->truncated) {
+	if (!header_encodable(h->name) || h->truncated || has_unsafe_bytes(h->value, h->value_len)) {
 		row->actions |= ACT_CANNOT;
 		copy_str(row->reason, sizeof(row->reason), h->truncated ?
 			 "header too long to rewrite safely: left alone" :
-			 "8-bit in a structured header that encoded-words may not appear in: left alone");
+			 !header_encodable(h->name) ?
+			 "8-bit in a structured header that encoded-words may not appear in: left alone" :
+			 "NUL or bare CR in the header: left alone");
 		return;
 	}
 	cs = choose_for_bytes(pl, h->part, h->value, h->value_len, row);
@@ -962,10 +1050,16 @@ static void plan_header(struct plan *pl, unsigned hidx)
 	buf_init(&nf, FIELD_MAX);
 	buf_init(&enc, FIELD_MAX);
 	if (rfc2047_encode_header(h->value, h->value_len, cs, rfc2047_kind_of(h->name),
-				  strlen(h->name) + 1, part_eol(pl, h->part), &enc) == 0 &&
-	    buf_append(&nf, h->name, strlen(h->name)) == 0 && buf_putc(&nf, ':') == 0 &&
-	    buf_append(&nf, enc.data, enc.len) == 0 && buf_puts(&nf, part_eol(pl, h->part)) == 0) {
-		edit_replace_field(pl, hidx, &nf);
+				  h->colon + 1 - h->start, part_eol(pl, h->part), &enc) == 0 &&
+	    has_8bit_bytes(enc.data, enc.len)) {
+		/* 8-bit where no encoded-word may stand (an address, a quoted
+		 * local part): a half-encoded field would be no repair */
+		row->actions |= ACT_CANNOT;
+		copy_str(row->reason, sizeof(row->reason),
+			 "8-bit inside an address, where encoded-words are not allowed: left alone");
+	} else if (enc.len > 0 && field_prefix(pl, h, &nf) == 0 &&
+		   buf_append(&nf, enc.data, enc.len) == 0 && buf_puts(&nf, part_eol(pl, h->part)) == 0 &&
+		   edit_replace_field(pl, hidx, &nf)) {
 		row->actions |= ACT_ENCODE_HDR;
 	} else {
 		row->actions |= ACT_CANNOT;
@@ -989,7 +1083,7 @@ static void plan_params(struct plan *pl, unsigned i)
 		if (hidx[k] < 0)
 			continue;
 		for (j = 0; j < lists[k]->nparam; j++)
-			if (lists[k]->param[j].raw_8bit && strcmp(lists[k]->param[j].name, "charset") != 0) {
+			if (lists[k]->param[j].raw_8bit && param_is_file_name(lists[k]->param[j].name)) {
 				bad = &lists[k]->param[j];
 				break;
 			}
@@ -1151,11 +1245,14 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 			row->verdict = verdicts[i] = VERDICT_NOT_TEXT;
 			continue;
 		}
-		if (in->analysis[i] == NULL || skip_signed(&pl, i) || in->analysis[i]->has_nul) {
+		if (in->analysis[i] == NULL || skip_signed(&pl, i) || in->analysis[i]->has_nul ||
+		    (p->anomalies & (MIME_ANOM_BAD_HDR_LINE | MIME_ANOM_TRUNC_HDR))) {
 			row->verdict = verdicts[i] = VERDICT_SKIPPED;
 			copy_str(row->reason, sizeof(row->reason), in->analysis[i] == NULL ?
 				 "not analysed (limits): left alone" : in->analysis[i]->has_nul ?
-				 "NUL bytes: not text, left alone" : "inside signed content: left alone");
+				 "NUL bytes: not text, left alone" : skip_signed(&pl, i) ?
+				 "inside signed content: left alone" :
+				 "header block not ended by a blank line: left alone");
 			continue;
 		}
 		oracles[i].pl = &pl;
@@ -1210,10 +1307,9 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 	for (i = 0; i < m->nheaders && !pl.error; i++)
 		plan_header(&pl, i);
 
-	if (!pl.error && el->n > edits_before && pl.mime_edit && m->parts[0].mimever_header < 0) {
-		edit_add_field(&pl, 0, "MIME-Version", "1.0");
+	if (!pl.error && el->n > edits_before && pl.mime_edit && m->parts[0].mimever_header < 0 &&
+	    edit_add_field(&pl, 0, "MIME-Version", "1.0"))
 		rep->rows[0].actions |= ACT_MIMEVER;
-	}
 	/* Report mode writes only the audit header, once: a message that already
 	 * carries ours (a second pass, a second MTA hop) is left as it is. */
 	if (!pl.error && pl.conf->audit_header != NULL &&
@@ -1223,7 +1319,8 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 
 		buf_init(&audit, 4096);
 		report_format_audit(rep, part_eol(&pl, 0), &audit);
-		edit_add_field(&pl, 0, pl.conf->audit_header, buf_cstr(&audit) + (audit.len > 0 && audit.data[0] == ' '));
+		(void)edit_add_field(&pl, 0, pl.conf->audit_header,
+				     buf_cstr(&audit) + (audit.len > 0 && audit.data[0] == ' '));
 		buf_free(&audit);
 	}
 	free(verdicts);
