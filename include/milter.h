@@ -43,7 +43,12 @@ int milter_open(const char *socket, int backlog);
 int milter_main(void);
 /* milter_open + milter_main (kept for callers of the first contract): 0 or -1. */
 int milter_run(const char *socket, int backlog);
-/* Stop accepting connections (smfi_stop); callbacks in flight go on. */
+/* Graceful stop, step 1: messages already past MAIL FROM go on; a new one
+ * gets the OnError reply (accept unchanged, or tempfail).  libmilter's
+ * worker pool stops serving every connection at smfi_stop(), so this comes
+ * first, then milter_wait_idle(), then milter_stop(). */
+void milter_begin_stop(void);
+/* Stop libmilter (smfi_stop): no more connections or callbacks. */
 void milter_stop(void);
 /* Wait until no message is between MAIL FROM and its end, at most
  * timeout_sec seconds.  True when idle. */

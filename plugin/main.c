@@ -7,8 +7,9 @@
  *   codepage-milter [-c FILE] [-p SOCKET] [-f] [-u USER[:GROUP]] [-P PIDFILE]
  *
  * Signals: SIGHUP reloads the configuration file (a bad file keeps the old
- * configuration and logs why); SIGTERM/SIGINT stop accepting connections and
- * exit once the messages in flight are finished (at most STOP_GRACE_SEC).
+ * configuration and logs why); SIGTERM/SIGINT: messages in flight are
+ * finished (at most STOP_GRACE_SEC), new ones get the OnError reply
+ * meanwhile, then libmilter is stopped and the process exits.
  * libmilter's own signal thread also waits for these signals; the main thread
  * waits for them too and, being the thread the kernel prefers for
  * process-directed signals, normally takes them first.  Should libmilter get
@@ -128,6 +129,14 @@ static struct conf *load_config(const char *path)
 	return c;
 }
 
+/* The engine falls back to $TMPDIR when SpoolDir is unusable; say so. */
+static void check_spool_dir(const struct conf *c)
+{
+	if (c->spool_dir != NULL && access(c->spool_dir, W_OK | X_OK) == -1)
+		log_warn("SpoolDir %s: %s; large messages will be spooled in $TMPDIR or /tmp",
+		    c->spool_dir, strerror(errno));
+}
+
 /* SIGHUP: a new configuration for new messages, or the old one kept. */
 static void reload_config(const char *path)
 {
@@ -153,6 +162,7 @@ static void reload_config(const char *path)
 		return;
 	}
 	log_set_level(c->log_level);
+	check_spool_dir(c);
 	log_notice("configuration reloaded from %s (mode %s)", path, conf_mode_name(c->mode));
 	milter_set_conf(c);
 }
@@ -220,6 +230,7 @@ static int run_daemon(const struct options *o, struct conf *conf)
 		goto out_pid;
 	}
 	thread_running = true;
+	check_spool_dir(conf);
 	log_notice("codepage-milter %s listening on %s", PACKAGE_VERSION, socket_copy);
 	for (;;) {
 		sig = daemon_wait_signal(500);
@@ -231,9 +242,10 @@ static int run_daemon(const struct options *o, struct conf *conf)
 			break;
 	}
 	log_notice("stopping%s", sig ? " on signal" : "");
-	milter_stop();
+	milter_begin_stop();
 	if (!milter_wait_idle(STOP_GRACE_SEC))
 		log_warn("messages still in flight after %d s: exiting anyway", STOP_GRACE_SEC);
+	milter_stop();
 	/* libmilter leaves its loop within its poll interval; do not wait forever. */
 	for (int i = 0; i < 100 && !atomic_load(&milter_loop_done); i++)
 		usleep(100000);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -103,19 +104,38 @@ static void conf_release(struct conf_ref *r)
 /* ---- messages in flight, for a graceful stop ----------------------------- */
 
 static pthread_mutex_t flight_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool stopping;		/* under flight_lock: no new messages */
 static pthread_cond_t flight_cond = PTHREAD_COND_INITIALIZER;
 static unsigned messages_in_flight;
 
-static void flight_add(int delta)
+static void flight_leave(void)
 {
 	pthread_mutex_lock(&flight_lock);
-	if (delta > 0)
-		messages_in_flight++;
-	else if (messages_in_flight > 0)
+	if (messages_in_flight > 0)
 		messages_in_flight--;
 	if (messages_in_flight == 0)
 		pthread_cond_broadcast(&flight_cond);
 	pthread_mutex_unlock(&flight_lock);
+}
+
+void milter_begin_stop(void)
+{
+	pthread_mutex_lock(&flight_lock);
+	stopping = true;
+	pthread_mutex_unlock(&flight_lock);
+}
+
+/* Count a new message in, unless the daemon is stopping. */
+static bool flight_enter(void)
+{
+	bool ok;
+
+	pthread_mutex_lock(&flight_lock);
+	ok = !stopping;
+	if (ok)
+		messages_in_flight++;
+	pthread_mutex_unlock(&flight_lock);
+	return ok;
 }
 
 bool milter_wait_idle(unsigned timeout_sec)
@@ -178,7 +198,7 @@ static void message_free(struct session *s)
 	conf_release(m->cref);
 	free(m);
 	s->msg = NULL;
-	flight_add(-1);
+	flight_leave();
 }
 
 static void session_free(SMFICTX *ctx)
@@ -348,6 +368,14 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	cref = conf_acquire();
 	if (cref == NULL)
 		return SMFIS_ACCEPT;
+	if (!flight_enter()) {
+		/* Shutting down: a new message is treated like an internal error. */
+		sfsistat rc = cref->conf->on_error == ON_ERROR_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_ACCEPT;
+
+		conf_release(cref);
+		log_info("stopping: new message %s", rc == SMFIS_TEMPFAIL ? "tempfailed" : "passed unchanged");
+		return rc;
+	}
 	if (cref->conf->mode == MODE_OFF || s->actions != WANTED_ACTIONS ||
 	    !conf_acts_on(cref->conf, s->client_addr[0] != '\0' ? s->client_addr : NULL,
 	    s->client_name)) {
@@ -371,7 +399,6 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	m->engine = engine_new(cref->conf, &src);
 	free(sender);
 	s->msg = m;
-	flight_add(1);
 	return SMFIS_CONTINUE;
 }
 
@@ -639,8 +666,42 @@ static int tcp_nodelay_on_listeners(void)
 	return changed;
 }
 
+/*
+ * libmilter removes an existing unix socket file before binding (rmsocket),
+ * which would silently steal the socket of a daemon still running.  Refuse
+ * when something answers on it.
+ */
+static bool unix_socket_in_use(const char *spec)
+{
+	struct sockaddr_un sun;
+	const char *path = NULL;
+	int fd, rc;
+
+	if (strncmp(spec, "unix:", 5) == 0)
+		path = spec + 5;
+	else if (strncmp(spec, "local:", 6) == 0)
+		path = spec + 6;
+	else if (spec[0] == '/')
+		path = spec;
+	if (path == NULL || strlen(path) >= sizeof(sun.sun_path))
+		return false;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return rc == 0;
+}
+
 int milter_open(const char *socket, int backlog)
 {
+	if (unix_socket_in_use(socket)) {
+		log_err("%s is in use by another process", socket);
+		return -1;
+	}
 	if (smfi_setconn((char *)(uintptr_t)socket) != MI_SUCCESS) {
 		log_err("bad milter socket specification: %s", socket);
 		return -1;

@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""mta_test.py -- codepage-milter attached to a real Postfix or Sendmail on loopback.
+
+Usage: mta_test.py --mta postfix|sendmail --bin BUILD/codepage-milter --srcdir SRCDIR
+                   [--keep] [SCENARIO...]
+
+Every message of the corpus (tests/mta/corpus, plus tests/golden/cases/*/
+input.eml when present) goes through the MTA over SMTP with the daemon
+attached; each delivered message must equal what `codepage-milter -t` makes
+of the same input, apart from the one trace header (Received:) the MTA
+prepends and the line endings (delivered files are LF).  Then the failure
+paths: the daemon stopped under milter_default_action accept (delivered
+unchanged) and tempfail (4xx, the client keeps the original; re-submitted
+once the daemon is back, it arrives repaired), and the daemon SIGKILLed in
+the middle of a submission (delivered, unchanged or repaired, or 4xx: never
+lost).  Postfix also gets the non_smtpd_milters path (its sendmail command).
+
+The MTAs run from tests/mta/postfix-run.sh and sendmail-run.sh: private
+instances in temp directories, in a mount+UTS namespace whose resolver only
+reaches loopback (mta-sandbox.sh), never the system's configuration.
+Ends with "N passed, M failed".
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mtlib  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def strip_trace(delivered):
+    """Remove the first header field if it is the MTA's Received: (with its
+    continuation lines)."""
+    if not delivered.lower().startswith(b'received:'):
+        return delivered, False
+    pos = delivered.find(b'\n') + 1
+    while delivered[pos:pos + 1] in (b' ', b'\t'):
+        pos = delivered.find(b'\n', pos) + 1
+    return delivered[pos:], True
+
+
+def first_difference(a, b):
+    n = min(len(a), len(b))
+    i = next((k for k in range(n) if a[k] != b[k]), n)
+    lo = max(0, i - 60)
+    return 'first difference at byte %d:\n  got:  %r\n  want: %r' % (i, a[lo:i + 80], b[lo:i + 80])
+
+
+class Suite:
+    def __init__(self, a):
+        self.mta = a.mta
+        self.bin = os.path.abspath(a.bin)
+        self.srcdir = os.path.abspath(a.srcdir)
+        self.keep = a.keep
+        self.work = mtlib.tempdir('cpm-%s.' % a.mta)
+        self.r = mtlib.Results(a.mta)
+        base = 2700 if a.mta == 'postfix' else 2800
+        self.smtp_port = base + os.getpid() % 90
+        self.runner = os.path.join(HERE, '%s-run.sh' % a.mta)
+
+    # ---- helpers -------------------------------------------------------------
+
+    def corpus_files(self, golden=True):
+        files = sorted(glob.glob(os.path.join(self.srcdir, 'tests/mta/corpus/*.eml')))
+        if golden:
+            files += sorted(glob.glob(os.path.join(self.srcdir, 'tests/golden/cases/*/input.eml')))
+        return files
+
+    def message_dir(self, name, files):
+        """A directory with one file per message, named uniquely."""
+        d = os.path.join(self.work, name + '-msgs')
+        os.makedirs(d, exist_ok=True)
+        for f in files:
+            rel = os.path.relpath(f, self.srcdir)
+            if rel.startswith('tests/golden/cases/'):
+                fn = 'golden-' + rel.split('/')[3] + '.eml'
+            else:
+                fn = os.path.basename(f)
+            shutil.copyfile(f, os.path.join(d, fn))
+        return d
+
+    def daemon(self, name, conf_text, inet=False):
+        sock = 'inet:%d@127.0.0.1' % mtlib.free_port() if inet else None
+        pid = os.path.join(self.work, name + '.pid')
+        return mtlib.Daemon(self.bin, self.work, conf_text, sock=sock, name=name, extra=['-P', pid])
+
+    def run_mta(self, name, sock, msgdir, action, env=None):
+        out = os.path.join(self.work, name + '-out')
+        e = dict(os.environ)
+        e.update(env or {})
+        e['HARNESS_QUIET'] = '1'
+        e['HARNESS_WAIT'] = '60'
+        e['PF_PORT' if self.mta == 'postfix' else 'SM_PORT'] = str(self.smtp_port)
+        p = subprocess.run([self.runner, sock, msgdir, out, '--default-action', action],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=e, timeout=600)
+        text = p.stdout.decode('utf-8', 'replace')
+        print('# %s: %s' % (name, ' | '.join(l for l in text.splitlines() if l.startswith(('timing', '  summary')))))
+        report = {}
+        rp = os.path.join(out, 'report.json')
+        if os.path.exists(rp):
+            for m in json.load(open(rp))['messages']:
+                report[m['message']] = m
+        return p.returncode, text, out, report
+
+    def expected(self, conf, path):
+        raw = mtlib.to_crlf(open(path, 'rb').read())
+        rc, out, err = mtlib.run_cli(self.bin, conf, raw)
+        if rc != 0:
+            raise RuntimeError('codepage-milter -t failed (%d): %s' % (rc, err.decode('utf-8', 'replace')))
+        return mtlib.to_lf(out)
+
+    def compare_delivered(self, name, msgdir, out, report, want_fn):
+        """Each message delivered once, equal to want_fn(path) apart from trace."""
+        changed = 0
+        for fn in sorted(os.listdir(msgdir)):
+            path = os.path.join(msgdir, fn)
+            m = report.get(fn)
+            if not self.r.check(m is not None and m['status'] == 'delivered',
+                                '%s: %s delivered' % (name, fn), json.dumps(m)):
+                continue
+            got = open(os.path.join(out, 'delivered', fn), 'rb').read()
+            got, had_trace = strip_trace(got)
+            want = want_fn(path)
+            orig = mtlib.to_lf(mtlib.to_crlf(open(path, 'rb').read()))
+            changed += want != orig
+            self.r.check(had_trace and got == want, '%s: %s equals the expected repair%s'
+                         % (name, fn, '' if want != orig else ' (unchanged)'),
+                         first_difference(got, want) if had_trace else 'no Received: trace header')
+        return changed
+
+    def stop(self, d, name):
+        rc = d.stop()
+        log = d.read_log()
+        self.r.check(rc == 0, '%s: daemon exits 0 on SIGTERM (got %s)' % (name, rc), log)
+        trouble = mtlib.sanitizer_trouble(log)
+        self.r.check(trouble is None, '%s: no sanitizer report' % name, trouble)
+        return log
+
+    # ---- scenarios -------------------------------------------------------------
+
+    def corpus_through_mta(self, mode, inet, submit='smtp'):
+        name = '%s-%s-%s' % (submit, 'inet' if inet else 'unix', mode)
+        # Postfix's smtpd runs as user postfix: the unix socket must be connectable
+        d = self.daemon(name, 'Mode %s\nUMask 000\n' % mode, inet=inet).start()
+        files = self.corpus_files(golden=(submit == 'smtp'))
+        msgdir = self.message_dir(name, files)
+        env = {'HARNESS_SUBMIT': submit} if submit != 'smtp' else {}
+        rc, text, out, report = self.run_mta(name, d.sock, msgdir, 'tempfail', env)
+        self.r.check(rc == 0, '%s: every message delivered (harness exit %d)' % (name, rc), text)
+        changed = self.compare_delivered(name, msgdir, out, report, lambda p: self.expected(d.conf, p))
+        self.r.check(changed > 0, '%s: the corpus contains messages the milter repairs (%d)' % (name, changed))
+        log = self.stop(d, name)
+        acted = len(re.findall(r'^.*: parts=', log, re.M))
+        self.r.check(acted == changed, '%s: one log line per repaired message (%d lines, %d messages)'
+                     % (name, acted, changed), log)
+
+    def milter_down(self):
+        """Daemon not running: accept delivers unchanged; tempfail answers 4xx
+        and the client keeps the message, which arrives repaired once the
+        daemon is back."""
+        files = self.corpus_files(golden=False)
+        for action in ('accept', 'tempfail'):
+            name = 'down-%s' % action
+            sock = 'unix:%s' % os.path.join(self.work, name + '.sock')   # nobody listens
+            msgdir = self.message_dir(name, files)
+            rc, text, out, report = self.run_mta(name, sock, msgdir, action)
+            if action == 'accept':
+                self.r.check(rc == 0, '%s: every message delivered' % name, text)
+                self.compare_delivered(name, msgdir, out, report,
+                                       lambda p: mtlib.to_lf(mtlib.to_crlf(open(p, 'rb').read())))
+                continue
+            for fn in sorted(os.listdir(msgdir)):
+                m = report.get(fn) or {}
+                kept = os.path.join(out, 'deferred', fn)
+                self.r.check(m.get('status') == 'tempfail' and (m.get('reply') or '').startswith('4')
+                             and os.path.exists(kept)
+                             and open(kept, 'rb').read() == open(os.path.join(msgdir, fn), 'rb').read(),
+                             '%s: %s answered 4xx and kept by the client' % (name, fn), json.dumps(m))
+            # the daemon is back: the client retries what it kept
+            d = self.daemon(name, 'UMask 000\n').start()
+            retry = os.path.join(out, 'deferred')
+            rc, text, out2, report2 = self.run_mta(name + '-retry', d.sock, retry, action)
+            self.r.check(rc == 0, '%s: retried messages delivered' % name, text)
+            self.compare_delivered(name + '-retry', retry, out2, report2, lambda p: self.expected(d.conf, p))
+            self.stop(d, name)
+
+    def killed_mid_message(self):
+        """SIGKILL of the daemon half way through DATA: the message is either
+        delivered (unchanged or repaired) or answered 4xx -- never lost."""
+        path = os.path.join(self.srcdir, 'tests/mta/corpus/11-large-unlabelled.eml')
+        for action in ('tempfail', 'accept'):
+            name = 'killed-%s' % action
+            d = self.daemon(name, 'UMask 000\n').start()
+            msgdir = self.message_dir(name, [path])
+            fn = os.listdir(msgdir)[0]
+            env = {'HARNESS_SUBMIT': 'slow-kill', 'HARNESS_KILL_PIDFILE': d.extra[1]}
+            rc, text, out, report = self.run_mta(name, d.sock, msgdir, action, env)
+            m = report.get(fn) or {}
+            status = m.get('status')
+            orig = mtlib.to_lf(mtlib.to_crlf(open(path, 'rb').read()))
+            if status == 'delivered':
+                got, _ = strip_trace(open(os.path.join(out, 'delivered', fn), 'rb').read())
+                ok = got in (orig, self.expected(d.conf, path))
+                detail = first_difference(got, orig)
+            else:
+                kept = os.path.join(out, 'deferred', fn)
+                ok = status == 'tempfail' and os.path.exists(kept)
+                detail = json.dumps(m)
+            self.r.check(ok, '%s: message %s, not lost' % (name, status), detail)
+            if action == 'tempfail':
+                self.r.check(status == 'tempfail', '%s: milter_default_action tempfail answers 4xx' % name,
+                             json.dumps(m))
+            else:
+                self.r.check(status == 'delivered', '%s: milter_default_action accept delivers' % name,
+                             json.dumps(m))
+            rc = d.stop()
+            self.r.check(rc == -9, '%s: the daemon was killed by SIGKILL (%s)' % (name, rc))
+
+    def run(self, only=None):
+        scenarios = [
+            ('smtp-unix-label', lambda: self.corpus_through_mta('label', False)),
+            ('smtp-inet-transcode', lambda: self.corpus_through_mta('transcode', True)),
+            ('down', self.milter_down),
+            ('killed', self.killed_mid_message),
+        ]
+        if self.mta == 'postfix':
+            scenarios.insert(2, ('local-unix-label', lambda: self.corpus_through_mta('label', False, 'local')))
+        for name, fn in scenarios:
+            if only and name not in only:
+                continue
+            try:
+                fn()
+            except Exception as ex:
+                self.r.check(False, '%s: scenario ran' % name, repr(ex))
+        rc = self.r.finish()
+        if rc == 0 and not self.keep:
+            shutil.rmtree(self.work, ignore_errors=True)
+        else:
+            print('# work directory kept: %s' % self.work)
+        return rc
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--mta', choices=['postfix', 'sendmail'], required=True)
+    ap.add_argument('--bin', required=True)
+    ap.add_argument('--srcdir', required=True)
+    ap.add_argument('--keep', action='store_true')
+    ap.add_argument('only', nargs='*')
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        print('%s test: must run as root (it starts a private MTA)' % a.mta)
+        return 99
+    return Suite(a).run(a.only)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
