@@ -324,19 +324,28 @@ static void check_chosen_decodes(const struct report *rep, const struct mime_mes
 }
 
 /* The same row in another report: a part row by id, a header row by id and
- * header name (header rows share their part's id). */
+ * header name (header rows share their part's id); NULL when the name occurs
+ * more than once (rows of repeated headers cannot be paired reliably: a
+ * header repaired by the first pass has no row in the second). */
+static bool row_key_eq(const struct report_row *a, const struct report_row *b)
+{
+	return a->is_header == b->is_header && strcmp(a->id, b->id) == 0 &&
+	       (!a->is_header || ascii_strcasecmp(a->content_type, b->content_type) == 0);
+}
+
 static const struct report_row *same_row(const struct report *rep, const struct report_row *row)
 {
+	const struct report_row *found = NULL;
 	size_t r;
 
 	for (r = 0; r < rep->n; r++) {
-		const struct report_row *o = &rep->rows[r];
-
-		if (o->is_header == row->is_header && strcmp(o->id, row->id) == 0 &&
-		    (!row->is_header || ascii_strcasecmp(o->content_type, row->content_type) == 0))
-			return o;
+		if (!row_key_eq(&rep->rows[r], row))
+			continue;
+		if (found != NULL)
+			return NULL;	/* the header occurs twice: rows cannot be paired */
+		found = &rep->rows[r];
 	}
-	return NULL;
+	return found;
 }
 
 static bool has_boundary_star(const char *p, size_t n)
