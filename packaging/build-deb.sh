@@ -26,6 +26,9 @@ shift $((OPTIND - 1))
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
 
+# A clean make environment: when run from "make check", the parent's
+# MAKEFLAGS (TEST_LOGS=..., jobserver) must not reach the package build.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES GNUMAKEFLAGS
 work=$(mktemp -d "${TMPDIR:-/tmp}/build-deb.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 [ -n "$tarball" ] || tarball=$("$here/dist-tarball.sh" "$work")
