@@ -6,7 +6,8 @@
 # It also checks that the defaults agree: for every key that has one, the
 # value shown in the example file and the "Default:" of the manual page equal
 # conf_keys[]'s default text; and that the example file with every key line
-# uncommented is a valid configuration (codepage-milter -n).
+# uncommented is a valid configuration (codepage-milter -n), and that the
+# manual pages render without groff warnings.
 #
 # Usage: check-conf-keys.sh [KEYS-PROGRAM MANPAGE EXAMPLE-CONF [DAEMON]]
 # Without arguments (as run by "make check" from the build directory) it uses
@@ -135,9 +136,24 @@ if ! "$daemon" -n -c "$tmp/uncommented.conf" >"$tmp/n.out" 2>&1; then
 	status=1
 fi
 
+# ---- both manual pages render without warnings ----------------------------
+if command -v groff >/dev/null; then
+	for page in "$manpage" "$(dirname "$manpage")/codepage-milter.8"; do
+		[ -f "$page" ] || continue
+		if ! groff -man -Tutf8 -ww -z "$page" >"$tmp/groff.out" 2>&1 || [ -s "$tmp/groff.out" ]; then
+			echo "FAIL: $page renders with warnings:" >&2
+			cat "$tmp/groff.out" >&2
+			status=1
+		fi
+	done
+else
+	echo "note: groff not installed, manual pages not rendered"
+fi
+
 n=$(wc -l <"$tmp/parser.u")
 if [ "$status" -eq 0 ]; then
 	echo "ok: $n keys and their defaults agree between conf_keys[], $manpage and $example;"
 	echo "ok: the example with every key uncommented passes codepage-milter -n"
+	echo "ok: the manual pages render without groff warnings"
 fi
 exit "$status"
