@@ -41,9 +41,17 @@
  *     structure (utf-8, shift_jis, euc-jp, gbk, gb18030, big5, euc-kr, and
  *     all single-byte charsets); stateful or non-ASCII-compatible charsets
  *     (iso-2022-*, utf-16) are refused (-1) when the value has 8-bit bytes.
+ *     Only a complete, well-formed sequence counts as one character; broken
+ *     ones are single bytes, so a character never reaches over CR, LF or
+ *     white space, and no CR or LF ever goes into an encoded-word.
  *     Literal text is kept, but may be folded at its existing white space
- *     (eol inserted before it) when a line would pass 78.  Existing folds
- *     are kept.  In address headers: <...>, [...], words holding '@' and
+ *     (eol inserted before it, or inside a long run of it, so that
+ *     unfolding gives the same white space) when a line would pass 78;
+ *     no line is made of white space only.  White space too long to leave
+ *     room for an encoded-word after it is partly encoded into the word.
+ *     Tokens glued without white space are kept on one line when they fit.
+ *     Existing folds are kept, except between words of one encoded run and
+ *     inside an encoded quoted-string or comment word (unfolded there).  In address headers: <...>, [...], words holding '@' and
  *     specials stay literal; an 8-bit quoted-string loses its quotes and its
  *     whole (unescaped) content is encoded; 8-bit words in comments are
  *     encoded inside the parentheses.  One pass, memory bounded by out->max.

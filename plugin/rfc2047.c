@@ -32,6 +32,11 @@ static bool is_fws(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+static bool is_crlf(char c)
+{
+	return c == '\r' || c == '\n';
+}
+
 static int hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
@@ -48,15 +53,17 @@ static const char hexdigits[] = "0123456789ABCDEF";
 /* ---- character structure of a charset ---------------------------------------------- */
 
 enum width_class {
-	W_SINGLE, W_UTF8, W_SJIS, W_EUCJP, W_DBCS, W_GB18030, W_UNSUPPORTED
+	W_SINGLE, W_UTF8, W_SJIS, W_EUCJP, W_GBK, W_BIG5, W_UHC, W_GB18030, W_UNSUPPORTED
 };
 
 static enum width_class width_class_of(const struct charset_info *cs)
 {
+	/* Byte structures of the converters charset.c uses: shift_jis is
+	 * CP932, euc-jp EUC-JP-MS, gb2312 GBK, big5 CP950, euc-kr CP949. */
 	static const struct { const char *name; enum width_class w; } mb[] = {
 		{ "utf-8", W_UTF8 }, { "shift_jis", W_SJIS }, { "euc-jp", W_EUCJP },
-		{ "gb2312", W_DBCS }, { "big5", W_DBCS }, { "big5-hkscs", W_DBCS },
-		{ "euc-kr", W_DBCS }, { "gb18030", W_GB18030 },
+		{ "gb2312", W_GBK }, { "big5", W_BIG5 }, { "big5-hkscs", W_BIG5 },
+		{ "euc-kr", W_UHC }, { "gb18030", W_GB18030 },
 	};
 	size_t i;
 
@@ -68,42 +75,104 @@ static enum width_class width_class_of(const struct charset_info *cs)
 	return W_UNSUPPORTED;	/* stateful or not ASCII compatible */
 }
 
-/* Length of the character starting at p (1..n), from the lead byte's
- * structure; a truncated character is clamped to what is there. */
+static bool in_range(unsigned char c, unsigned char lo, unsigned char hi)
+{
+	return c >= lo && c <= hi;
+}
+
+/* Length of a valid UTF-8 sequence at p[0..n), 0 if there is none. */
+static size_t utf8_seq_len(const unsigned char *p, size_t n)
+{
+	unsigned char b = p[0], lo = 0x80, hi = 0xbf;
+	size_t l, k;
+
+	if (in_range(b, 0xc2, 0xdf))
+		l = 2;
+	else if (in_range(b, 0xe0, 0xef))
+		l = 3;
+	else if (in_range(b, 0xf0, 0xf4))
+		l = 4;
+	else
+		return 0;
+	/* Second-byte limits exclude overlongs, surrogates, > U+10FFFF. */
+	if (b == 0xe0)
+		lo = 0xa0;
+	else if (b == 0xed)
+		hi = 0x9f;
+	else if (b == 0xf0)
+		lo = 0x90;
+	else if (b == 0xf4)
+		hi = 0x8f;
+	if (n < l || !in_range(p[1], lo, hi))
+		return 0;
+	for (k = 2; k < l; k++)
+		if (!in_range(p[k], 0x80, 0xbf))
+			return 0;
+	return l;
+}
+
+/* Length of a valid double-byte character at p[0..n) whose lead byte is in
+ * [lead_lo, lead_hi] and trail byte in one of the two ranges; 0 if none. */
+static size_t dbcs_len(const unsigned char *p, size_t n, unsigned char lead_lo, unsigned char lead_hi,
+		       unsigned char t1_lo, unsigned char t1_hi, unsigned char t2_lo, unsigned char t2_hi)
+{
+	if (n < 2 || !in_range(p[0], lead_lo, lead_hi))
+		return 0;
+	return in_range(p[1], t1_lo, t1_hi) || in_range(p[1], t2_lo, t2_hi) ? 2 : 0;
+}
+
+/* Length of the character starting at p[0..n), from the byte structure of
+ * the charset.  Only a complete, well-formed sequence counts as one
+ * character; anything else (a stray lead or trail byte, a truncated or
+ * broken sequence) is a single byte.  So a character never extends over
+ * the end of p[0..n), and never over CR, LF, white space or any other
+ * byte that cannot stand inside a character -- a broken lead byte before a
+ * fold cannot take the fold's CR into an encoded-word. */
 static size_t char_len(enum width_class w, const unsigned char *p, size_t n)
 {
-	size_t l = 1;
-	unsigned char b = p[0];
+	size_t l = 0;
 
+	if (n == 0 || p[0] < 0x80)
+		return 1;
 	switch (w) {
 	case W_UTF8:
-		l = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-		/* Never glue a stray continuation run past the next lead. */
-		{
-			size_t k;
-
-			for (k = 1; k < l && k < n; k++)
-				if ((p[k] & 0xc0) != 0x80)
-					return k;
-		}
+		l = utf8_seq_len(p, n);
 		break;
-	case W_SJIS:
-		l = ((b >= 0x81 && b <= 0x9f) || (b >= 0xe0 && b <= 0xfc)) ? 2 : 1;
+	case W_SJIS:	/* CP932 */
+		l = dbcs_len(p, n, 0x81, 0x9f, 0x40, 0x7e, 0x80, 0xfc);
+		if (l == 0)
+			l = dbcs_len(p, n, 0xe0, 0xfc, 0x40, 0x7e, 0x80, 0xfc);
 		break;
-	case W_EUCJP:
-		l = b == 0x8f ? 3 : (b == 0x8e || (b >= 0xa1 && b <= 0xfe)) ? 2 : 1;
+	case W_EUCJP:	/* EUC-JP-MS */
+		if (p[0] == 0x8e)
+			l = n >= 2 && in_range(p[1], 0xa1, 0xdf) ? 2 : 0;
+		else if (p[0] == 0x8f)
+			l = n >= 3 && in_range(p[1], 0xa1, 0xfe) && in_range(p[2], 0xa1, 0xfe) ? 3 : 0;
+		else
+			l = dbcs_len(p, n, 0xa1, 0xfe, 0xa1, 0xfe, 0xa1, 0xfe);
 		break;
-	case W_DBCS:
-		l = (b >= 0x81 && b <= 0xfe) ? 2 : 1;
+	case W_GBK:
+		l = dbcs_len(p, n, 0x81, 0xfe, 0x40, 0x7e, 0x80, 0xfe);
+		break;
+	case W_BIG5:	/* CP950, Big5-HKSCS */
+		l = dbcs_len(p, n, 0x81, 0xfe, 0x40, 0x7e, 0xa1, 0xfe);
+		break;
+	case W_UHC:	/* CP949 */
+		l = dbcs_len(p, n, 0x81, 0xfe, 0x41, 0x5a, 0x61, 0x7a);
+		if (l == 0)
+			l = dbcs_len(p, n, 0x81, 0xfe, 0x81, 0xfe, 0x81, 0xfe);
 		break;
 	case W_GB18030:
-		if (b >= 0x81 && b <= 0xfe)
-			l = (n >= 2 && p[1] >= 0x30 && p[1] <= 0x39) ? 4 : 2;
+		if (n >= 4 && in_range(p[0], 0x81, 0xfe) && in_range(p[1], 0x30, 0x39) &&
+		    in_range(p[2], 0x81, 0xfe) && in_range(p[3], 0x30, 0x39))
+			l = 4;
+		else
+			l = dbcs_len(p, n, 0x81, 0xfe, 0x40, 0x7e, 0x80, 0xfe);
 		break;
 	default:
 		break;
 	}
-	return l < n ? l : n;
+	return l > 0 ? l : 1;
 }
 
 /* ---- decoding ------------------------------------------------------------------------ */
@@ -447,6 +516,7 @@ bool rfc2047_has_encoded_word(const char *value, size_t len)
 struct emitter {
 	struct buf *out;
 	size_t col;			/* column of the next output byte */
+	bool line_has_text;		/* current line holds more than white space */
 	const char *eol;
 	const char *label;
 	size_t overhead;		/* "=?" label "?X?" ... "?=" */
@@ -465,8 +535,16 @@ static void emit(struct emitter *e, const char *p, size_t n)
 		e->err = -1;
 		return;
 	}
-	for (i = 0; i < n; i++)
-		e->col = (p[i] == '\n') ? 0 : e->col + 1;
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n') {
+			e->col = 0;
+			e->line_has_text = false;
+		} else {
+			e->col++;
+			if (!is_fws((unsigned char)p[i]))
+				e->line_has_text = true;
+		}
+	}
 }
 
 static void emit_fold(struct emitter *e)
@@ -474,19 +552,58 @@ static void emit_fold(struct emitter *e)
 	emit(e, e->eol, strlen(e->eol));
 }
 
-static bool has_newline(const char *p, size_t n)
+/* Write white space ws[0..n) before an item `need` columns wide.  Line
+ * breaks already in it (folds of the input) are kept as they are.  When
+ * the item would pass the line limit, a fold is made inside the white
+ * space after them -- eol inserted before one of its characters, so that
+ * unfolding gives back exactly the same white space: as much of it as fits
+ * stays at the end of the current line and at least one character goes to
+ * the next.  No line is left holding only white space (RFC 5322 3.2.2), so
+ * there is no fold when the current line has no text yet.
+ *
+ * When may_carry is set and the item still does not fit after the white
+ * space (a very long run of it), only one character is written and the
+ * number of the others is returned: the caller encodes them into its
+ * encoded-word, which decodes to the same white space.  Otherwise 0. */
+static size_t emit_ws(struct emitter *e, const char *ws, size_t n, size_t need, bool may_carry)
 {
-	return n > 0 && (memchr(p, '\n', n) != NULL || memchr(p, '\r', n) != NULL);
+	size_t i, keep;
+
+	for (i = n; i > 0 && !is_crlf(ws[i - 1]); i--)
+		;
+	emit(e, ws, i);
+	ws += i;
+	n -= i;
+	if (n == 0 || e->col + n + need <= LINE_MAX_COLS) {
+		emit(e, ws, n);
+		return 0;
+	}
+	if (e->line_has_text) {
+		/* Fold before all of it when the item then fits, else keep
+		 * what fits here to leave the next line as much room as can be. */
+		keep = 0;
+		if (n + need > LINE_MAX_COLS && e->col < LINE_MAX_COLS)
+			keep = LINE_MAX_COLS - e->col < n - 1 ? LINE_MAX_COLS - e->col : n - 1;
+		emit(e, ws, keep);
+		emit_fold(e);
+		ws += keep;
+		n -= keep;
+	}
+	if (may_carry && n > 1 && e->col + n + need > LINE_MAX_COLS) {
+		emit(e, ws, 1);
+		return n - 1;
+	}
+	emit(e, ws, n);
+	return 0;
 }
 
-/* White space, then a literal token; fold at the white space when the token
- * would pass the line limit and folding shortens the line. */
-static void emit_literal(struct emitter *e, const char *ws, size_t wslen, const char *tok, size_t toklen)
+/* White space, then a literal token; fold in the white space when the token
+ * (with the `need` - toklen columns of tokens glued after it) would pass the
+ * line limit. */
+static void emit_literal(struct emitter *e, const char *ws, size_t wslen, const char *tok, size_t toklen,
+			 size_t need)
 {
-	if (wslen > 0 && !has_newline(ws, wslen) && e->col > wslen &&
-	    e->col + wslen + toklen > LINE_MAX_COLS)
-		emit_fold(e);
-	emit(e, ws, wslen);
+	emit_ws(e, ws, wslen, need, false);
 	emit(e, tok, toklen);
 }
 
@@ -519,6 +636,7 @@ static void emit_word(struct emitter *e, char enc, const unsigned char *p, size_
 		return;
 	}
 	e->col += strlen(e->label) + 5;
+	e->line_has_text = true;
 	if (enc == 'Q') {
 		for (i = 0; i < n && t + 3 < sizeof(tmp); i++) {
 			if (p[i] == ' ') {
@@ -549,102 +667,166 @@ static void emit_word(struct emitter *e, char enc, const unsigned char *p, size_
 	emit(e, "?=", 2);
 }
 
-/* Encode a run of raw bytes as encoded-words.  ws is the literal white
- * space before the run (kept, or turned into a fold); reserve is the width of
- * a token glued to the end of the run (no white space to fold at). */
+/* Width of the cheaper encoding of the character at p[0..n). */
+static size_t first_char_cost(const struct emitter *e, const unsigned char *p, size_t n)
+{
+	size_t clen = char_len(e->w, p, n), qc = 0, k;
+
+	for (k = 0; k < clen; k++)
+		qc += q_cost(p[k]);
+	return qc < b_cost(clen) ? qc : b_cost(clen);
+}
+
+/* Columns the next encoded-word should have on its line: fold rather than
+ * start a word with room for only a few bytes -- want the whole rest (and
+ * the token glued after it) when it is short, else a dozen columns. */
+static size_t word_want(const struct emitter *e, const unsigned char *p, size_t n, size_t reserve)
+{
+	size_t want, k, min_char = first_char_cost(e, p, n);
+
+	if (n <= 16) {
+		size_t qa = 0;
+
+		for (k = 0; k < n; k++)
+			qa += q_cost(p[k]);
+		want = (qa < b_cost(n) ? qa : b_cost(n)) + reserve;
+	} else {
+		want = 12;
+	}
+	if (want < min_char)
+		want = min_char;
+	return want + e->overhead;
+}
+
+struct word_fit {
+	size_t q_end, q_len;	/* bytes and encoded width of the Q prefix */
+	size_t b_end;		/* bytes of the B prefix */
+};
+
+/* Greedy: the longest prefix of whole characters of p[0..n) that fits in
+ * budget columns, for each encoding. */
+static void fit_prefix(const struct emitter *e, const unsigned char *p, size_t n, size_t budget,
+		       struct word_fit *f)
+{
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < n;) {
+		size_t l = char_len(e->w, p + i, n - i), j, qc = 0;
+		bool q_fits, b_fits;
+
+		for (j = 0; j < l; j++)
+			qc += q_cost(p[i + j]);
+		q_fits = f->q_end == i && f->q_len + qc <= budget;
+		b_fits = f->b_end == i && b_cost(i + l) <= budget;
+		if (!q_fits && !b_fits)
+			break;
+		if (q_fits) {
+			f->q_len += qc;
+			f->q_end = i + l;
+		}
+		if (b_fits)
+			f->b_end = i + l;
+		i += l;
+	}
+}
+
+/* Write one encoded-word at the current column holding as much of p[0..n)
+ * as fits; returns the number of bytes it took (0 on error).  reserve is
+ * the width of a token glued to the end of the run: the word that ends the
+ * run leaves room for it. */
+static size_t emit_one_word(struct emitter *e, const unsigned char *p, size_t n, size_t reserve)
+{
+	size_t min_char = first_char_cost(e, p, n), avail, budget, bn;
+	struct word_fit f;
+
+	avail = e->col < LINE_MAX_COLS ? LINE_MAX_COLS - e->col : 0;
+	if (avail > WORD_MAX)
+		avail = WORD_MAX;
+	if (avail < e->overhead + min_char)
+		avail = e->overhead + min_char;	/* cannot fold here: overflow the line */
+	if (avail > WORD_MAX) {
+		e->err = -1;	/* label too long for any encoded-word */
+		return 0;
+	}
+	budget = avail - e->overhead;
+	fit_prefix(e, p, n, budget, &f);
+	if (reserve > 0 && (f.q_end == n || f.b_end == n)) {
+		/* This could be the last word: leave room for the glued tokens,
+		 * or, when they do not fit on this line, leave its last
+		 * character to a word on the next line, which they follow. */
+		size_t last = 0, l;
+
+		fit_prefix(e, p, n, budget >= reserve ? budget - reserve : 0, &f);
+		if (f.q_end < n && f.b_end < n) {
+			for (l = 0; l < n; l += char_len(e->w, p + l, n - l))
+				last = l;
+			if (last > 0)
+				fit_prefix(e, p, last, budget, &f);
+			else
+				fit_prefix(e, p, n, budget, &f);	/* one character: no choice */
+		}
+	}
+	if (f.q_end == 0 && f.b_end == 0) {
+		e->err = -1;
+		return 0;
+	}
+	bn = b_cost(f.b_end);
+	/* Q keeps mostly-ASCII text readable: prefer it unless B packs more
+	 * characters into the word or is more than 1/8 shorter. */
+	if (f.q_end > f.b_end || (f.q_end == f.b_end && f.q_len <= bn + bn / 8)) {
+		emit_word(e, 'Q', p, f.q_end);
+		return f.q_end;
+	}
+	emit_word(e, 'B', p, f.b_end);
+	return f.b_end;
+}
+
+/* Encode a run of raw bytes (no CR or LF in it) as encoded-words.  ws is
+ * the literal white space before the run (kept, folded inside, or partly
+ * encoded into the first word when it is too long to leave room for any
+ * word); reserve is the width of a token glued to the end of the run (no
+ * white space to fold at). */
 static void emit_encoded(struct emitter *e, const char *ws, size_t wslen,
 			 const unsigned char *p, size_t n, size_t reserve)
 {
-	bool first = true;
+	unsigned char *joined = NULL;
+	size_t carry = 0;
 
-	if (has_newline(ws, wslen)) {
-		emit(e, ws, wslen);	/* already folded in the input */
-		ws = "";
-		wslen = 0;
+	if (n == 0) {
+		emit(e, ws, wslen);
+		return;
 	}
-	while (n > 0 && !e->err) {
-		size_t sep = first ? wslen : 1;
-		size_t clen = char_len(e->w, p, n), qc0 = 0, k;
-		size_t min_char, want, avail, budget, i, qn, bn, q_end = 0, b_end = 0;
-		bool can_fold = !first || wslen > 0 || (e->structured && e->col > 1);
+	/* A glued token that cannot share a line with any word: no use
+	 * shrinking words for it. */
+	if (e->overhead + 12 + reserve + 1 > LINE_MAX_COLS)
+		reserve = 0;
+	if (wslen > 0) {
+		carry = emit_ws(e, ws, wslen, word_want(e, p, n, reserve), true);
+	} else if (e->structured && e->line_has_text && e->col > 1 &&
+		   e->col + word_want(e, p, n, reserve) > LINE_MAX_COLS) {
+		emit_fold(e);	/* between two tokens of a structured field */
+		emit(e, " ", 1);
+	}
+	if (carry > 0) {
+		joined = xmalloc(carry + n);
+		memcpy(joined, ws + wslen - carry, carry);
+		memcpy(joined + carry, p, n);
+		p = joined;
+		n += carry;
+	}
+	for (;;) {
+		size_t took = emit_one_word(e, p, n, reserve);
 
-		for (k = 0; k < clen; k++)
-			qc0 += q_cost(p[k]);
-		min_char = qc0 < b_cost(clen) ? qc0 : b_cost(clen);
-		/* Fold rather than start a word with room for only a few bytes:
-		 * want the whole rest when it is short, else a dozen columns. */
-		if (n <= 16) {
-			size_t qa = 0;
-
-			for (k = 0; k < n; k++)
-				qa += q_cost(p[k]);
-			want = qa < b_cost(n) ? qa : b_cost(n);
-		} else {
-			want = 12;
-		}
-		if (want < min_char)
-			want = min_char;
-		want += e->overhead + reserve;
-		if (e->col + sep + want > LINE_MAX_COLS && can_fold && e->col > sep) {
+		p += took;
+		n -= took;
+		if (n == 0 || e->err)
+			break;
+		if (e->col + 1 + word_want(e, p, n, reserve) > LINE_MAX_COLS)
 			emit_fold(e);
-			if (first && wslen > 0)
-				emit(e, ws, wslen);
-			else
-				emit(e, " ", 1);
-		} else if (first) {
-			emit(e, ws, wslen);
-		} else {
-			emit(e, " ", 1);
-		}
-		first = false;
-		avail = e->col < LINE_MAX_COLS ? LINE_MAX_COLS - e->col : 0;
-		if (avail > WORD_MAX)
-			avail = WORD_MAX;
-		if (avail < e->overhead + min_char)
-			avail = e->overhead + min_char;	/* cannot fold here: overflow the line */
-		if (avail > WORD_MAX) {
-			e->err = -1;	/* label too long for any encoded-word */
-			return;
-		}
-		budget = avail - e->overhead;
-		if (budget >= reserve + min_char)
-			budget -= reserve;	/* room for a glued token after the run */
-		/* Greedy: the longest prefix of whole characters for each encoding. */
-		for (i = 0, qn = 0; i < n;) {
-			size_t l = char_len(e->w, p + i, n - i), j, qc = 0;
-			bool q_fits, b_fits;
-
-			for (j = 0; j < l; j++)
-				qc += q_cost(p[i + j]);
-			q_fits = q_end == i && qn + qc <= budget;
-			b_fits = b_end == i && b_cost(i + l) <= budget;
-			if (!q_fits && !b_fits)
-				break;
-			if (q_fits) {
-				qn += qc;
-				q_end = i + l;
-			}
-			if (b_fits)
-				b_end = i + l;
-			i += l;
-		}
-		if (q_end == 0 && b_end == 0) {
-			e->err = -1;
-			return;
-		}
-		bn = b_cost(b_end);
-		/* Q keeps mostly-ASCII text readable: prefer it unless B packs
-		 * more characters into the word or is more than 1/8 shorter. */
-		if (q_end > b_end || (q_end == b_end && qn <= bn + bn / 8)) {
-			emit_word(e, 'Q', p, q_end);
-			p += q_end;
-			n -= q_end;
-		} else {
-			emit_word(e, 'B', p, b_end);
-			p += b_end;
-			n -= b_end;
-		}
+		emit(e, " ", 1);
 	}
+	free(joined);
 }
 
 /* ---- encoding: tokens ---------------------------------------------------------------- */
@@ -692,15 +874,28 @@ static size_t tz_next(const struct tokenizer *tz, size_t i)
 	return i + char_len(tz->w, (const unsigned char *)tz->v + i, tz->len - i);
 }
 
+/* Index after the quoted-pair whose backslash is at v[i].  The field is
+ * taken as unfolded first, as readers do: a pair never takes a CR or LF
+ * (a fold right after the backslash is skipped and the pair takes the
+ * character after it), so a fold's CR never lands inside a token alone. */
+static size_t tz_after_pair(const struct tokenizer *tz, size_t i)
+{
+	for (i++; i < tz->len && is_crlf(tz->v[i]); i++)
+		;
+	return i < tz->len ? tz_next(tz, i) : i;
+}
+
 /* Skip a delimited construct starting at v[i] (an opening quote or bracket);
  * returns the index after its closing delimiter (or len when unterminated). */
 static size_t skip_quoted(const struct tokenizer *tz, size_t i, char close)
 {
-	for (i++; i < tz->len; i = tz_next(tz, i)) {
+	for (i++; i < tz->len;) {
 		if (tz->v[i] == '\\' && i + 1 < tz->len)
-			i++;
+			i = tz_after_pair(tz, i);
 		else if (tz->v[i] == close)
 			return i + 1;
+		else
+			i = tz_next(tz, i);
 	}
 	return tz->len;
 }
@@ -750,8 +945,9 @@ static void next_token(struct tokenizer *tz, struct token *t)
 		/* A word of a comment: up to white space or a parenthesis. */
 		while (i < len && !is_fws((unsigned char)v[i]) && v[i] != '(' && v[i] != ')') {
 			if (v[i] == '\\' && i + 1 < len)
-				i++;
-			i = tz_next(tz, i);
+				i = tz_after_pair(tz, i);
+			else
+				i = tz_next(tz, i);
 		}
 		t->type = has_8bit(v + s, i - s) ? T_ENC : T_LIT;
 		t->unescape = true;
@@ -787,26 +983,49 @@ static void next_token(struct tokenizer *tz, struct token *t)
 	tz->i = i;
 }
 
-/* Append the text a token stands for (quotes dropped, quoted-pairs undone). */
+/* Append the text a token stands for: unfolded (a quoted-string or
+ * comment word may span a fold; CR and LF never go into an encoded-word),
+ * quotes dropped, quoted-pairs undone the way the tokenizer read them. */
 static int run_append_token(struct buf *run, const struct token *t, enum width_class w)
 {
 	const char *p = t->p;
 	size_t n = t->n, i, l;
+	bool escaped = false;
 
 	if (t->strip_quotes) {
 		p++;
 		n -= 2;
 	}
-	if (!t->unescape)
-		return buf_append(run, p, n);
 	for (i = 0; i < n; i += l) {
-		if (p[i] == '\\' && i + 1 < n)
-			i++;
-		l = (unsigned char)p[i] < 0x80 ? 1 : char_len(w, (const unsigned char *)p + i, n - i);
+		l = 1;
+		if (is_crlf(p[i]))
+			continue;
+		if (t->unescape && !escaped && p[i] == '\\' && i + 1 < n) {
+			escaped = true;
+			continue;
+		}
+		escaped = false;
+		l = char_len(w, (const unsigned char *)p + i, n - i);
 		if (buf_append(run, p + i, l) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* Width of the literal tokens glued to each other from t on (no white
+ * space between them, so no place to fold): the last encoded-word before
+ * them leaves them room on its line.  Counted up to a line's width. */
+static size_t glued_width(const struct tokenizer *tz, const struct token *t)
+{
+	struct tokenizer ahead = *tz;
+	struct token nx = *t;
+	size_t w = 0;
+
+	while (nx.type == T_LIT && w <= LINE_MAX_COLS) {
+		w += nx.n;
+		next_token(&ahead, &nx);
+	}
+	return w;
 }
 
 /* White space inside a run is encoded as it reads after unfolding. */
@@ -838,6 +1057,7 @@ int rfc2047_encode_header(const char *value, size_t len, const struct charset_in
 	memset(&e, 0, sizeof(e));
 	e.out = out;
 	e.col = start_col;
+	e.line_has_text = start_col > 0;	/* the field name */
 	e.eol = eol;
 	e.label = cs->mime_name;
 	e.overhead = strlen(cs->mime_name) + 7;
@@ -861,7 +1081,8 @@ int rfc2047_encode_header(const char *value, size_t len, const struct charset_in
 			continue;
 		}
 		if (t.type == T_LIT) {
-			emit_literal(&e, ws.p, ws.n, t.p, t.n);
+			/* fold before it for the width of all tokens glued to it */
+			emit_literal(&e, ws.p, ws.n, t.p, t.n, ws.n > 0 ? glued_width(&tz, &t) : t.n);
 			ws.n = 0;
 			next_token(&tz, &t);
 			continue;
@@ -889,7 +1110,7 @@ int rfc2047_encode_header(const char *value, size_t len, const struct charset_in
 			}
 		}
 		emit_encoded(&e, ws.p, ws.n, (const unsigned char *)run.data, run.len,
-			     gap.n == 0 && nx.type == T_LIT ? (nx.n < 20 ? nx.n : 20) : 0);
+			     gap.n == 0 ? glued_width(&tz, &nx) : 0);
 		ws = gap;
 		t = nx;
 	}

@@ -204,6 +204,109 @@ static void check_limits(const char *out, size_t len, size_t start_col, const ch
 	}
 }
 
+/* Every CR or LF of the output belongs to a fold (eol then SP or TAB),
+ * and no line holds only white space (RFC 5322 3.2.2) unless the input had
+ * such lines (ws_lines_ok). */
+static void check_folds_ws(const char *out, size_t len, const char *eol, bool ws_lines_ok)
+{
+	size_t i, eollen = strlen(eol), line_start = 0;
+	bool text = true;	/* the field name is on the first line */
+
+	for (i = 0; i < len; i++) {
+		if (out[i] == '\r' || out[i] == '\n') {
+			ck_assert_msg(len - i > eollen && memcmp(out + i, eol, eollen) == 0 &&
+				      (out[i + eollen] == ' ' || out[i + eollen] == '\t'),
+				      "line break at %zu is not a fold: %.*s", i, (int)len, out);
+			ck_assert_msg(text || ws_lines_ok, "line at %zu holds only white space: %.*s",
+				      line_start, (int)len, out);
+			i += eollen - 1;
+			line_start = i + 1;
+			text = false;
+			continue;
+		}
+		if (out[i] != ' ' && out[i] != '\t')
+			text = true;
+	}
+}
+
+static void check_folds(const char *out, size_t len, const char *eol)
+{
+	check_folds_ws(out, len, eol, false);
+}
+
+/* The raw bytes of every encoded-word of out (Q and B undone here, not by
+ * the code under test), one word after the other, into raw; how many
+ * words there were. */
+static int words_raw_bytes(const char *out, size_t len, struct buf *raw)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = out, *end = out + len;
+	int words = 0;
+
+	buf_reset(raw);
+	while ((p = memmem(p, (size_t)(end - p), "=?", 2)) != NULL) {
+		const char *q = memchr(p + 2, '?', (size_t)(end - p - 2)), *t, *stop, *c;
+		char enc;
+
+		/* Skip "=?" text that is no encoded-word (literal input). */
+		if (q == NULL || q + 3 >= end || q[2] != '?' || (q[1] != 'Q' && q[1] != 'B') ||
+		    (stop = memmem(q + 3, (size_t)(end - q - 3), "?=", 2)) == NULL) {
+			p += 2;
+			continue;
+		}
+		for (c = p; c < stop && *c > ' ' && *c < 0x7f; c++)
+			;
+		if (c < stop) {
+			p += 2;
+			continue;
+		}
+		enc = q[1];
+		t = q + 3;
+		if (enc == 'Q') {
+			for (; t < stop; t++) {
+				if (*t == '_') {
+					buf_putc(raw, ' ');
+				} else if (*t == '=') {
+					char hex[3] = { t[1], t[2], 0 };
+
+					buf_putc(raw, (int)strtol(hex, NULL, 16));
+					t += 2;
+				} else {
+					buf_putc(raw, *t);
+				}
+			}
+		} else {
+			uint32_t acc = 0;
+			unsigned bits = 0;
+
+			ck_assert_int_eq(enc, 'B');
+			for (; t < stop && *t != '='; t++) {
+				acc = (acc << 6) | (uint32_t)(strchr(b64, *t) - b64);
+				bits += 6;
+				if (bits >= 8) {
+					bits -= 8;
+					buf_putc(raw, (int)((acc >> bits) & 0xff));
+				}
+			}
+		}
+		words++;
+		p = stop + 2;
+	}
+	return words;
+}
+
+static void check_no_crlf_in_words(const char *out, size_t len)
+{
+	struct buf raw;
+
+	buf_init(&raw, 1 << 20);
+	words_raw_bytes(out, len, &raw);
+	ck_assert_msg(raw.len == 0 || (memchr(raw.data, '\r', raw.len) == NULL &&
+				       memchr(raw.data, '\n', raw.len) == NULL),
+		      "CR or LF inside an encoded-word: %.*s", (int)len, out);
+	buf_free(&raw);
+}
+
 /* Each encoded-word's bytes decode on their own: no character was split. */
 static void check_words_whole(const char *out, size_t len)
 {
@@ -487,6 +590,23 @@ START_TEST(test_one_megabyte_input_is_bounded)
 }
 END_TEST
 
+/* True when every CR or LF of p is part of a CRLF fold followed by SP. */
+static bool folds_only(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n')
+			return false;
+		if (p[i] == '\r') {
+			if (i + 2 >= n || p[i + 1] != '\n' || p[i + 2] != ' ')
+				return false;
+			i += 2;
+		}
+	}
+	return true;
+}
+
 /* Hostile input: random bytes with mail syntax sprinkled in.  Encoding
  * never fails for a supported charset, keeps encoded-words <= 75 and leaves
  * no 8-bit byte outside <...>; decoding never fails with room to spare. */
@@ -528,6 +648,9 @@ START_TEST(test_random_input_is_handled)
 		r = rfc2047_encode_header(in, n, cs, (iter & 1) ? RFC2047_ADDRESS : RFC2047_UNSTRUCTURED,
 					  (seed >> 3) % 90, "\r\n", &out);
 		ck_assert_int_eq(r, 0);
+		check_no_crlf_in_words(out.data ? out.data : "", out.len);
+		if (folds_only(in, n))
+			check_folds_ws(out.data ? out.data : "", out.len, "\r\n", true);
 		if (!(iter & 1)) {
 			for (i = 0; i < out.len; i++)
 				ck_assert_msg((unsigned char)out.data[i] < 0x80, "iter %zu: 8-bit left", iter);
@@ -537,6 +660,256 @@ START_TEST(test_random_input_is_handled)
 		ck_assert_int_ge(rfc2047_decode(in, n, cs, cv, &back), 0);
 		buf_free(&out);
 		buf_free(&back);
+	}
+}
+END_TEST
+
+/* How many times eol occurs in p[0..n). */
+static size_t count_eol(const char *p, size_t n, const char *eol)
+{
+	size_t c = 0, el = strlen(eol);
+	const char *q = p, *end = p + n;
+
+	while ((q = memmem(q, (size_t)(end - q), eol, el)) != NULL) {
+		c++;
+		q += el;
+	}
+	return c;
+}
+
+/* Text that does not decode under the charset: a lead byte followed by
+ * bytes that do not complete its character, then a fold.  The broken
+ * sequence counts as single bytes; the fold's CR never goes into the
+ * encoded-word (fuzz K7: GB18030 took "\xe6" "8g\r" as one 4-byte
+ * character and left a bare LF). */
+START_TEST(test_broken_multibyte_sequence_never_takes_the_fold)
+{
+	static const char *const labels[] = { "gb18030", "utf-8", "shift_jis", "euc-jp", "gb2312",
+		"big5", "euc-kr" };
+	static const char *const tails[] = { "", "8", "8g", "0", "0\x81", "0\x81" "0", "\xa1", "\x8f\xa1" };
+	struct buf in, out, raw;
+	size_t l, lead, t;
+
+	buf_init(&in, 4096);
+	buf_init(&out, 1 << 16);
+	buf_init(&raw, 1 << 16);
+	/* The fuzzer's input, as a test. */
+	ck_assert_int_eq(rfc2047_encode_header(" \xe6" "8g\r\n more", 11, charset_lookup("gb18030"),
+					       RFC2047_UNSTRUCTURED, 16, "\r\n", &out), 0);
+	check_folds(out.data, out.len, "\r\n");
+	ck_assert_int_eq(words_raw_bytes(out.data, out.len, &raw), 1);
+	ck_assert_uint_eq(raw.len, 3);
+	ck_assert_mem_eq(raw.data, "\xe6" "8g", 3);
+	ck_assert_ptr_nonnull(strstr(out.data, "?=\r\n more"));
+	for (l = 0; l < sizeof(labels) / sizeof(labels[0]); l++) {
+		for (lead = 0x80; lead <= 0xff; lead++) {
+			for (t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+				const char *eol = (lead & 1) ? "\r\n" : "\n";
+
+				buf_reset(&in);
+				buf_puts(&in, " a ");
+				buf_putc(&in, (int)lead);
+				buf_puts(&in, tails[t]);
+				buf_puts(&in, eol);
+				buf_puts(&in, " z \xe9");
+				buf_puts(&in, eol);
+				buf_puts(&in, "\ty ");
+				buf_putc(&in, (int)lead);
+				buf_reset(&out);
+				ck_assert_int_eq(rfc2047_encode_header(in.data, in.len, charset_lookup(labels[l]),
+								       (t & 1) ? RFC2047_ADDRESS : RFC2047_UNSTRUCTURED,
+								       9, eol, &out), 0);
+				check_folds(out.data, out.len, eol);
+				check_no_crlf_in_words(out.data, out.len);
+				check_limits(out.data, out.len, 9, eol);
+				/* Both folds of the input are still there. */
+				ck_assert_uint_ge(count_eol(out.data, out.len, eol), 2);
+			}
+		}
+	}
+	buf_free(&in);
+	buf_free(&out);
+	buf_free(&raw);
+}
+END_TEST
+
+/* The folds of the input survive a broken sequence before each of them
+ * (folds between two encoded words are unfolded and made anew). */
+START_TEST(test_broken_sequence_keeps_every_input_fold)
+{
+	static const char in[] = " \xe6" "8\r\n x \x81" "0\x81\r\n\ty \xe9\r\n z";
+	char *got = encode_str(in, "gb18030", RFC2047_UNSTRUCTURED, 9);
+
+	ck_assert_uint_eq(count_eol(got, strlen(got), "\r\n"), 3);
+	check_folds(got, strlen(got), "\r\n");
+	check_no_crlf_in_words(got, strlen(got));
+	free(got);
+}
+END_TEST
+
+/* A long run of literal white space before an encoded-word: the word still
+ * ends by column 78 (fuzz K8: no fold was made when the white space was
+ * longer than the text before it).  The white space reads back the same
+ * after unfolding, and no line is white space only. */
+START_TEST(test_long_white_space_run_still_folds_before_the_word)
+{
+	static const char *const labels[] = { "windows-1254", "utf-8", "gb18030" };
+	size_t ws, col, l;
+
+	for (l = 0; l < sizeof(labels) / sizeof(labels[0]); l++) {
+		for (ws = 1; ws <= 260; ws += (ws < 90 ? 1 : 17)) {
+			for (col = 2; col <= 40; col += 19) {
+				struct buf in, want, ete;
+				char *got, *back;
+				size_t i;
+
+				buf_init(&in, 4096);
+				buf_init(&want, 4096);
+				buf_init(&ete, 64);
+				to_charset("été", labels[l], &ete);
+				buf_puts(&in, " x\x01");
+				buf_puts(&want, " x\x01");
+				for (i = 0; i < ws; i++) {
+					buf_putc(&in, i % 7 == 3 ? '\t' : ' ');
+					buf_putc(&want, i % 7 == 3 ? '\t' : ' ');
+				}
+				buf_append(&in, ete.data, ete.len);
+				buf_puts(&want, "été");
+				/* (literal text after white space too long for
+				 * any line cannot fit: see the next test) */
+				for (i = 0; i < ws % 70; i++) {
+					buf_putc(&in, ' ');
+					buf_putc(&want, ' ');
+				}
+				buf_puts(&in, "end");
+				buf_puts(&want, "end");
+				/* encode_str asserts every line <= 78, white space included */
+				got = encode_str(in.data, labels[l], RFC2047_UNSTRUCTURED, col);
+				check_folds(got, strlen(got), "\r\n");
+				back = decode_str(got, strlen(got), NULL, NULL);
+				ck_assert_msg(strcmp(back, want.data) == 0, "%s ws %zu col %zu:\n%s\n%s",
+					      labels[l], ws, col, back, got);
+				free(back);
+				free(got);
+				buf_free(&in);
+				buf_free(&want);
+				buf_free(&ete);
+			}
+		}
+	}
+}
+END_TEST
+
+/* A long run of white space before literal text after an encoded-word is
+ * folded inside: part of it ends the word's line, the rest starts the next. */
+START_TEST(test_long_white_space_run_before_literal_is_split)
+{
+	size_t ws;
+
+	for (ws = 40; ws <= 110; ws++) {
+		struct buf in;
+		char *got, *back;
+		size_t i;
+
+		buf_init(&in, 4096);
+		buf_puts(&in, " \xe9");
+		for (i = 0; i < ws; i++)
+			buf_putc(&in, ' ');
+		buf_puts(&in, "literal-text");
+		got = encode_str(in.data, "windows-1252", RFC2047_UNSTRUCTURED, 9);
+		check_folds(got, strlen(got), "\r\n");
+		back = decode_str(got, strlen(got), NULL, NULL);
+		ck_assert_str_eq(back + 3, in.data + 2);	/* " é" then the same bytes */
+		free(back);
+		free(got);
+		buf_free(&in);
+	}
+}
+END_TEST
+
+/* The same in an address header: before a display name and before a
+ * comment word. */
+START_TEST(test_long_white_space_run_in_address_header)
+{
+	struct buf in;
+	char *got, *back;
+	size_t i;
+
+	buf_init(&in, 4096);
+	buf_puts(&in, " a@b.c,");
+	for (i = 0; i < 120; i++)
+		buf_putc(&in, ' ');
+	buf_puts(&in, "J\xc3\xb6rg <j@b.c> (x");
+	for (i = 0; i < 100; i++)
+		buf_putc(&in, ' ');
+	buf_puts(&in, "B\xc3\xbcro)");
+	got = encode_str(in.data, "utf-8", RFC2047_ADDRESS, 4);
+	check_folds(got, strlen(got), "\r\n");
+	back = decode_str(got, strlen(got), NULL, NULL);
+	ck_assert_str_eq(back, in.data);	/* white space and all */
+	free(back);
+	free(got);
+	buf_free(&in);
+}
+END_TEST
+
+/* A quoted-pair backslash right before a fold does not take the fold's CR
+ * (fuzz K14), and a fold inside a quoted-string or comment that gets
+ * encoded is unfolded: no CR or LF goes into an encoded-word. */
+START_TEST(test_quoted_pair_and_folds_inside_encoded_phrases)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ " (B\xfcro \\\r\n 1) <a@b.c>", " (Büro \\ 1) <a@b.c>" },	/* literal pair */
+		{ " (B\xfcro\\\r\n\t1) <a@b.c>", " (Büro\t1) <a@b.c>" },
+		{ " \"J\xf6rg \\\r\n M\" <a@b.c>", " Jörg  M <a@b.c>" },
+		{ " \"J\xf6rg\r\n M\xfcller\" <a@b.c>", " Jörg Müller <a@b.c>" },
+		{ " \"J\xf6rg\r\n\t\\\"M\\\"\" <a@b.c>", " Jörg\t\"M\" <a@b.c>" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = encode_str(cases[i].in, "windows-1252", RFC2047_ADDRESS, 5), *back;
+
+		check_folds(got, strlen(got), "\r\n");
+		check_no_crlf_in_words(got, strlen(got));
+		back = decode_str(got, strlen(got), NULL, NULL);
+		ck_assert_msg(strcmp(back, cases[i].want) == 0, "case %zu: %s -> %s", i, got, back);
+		free(back);
+		free(got);
+	}
+}
+END_TEST
+
+/* Tokens glued to each other or to the end of an encoded phrase (no white
+ * space to fold at, e.g. "name<address>,") get room on one line: the fold
+ * goes before the word or the white space that starts them. */
+START_TEST(test_glued_tokens_fit_the_line)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ " J\xf6rg M\xfcller-L\xfc" "denscheid von und zu<joerg.mueller-luedenscheid@example.org>, x@y.z",
+		  " Jörg Müller-Lüdenscheid von und zu<joerg.mueller-luedenscheid@example.org>, x@y.z" },
+		{ " J\xf6rg M\xfcller-L\xfc" "denscheid von und zu M\xfcnchen<joerg.mueller-luedenscheid@example.org>, x@y.z",
+		  " Jörg Müller-Lüdenscheid von und zu München<joerg.mueller-luedenscheid@example.org>, x@y.z" },
+		{ " \"J\xf6rg M\xfcller-L\xfc" "denscheid aus M\xfcnchen\"<joerg.mueller-luedenscheid@example.org>,x@y.z",
+		  " Jörg Müller-Lüdenscheid aus München<joerg.mueller-luedenscheid@example.org>,x@y.z" },
+	};
+	size_t col, i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (col = 4; col <= 40; col++) {
+			/* encode_str asserts every line <= 78 */
+			char *got = encode_str(cases[i].in, "windows-1252", RFC2047_ADDRESS, col), *back;
+
+			check_folds(got, strlen(got), "\r\n");
+			back = decode_str(got, strlen(got), NULL, NULL);
+			ck_assert_str_eq(back, cases[i].want);
+			free(back);
+			free(got);
+		}
 	}
 }
 END_TEST
@@ -663,6 +1036,13 @@ static Suite *rfc2047_suite(void)
 	tcase_add_test(tc, test_unsupported_charset_refused);
 	tcase_add_test(tc, test_one_megabyte_input_is_bounded);
 	tcase_add_test(tc, test_random_input_is_handled);
+	tcase_add_test(tc, test_broken_multibyte_sequence_never_takes_the_fold);
+	tcase_add_test(tc, test_broken_sequence_keeps_every_input_fold);
+	tcase_add_test(tc, test_long_white_space_run_still_folds_before_the_word);
+	tcase_add_test(tc, test_long_white_space_run_before_literal_is_split);
+	tcase_add_test(tc, test_long_white_space_run_in_address_header);
+	tcase_add_test(tc, test_quoted_pair_and_folds_inside_encoded_phrases);
+	tcase_add_test(tc, test_glued_tokens_fit_the_line);
 	tcase_add_test(tc, test_rfc2231_single_and_continued);
 	tcase_add_test(tc, test_kind_of);
 	suite_add_tcase(s, tc);
