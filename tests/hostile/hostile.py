@@ -170,6 +170,30 @@ class Nesting10k(Case):
             raise Fail('deep structure changed')
 
 
+class Nesting999RaisedLimit(Case):
+    # within a raised MaxDepth the deep text part is reached and repaired:
+    # no recursion on the stack per level, memory bounded
+    name = 'nesting-999-MaxDepth-1000'
+    config = 'MaxDepth 1000\n'
+
+    def generate(self, f):
+        n = 999
+        f.write(b'From: a@example.org\nSubject: deep\nMIME-Version: 1.0\n')
+        for i in range(n):
+            f.write(b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i))
+        f.write(b'Content-Type: text/plain\n\n' + TEXT_1252 + b'\n')
+        for i in reversed(range(n)):
+            f.write(b'--b%d--\n' % i)
+
+    def check_repair(self, src, out, mode):
+        i = out.rindex(b'Content-Type: text/plain')
+        head, _, body = out[i:].partition(b'\n\n')
+        cs = charset_of(head)
+        text = decode_body(head, body.split(b'\n--b998--')[0]).decode(PY_CODEC.get(cs, cs or 'ascii'))
+        if 'Grüße aus Köln' not in text:
+            raise Fail('deepest text part not repaired correctly (label %s)' % cs)
+
+
 class Headers1M(Case):
     name = 'headers-1000000'
 
@@ -314,6 +338,16 @@ class Parts10k(Case):
             raise Fail('text lost')
 
 
+class Parts10kRaisedLimit(Parts10k):
+    # the same 10,000 parts with MaxParts raised to let the scanner keep them
+    # all: memory must stay bounded per message (64 MB here)
+    name = 'parts-10000-MaxParts-10000'
+    config = 'MaxParts 10000\n'
+
+    def check_repair(self, src, out, mode):
+        check_text_parts(out, 'Grüße', None, 10000, self.name, src)
+
+
 class EncodedWord1M(Case):
     name = 'encoded-word-1MB'
 
@@ -365,10 +399,14 @@ class InvalidCharsets(Case):
 # prints XPASS and fails, so the fixer removes the entry (the case then
 # guards the fix).
 KNOWN_BUGS = {
+    ('parts-10000-MaxParts-10000', 'label'):
+        'memory grows ~16 KB per part (struct mime_part embeds two struct mparams of 64 '
+        'params each): 10,000 parts take ~160 MB, and MaxParts accepts up to 100,000 (~1.6 GB)',
+    ('parts-10000-MaxParts-10000', 'transcode'): 'same as label mode',
 }
 
-CASES = [Nesting10k(), Headers1M(), Line100M(), Line100MTooBig(), NulBytes(), BareCR(), Boundaries(),
-         BoundaryInBase64(), Parts10k(), EncodedWord1M(), Rfc2231Invalid(), InvalidCharsets()]
+CASES = [Nesting10k(), Nesting999RaisedLimit(), Headers1M(), Line100M(), Line100MTooBig(), NulBytes(), BareCR(), Boundaries(),
+         BoundaryInBase64(), Parts10k(), Parts10kRaisedLimit(), EncodedWord1M(), Rfc2231Invalid(), InvalidCharsets()]
 
 
 def run_case(binary, case, tmp, mode):
