@@ -127,8 +127,9 @@ MIXED=("$C"/mixed/*.eml)
 	echo "mimedefang=$(dpkg-query -W -f='${Version}' mimedefang 2>/dev/null)"
 	echo "pymilter=$(dpkg-query -W -f='${Version}' python3-milter 2>/dev/null)"
 	echo "libmilter=$(dpkg-query -W -f='${Version}' libmilter1.0.1 2>/dev/null)"
-	echo "commit=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "commit=${BENCH_COMMIT:-$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
 	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "quick=$QUICK"
 } > "$R/machine.txt"
 
