@@ -51,8 +51,9 @@ struct mparams {
 	char type[64];		/* lowercased "text"; "" when missing/invalid */
 	char subtype[64];	/* lowercased "plain" */
 	size_t type_end;	/* offset just after the type/subtype token */
-	struct mparam param[MPARAM_MAX];
-	size_t nparam;
+	struct mparam *param;	/* nparam entries, grown on demand (a part costs
+				   nothing for parameters it does not have) */
+	size_t nparam, param_cap;
 	unsigned errors;	/* MPARAM_ERR_* bits */
 };
 

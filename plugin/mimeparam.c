@@ -396,7 +396,14 @@ static struct mparam *emit(struct mparams *out, const struct section *first,
 		free(charset);
 		return NULL;
 	}
+	if (out->nparam == out->param_cap) {
+		out->param_cap = out->param_cap ? out->param_cap * 2 : 4;
+		if (out->param_cap > MPARAM_MAX)
+			out->param_cap = MPARAM_MAX;
+		out->param = xreallocarray(out->param, out->param_cap, sizeof(*out->param));
+	}
 	mp = &out->param[out->nparam++];
+	memset(mp, 0, sizeof(*mp));
 	mp->name = xstrdup(first->name);
 	mp->value = buf_steal(val, &mp->value_len);
 	mp->charset = charset;
@@ -549,7 +556,9 @@ void mparams_free(struct mparams *p)
 		free(p->param[i].value);
 		free(p->param[i].charset);
 	}
-	p->nparam = 0;
+	free(p->param);
+	p->param = NULL;
+	p->nparam = p->param_cap = 0;
 }
 
 const struct mparam *mparams_get(const struct mparams *p, const char *name)
