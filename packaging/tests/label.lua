@@ -7,6 +7,7 @@
 --   change_name  header the milter must change (e.g. Content-Type)
 --   change_value its expected new value, as "codepage-milter -t" writes it
 --   add_name     header the milter must add (the audit header), or "" for none
+--   connect_tries  optional: connection attempts 0.25 s apart (default 40)
 -- Exits with an error (non-zero status) when an expectation fails.
 
 local function fail(msg)
@@ -24,8 +25,12 @@ text = text:gsub("\r\n", "\n")
 local head, body = text:match("^(.-)\n\n(.*)$")
 if head == nil then fail("no header/body separator in " .. message) end
 
-local conn = mt.connect(socket, 40, 0.25)
-if conn == nil then fail("cannot connect to " .. socket) end
+-- mt.connect raises an error (rather than returning nil) once it gives up.
+local tries = tonumber(connect_tries or "40")
+local ok, conn = pcall(mt.connect, socket, tries, 0.25)
+if not ok or conn == nil then
+	fail("cannot connect to " .. socket .. ": " .. tostring(conn))
+end
 
 local function check(what, err)
 	if err ~= nil then fail(what .. ": " .. err) end
