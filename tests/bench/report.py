@@ -65,7 +65,7 @@ def main():
 	p("| machine | |")
 	p("| --- | --- |")
 	for k in ("cpu", "cores", "memory", "kernel", "os", "virt", "perf_instructions", "postfix",
-		  "mimedefang", "pymilter", "libmilter", "commit", "date", "total_seconds"):
+		  "mimedefang", "pymilter", "libmilter", "commit", "date", "loadavg", "total_seconds"):
 		if k in machine:
 			p("| %s | %s |" % (k.replace("_", " "), machine[k]))
 	p("")
