@@ -23,9 +23,9 @@ a missing SpoolDir, one SIGHUP reload, and SIGKILL through real Postfix):
                   sent -- milter_loop_done became true, i.e. smfi_main()
                   returned; clients get ECONNRESET, then ECONNREFUSED.  Cause:
                   libmilter's own signal thread (mi_signal_thread) sigwait()s
-                  for SIGHUP/SIGTERM/SIGINT as well and treats SIGHUP as
-                  "restart", which ends smfi_main(); whichever thread's wait
-                  wins takes the signal.  So any single `systemctl reload` can
+                  for SIGHUP/SIGTERM/SIGINT as well and treats SIGHUP like
+                  SIGTERM (mi_stop_milters(MILTER_STOP)), which ends
+                  smfi_main(); whichever thread's wait wins takes the signal.  So any single `systemctl reload` can
                   stop the daemon, rarely.  Logs at LogLevel notice with
                   --hup-storm; the work directory is kept on failure.
 
