@@ -15,6 +15,9 @@ a missing SpoolDir, one SIGHUP reload, and SIGKILL through real Postfix):
                   empty at the end and the daemon holds no more descriptors
                   than after the first message (no leak from dropped
                   connections or failed spools).
+  hostile-corpus  then every fuzz seed and regression input (tests/fuzz/
+                  corpus/engine, regress/engine) through the same daemon: each
+                  answered, the daemon still up (no input kills it).
   --hup-storm     the same with SIGHUP every 5 ms.  Known bug D1 (not fixed,
                   so not run by make check): in about one run in 16-30 (ASan
                   build, daemon of commit ef4e7ba) the daemon stops serving
@@ -34,6 +37,7 @@ Usage: daemon_faults.py --bin PATH/codepage-milter
 """
 import argparse
 import os
+import re
 import shutil
 import signal
 import socket
@@ -109,13 +113,19 @@ class MilterClient:
             return [], r
         self.step(b'R', b'<b@example.org>\0', NORCPT, NR_RCPT)
         self.step(b'T', b'', NODATA, NR_DATA)
+        # like an MTA: header fields up to the first line that is not one;
+        # from there on everything is body
         fields = []
-        for line in head.split(b'\r\n'):
+        lines = head.split(b'\r\n') if head else []
+        for k, line in enumerate(lines):
             if line[:1] in (b' ', b'\t') and fields:
                 fields[-1] = (fields[-1][0], fields[-1][1] + b'\n' + line)
-            else:
-                name, _, value = line.partition(b':')
-                fields.append((name, value))
+                continue
+            name, colon, value = line.partition(b':')
+            if not colon or not name or re.search(rb'[\x00-\x20\x7f-\xff]', name):
+                body = b'\r\n'.join(lines[k:]) + b'\r\n\r\n' + body
+                break
+            fields.append((name, value))
         for name, value in fields:
             if not self.steps & HDR_LEADSPC:
                 value = value.lstrip(b' ')
@@ -164,6 +174,41 @@ def big_message(i):
             (TEXT_1252 + b'\r\n') * (2 * 1024 * 1024 // (len(TEXT_1252) + 2)))
 
 
+def to_crlf(raw):
+    return re.sub(rb'\r?\n', b'\r\n', raw)
+
+
+def hostile_corpus(sock, srcdir, failures):
+    """Every fuzz seed and regression input (engine target: two leading
+    option bytes, then the message) through the daemon, one connection each:
+    the daemon must answer every one and stay up -- no input kills it (the
+    regression inputs include one that made the engine exit on a huge
+    allocation)."""
+    n = 0
+    for sub in ('corpus/engine', 'regress/engine'):
+        d = os.path.join(srcdir, 'tests/fuzz', sub)
+        for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            path = os.path.join(d, name)
+            if name.startswith('.') or not os.path.isfile(path):
+                continue
+            with open(path, 'rb') as f:
+                raw = to_crlf(f.read()[2:])
+            if b'\r\n\r\n' not in raw:
+                raw += b'\r\n\r\n'
+            try:
+                c = MilterClient(sock)
+                c.connect()
+                mods, final = c.message(raw)
+                c.quit()
+            except (OSError, ProtocolError) as e:
+                failures.append('hostile corpus %s: %s' % (name, e))
+                continue
+            if final not in (b'a', b'c', b't'):
+                failures.append('hostile corpus %s: final reply %r' % (name, final))
+            n += 1
+    return n
+
+
 def fd_count(pid):
     return len(os.listdir('/proc/%d/fd' % pid))
 
@@ -171,6 +216,7 @@ def fd_count(pid):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--bin', default=os.environ.get('CPM_BIN', './codepage-milter'))
+    ap.add_argument('--srcdir', default=os.environ.get('srcdir', '.'))
     ap.add_argument('--hup-storm', action='store_true',
                     help='SIGHUP every 5 ms during the load (known bug D1, not run by make check)')
     args = ap.parse_args()
@@ -193,7 +239,7 @@ def main():
     log = open(os.path.join(tmp, 'm.log'), 'wb')
     d = subprocess.Popen([args.bin, '-f', '-p', 'unix:' + sock, '-c', conf], stdout=log, stderr=log)
     failures = []
-    counts = {'repaired': 0, 'tempfail': 0, 'dropped': 0, 'reloads': 0}
+    counts = {'repaired': 0, 'tempfail': 0, 'dropped': 0, 'reloads': 0, 'hostile': 0}
     lock = threading.Lock()
     try:
         deadline = time.monotonic() + 15
@@ -265,6 +311,7 @@ def main():
         stop.set()
         if args.hup_storm:
             h.join()
+        counts['hostile'] = hostile_corpus(sock, args.srcdir, failures)
         time.sleep(1.0)
         if args.hup_storm and counts['reloads'] < 10:
             failures.append('only %d reloads happened during the load' % counts['reloads'])
@@ -292,7 +339,7 @@ def main():
         log.close()
         subprocess.call(['umount', spool])
     print('repaired %(repaired)d, tempfailed (spool full) %(tempfail)d, dropped mid-body %(dropped)d, '
-          'SIGHUP reloads %(reloads)d' % counts)
+          'SIGHUP reloads %(reloads)d, hostile corpus answered %(hostile)d' % counts)
     for f in failures[:20]:
         print('FAIL: ' + f)
     if failures:
