@@ -399,10 +399,6 @@ class InvalidCharsets(Case):
 # prints XPASS and fails, so the fixer removes the entry (the case then
 # guards the fix).
 KNOWN_BUGS = {
-    ('parts-10000-MaxParts-10000', 'label'):
-        'memory grows ~16 KB per part (struct mime_part embeds two struct mparams of 64 '
-        'params each): 10,000 parts take ~160 MB, and MaxParts accepts up to 100,000 (~1.6 GB)',
-    ('parts-10000-MaxParts-10000', 'transcode'): 'same as label mode',
 }
 
 CASES = [Nesting10k(), Nesting999RaisedLimit(), Headers1M(), Line100M(), Line100MTooBig(), NulBytes(), BareCR(), Boundaries(),
