@@ -269,6 +269,27 @@ fi
 say "a legacy message was labelled over the socket (Content-Type: $expected_ct${added:+, $added added});" \
     "a non-member cannot connect"
 
+# ---- the same through a real Postfix -------------------------------------------
+# tests/mta/postfix-run.sh runs a private Postfix instance (no chroot, its own
+# config, loopback only) whose smtpd connects to our socket as user postfix,
+# which the package put into the group.  Only where Postfix is installed; this
+# test does not install an MTA.
+harness=$srcdir/tests/mta/postfix-run.sh
+if [ -x "$harness" ] && [ -x /usr/sbin/postfix ] && getent passwd postfix >/dev/null; then
+	mkdir -p "$work/pf-in" && cp "$msg" "$work/pf-in/legacy.eml"
+	if ! HARNESS_QUIET=1 PF_PORT=${PF_PORT:-2627} "$harness" "unix:$socket_path" "$work/pf-in" \
+	    "$work/pf-out" --default-action tempfail >"$work/postfix.log" 2>&1; then
+		cat "$work/postfix.log" >&2
+		fail "the message did not get through Postfix with the packaged milter"
+	fi
+	delivered_ct=$(sed -n '/^$/q; s/^Content-Type: //p' "$work/pf-out/delivered/legacy.eml")
+	[ "$delivered_ct" = "$expected_ct" ] ||
+		fail "Postfix delivered Content-Type: $delivered_ct, want $expected_ct"
+	say "through a real Postfix (smtpd as user postfix, group $unit_group): delivered with Content-Type: $delivered_ct"
+else
+	say "NOTE: Postfix or tests/mta/postfix-run.sh not available: Postfix delivery not tried"
+fi
+
 # ---- reload and stop, as the unit does ---------------------------------------
 if [ "$with_systemd" = yes ]; then
 	systemctl reload "$pkg" || fail "systemctl reload"
