@@ -265,7 +265,7 @@ class Suite:
             lines.append('check(%smt.test_action(c, %s), "action %s %s")'
                          % ('' if want else 'not ', act, act, 'requested' if want else 'not requested'))
         for opt, want in (('SMFIP_HDR_LEADSPC', True), ('SMFIP_NORCPT', True), ('SMFIP_NOUNKNOWN', True),
-                          ('SMFIP_NODATA', True), ('SMFIP_NR_HDR', True), ('SMFIP_NR_BODY', True),
+                          ('SMFIP_NODATA', False), ('SMFIP_NR_HDR', False), ('SMFIP_NR_BODY', False),
                           ('SMFIP_NOHDRS', False), ('SMFIP_NOBODY', False), ('SMFIP_NOMAIL', False)):
             lines.append('check(%smt.test_option(c, %s), "step %s %s")'
                          % ('' if want else 'not ', opt, opt, 'requested' if want else 'not requested'))
