@@ -15,8 +15,9 @@
  *      edit is unchanged, EDIT_BYTES replacements appear verbatim.  A
  *      transcoded range (length not known in advance) is located by
  *      backtracking over the layout; its text, transfer-decoded, must equal
- *      the original range decoded and converted to UTF-8 (line endings
- *      compared after CRLF -> LF).
+ *      the original range decoded and converted to UTF-8, with its line
+ *      ends (CRLF or LF) written in the part's own style (CRLF for base64);
+ *      bare CRs are text and must survive.
  *   I3 no edits => output byte-identical to the input.
  *   I4 every charset chosen for a body part in the report decodes that part's
  *      transfer-decoded bytes (charset_decodes).
@@ -172,17 +173,24 @@ static int conv_sink(void *arg, const char *data, size_t len)
 	return buf_append(arg, data, len);
 }
 
-/* CRLF -> LF in place. */
-static void crlf_to_lf(struct buf *b)
+/* The line endings a transcoded range is written with: every CRLF or LF
+ * line end of the decoded original becomes eol_crlf ? CRLF : LF (output.h);
+ * a bare CR is text and stays. */
+static void normalize_eol(struct buf *b, bool eol_crlf)
 {
-	size_t i, j = 0;
+	struct buf t;
+	size_t i;
 
+	buf_init(&t, 64u * 1024 * 1024);
 	for (i = 0; i < b->len; i++) {
 		if (b->data[i] == '\r' && i + 1 < b->len && b->data[i + 1] == '\n')
 			continue;
-		b->data[j++] = b->data[i];
+		if (b->data[i] == '\n' && eol_crlf)
+			buf_putc(&t, '\r');
+		buf_putc(&t, b->data[i]);
 	}
-	b->len = j;
+	buf_free(b);
+	*b = t;
 }
 
 /* I2 for one transcoded range: out[0..outlen) transfer-decoded equals
@@ -208,8 +216,8 @@ static bool transcode_matches(struct charset_conv *cv, const struct edit *ed,
 	} else if (dec.len > 0)
 		buf_append(&want, dec.data, dec.len);
 	cte_decode(ed->cte_to, out, outlen, &got);
-	crlf_to_lf(&want);
-	crlf_to_lf(&got);
+	/* base64 carries the canonical CRLF form (RFC 2045 6.8) */
+	normalize_eol(&want, ed->cte_to == CTE_BASE64 ? true : ed->crlf);
 	ok = want.len == got.len && (want.len == 0 || memcmp(want.data, got.data, want.len) == 0);
 	buf_free(&dec);
 	buf_free(&want);
