@@ -493,6 +493,23 @@ static bool glued_or_absorbed(const struct edit_list *el, const char *msg, size_
 	return false;
 }
 
+/* K17 shape: an edited range holding more '(' than ')' (an unterminated
+ * comment that swallows what is appended after it). */
+static bool edits_unbalanced_comment(const struct edit_list *el, const char *msg)
+{
+	size_t i, k;
+
+	for (i = 0; i < el->n; i++) {
+		long depth = 0;
+
+		for (k = el->v[i].start; k < el->v[i].end; k++)
+			depth += msg[k] == '(' ? 1 : msg[k] == ')' ? -1 : 0;
+		if (depth > 0)
+			return true;
+	}
+	return false;
+}
+
 static bool has_verdict(const struct report *rep, enum verdict v)
 {
 	size_t i;
@@ -586,6 +603,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	      skip_known("K2/K6: inserted field glued to or absorbing a neighbour")) &&
 	    !(inserted_into_unterminated_block(el, m1) &&
 	      skip_known("K10: fields added to an embedded message whose header has no blank line")) &&
+	    !(edits_unbalanced_comment(el, msg) &&
+	      skip_known("K17: parameter appended inside an unterminated comment")) &&
 	    !(has_verdict(engine_report(c.e), VERDICT_LEGACY_7BIT) &&
 	      skip_known("K5: broken ISO-2022 text relabelled every pass"))) {
 		const struct edit *ed = &engine_edits(c.e)->v[0];
