@@ -10,6 +10,9 @@ set -u -o pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$TOP"
 JOBS=$(nproc 2>/dev/null || echo 2)
+# Check's default per-test timeout (4 s) is tight on a loaded 2-core machine;
+# the sanitizer build multiplies it again below.
+export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-4}
 passed=0; failed=0; failures=()
 
 stage() {	# stage NAME COMMAND...
@@ -44,7 +47,7 @@ deps() { packaging/deps-debian.sh; }
 bootstrap() { autoreconf -fi >/dev/null; }
 main_build() { (build_and_check "$TOP/build-main"); }
 san_build() {
-	(CPM_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	(CPM_SANITIZED=1 CK_TIMEOUT_MULTIPLIER=10 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 build_and_check "$TOP/build-san" --enable-sanitizers)
 }
