@@ -10,7 +10,10 @@ missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	echo "deps-debian.sh: all dependencies present"
+	exit 0
+fi
 if [ "$(id -u)" != 0 ]; then
 	echo "deps-debian.sh: need root to install:$missing" >&2
 	exit 1
