@@ -854,5 +854,9 @@ int main(int argc, char **argv)
 	    nlat ? lat[nlat - 1] : 0.0,
 	    100.0 * (cpu_seconds() - cpu0) / elapsed,
 	    status_kb("VmHWM"), status_kb("VmRSS"), opt_rss_file ? sampled_max_kb : -1L);
+	fflush(stdout);
+	free(lat);
+	free(threads);
+	free(latencies);
 	return atomic_load(&error_count) > 0 ? 1 : 0;
 }
