@@ -573,6 +573,20 @@ static void log_acted(const char *qid, const struct engine *e)
 	buf_free(&id);
 }
 
+/* Why a message that needed something was left alone (LogLevel info). */
+static void log_untouched(const char *qid, const char *note)
+{
+	struct buf id, why;
+
+	buf_init(&id, 256);
+	buf_init(&why, 512);
+	report_sanitize(qid, strlen(qid), &id);
+	report_sanitize(note, strlen(note), &why);
+	log_info("%s: passed untouched: %s", buf_cstr(&id), buf_cstr(&why));
+	buf_free(&id);
+	buf_free(&why);
+}
+
 static sfsistat cb_eom(SMFICTX *ctx)
 {
 	struct session *s = session_get(ctx);
@@ -601,6 +615,9 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		} else {
 			log_acted(qid, m->engine);
 		}
+	} else if (engine_report(m->engine)->passed_untouched &&
+	    engine_report(m->engine)->note[0] != '\0' && log_get_level() >= LOG_INFO) {
+		log_untouched(qid, engine_report(m->engine)->note);
 	} else if (log_get_level() >= LOG_DEBUG) {
 		log_debug("%s: no change", qid);
 	}

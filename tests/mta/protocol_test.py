@@ -452,6 +452,21 @@ class Suite:
             log = self.stop(d, name)
             self.r.check(('QIDCLEAN' in log) == want_line,
                          '%s: clean message %s' % (name, 'logged' if want_line else 'not logged'), log)
+        # LogLevel info: a message that needed a repair but was left alone says why
+        signed = mtlib.to_crlf(b'From: a@example.test\nDKIM-Signature: v=1; d=example.test; b=x\n'
+                               b'Content-Type: text/plain\n\ncaf\xe9 cr\xe8me\n')
+        e = self.expect(None, signed)
+        for level, want_line in (('notice', False), ('info', True)):
+            name = 'loglevel-untouched-%s' % level
+            d = self.daemon('LogLevel %s\n' % level, name).start()
+            lines = ['local c = open(%s, "%s")' % (lua_str(d.sock.encode()), CLIENT_IP)]
+            lines += lua_send_message('c', e, 'QIDSIGNED') + lua_check_message('c', e, 'signed')
+            lines.append('mt.disconnect(c)')
+            self.miltertest(lines, name)
+            log = self.stop(d, name)
+            self.r.check(bool(re.search(r'QIDSIGNED: passed untouched: .*DKIM', log)) == want_line,
+                         '%s: signed message left alone %s' % (name, 'with a reason logged' if want_line
+                                                                else 'without a log line'), log)
 
     def graceful_stop(self):
         """SIGTERM while a message is in flight: it completes, then the daemon exits."""
