@@ -107,9 +107,33 @@ static const struct candidate_spec {
 
 #define CP_UNDEFINED 0xffffffffu
 
+#define N_ALPHA	ARRAY_LEN(alpha_models)
+#define N_CJK	ARRAY_LEN(cjk_models)
+#define BMP_SIZE	0x10000u
+
 static uint32_t sbcs_table[N_CANDIDATES][256];
 static const struct charset_info *candidate_cs[N_CANDIDATES];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Scoring tables, so that scoring costs a few loads per character instead of
+ * a binary search over the model's code point map and a scan of the
+ * punctuation list.  For a single-byte candidate and an alphabetic model of
+ * its family, everything the scorer needs about a byte: the model symbol of
+ * the character it decodes to, the extra cost of that character, and whether
+ * it is ASCII.  For a CJK model, the whole cost of a BMP character >= 128.
+ */
+struct sbcs_model_table {
+	uint8_t sym[256];
+	bool ascii[256];
+	int16_t extra[256];
+};
+static struct sbcs_model_table *sbcs_model[N_CANDIDATES][N_ALPHA];
+static bool sbcs_fast[N_CANDIDATES];	/* every model of the family has a table */
+static uint16_t *cjk_cost[N_CJK];	/* BMP code point -> cost, [0, 128) unused */
+
+static void sbcs_model_tables_init(size_t spec);
+static void cjk_tables_init(void);
 
 static uint32_t
 decode_one_byte(iconv_t cd, unsigned char b)
@@ -144,7 +168,9 @@ tables_init(void)
 			sbcs_table[i][b] = cd == (iconv_t)-1 ? CP_UNDEFINED : decode_one_byte(cd, (unsigned char)b);
 		if (cd != (iconv_t)-1)
 			iconv_close(cd);
+		sbcs_model_tables_init(i);
 	}
+	cjk_tables_init();
 }
 
 /* ---- scoring ---------------------------------------------------------------------- */
@@ -216,9 +242,104 @@ score_alpha(const struct alpha_model *m, const uint32_t *cps, size_t n)
 	return cost + ascii_cost * ASCII_WEIGHT / 4 + m->costs[prev * (int)m->nsym] - 32;
 }
 
+/* The cost of a single-byte candidate's decoding under an alphabetic model,
+ * straight from the text bytes: the same sum as score_alpha() on the decoded
+ * code points. */
 static long
-score_cjk(const struct cjk_model *m, const uint32_t *cps, size_t n)
+score_alpha_sbcs(const struct alpha_model *m, const struct sbcs_model_table *t,
+		 const unsigned char *text, size_t n)
 {
+	long cost = 0, ascii_cost = 0;
+	unsigned prev = 0, nsym = m->nsym;
+	bool prev_ascii = true;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char b = text[i];
+		unsigned sym = t->sym[b];
+		bool ascii = t->ascii[b];
+		long step = m->costs[prev * nsym + sym] - 32;
+
+		if (ascii && prev_ascii)
+			ascii_cost += step;
+		else
+			cost += step;
+		cost += t->extra[b];
+		prev_ascii = ascii;
+		prev = sym;
+	}
+	return cost + ascii_cost * ASCII_WEIGHT / 4 + m->costs[prev * nsym] - 32;
+}
+
+/* Cost of a character >= 128 under a CJK model, without the table. */
+static long
+cjk_char_cost(const struct cjk_model *m, uint32_t cp)
+{
+	size_t lo = 0, hi = m->nuni;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (m->uni[mid].cp == cp)
+			return m->uni[mid].cost;
+		if (m->uni[mid].cp < cp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return m->other + other_extra(cp);
+}
+
+static void
+sbcs_model_tables_init(size_t spec)
+{
+	const struct charset_info *cs = candidate_cs[spec];
+
+	sbcs_fast[spec] = true;
+	for (size_t i = 0; i < N_CJK; i++)
+		if (cjk_models[i].family == cs->family)
+			sbcs_fast[spec] = false;
+	for (size_t i = 0; i < N_ALPHA; i++) {
+		const struct alpha_model *m = &alpha_models[i];
+		int other = (int)m->nsym - 1;
+
+		if (m->family != cs->family)
+			continue;
+		struct sbcs_model_table *t = xmalloc(sizeof(*t));
+		for (unsigned b = 0; b < 256; b++) {
+			uint32_t cp = sbcs_table[spec][b];
+			int sym = alpha_symbol(m, cp);
+			long extra = 0;
+
+			if (sym == other)
+				extra = other_extra(cp);
+			else if (sym == 1 && !m->latin)
+				extra = LATIN_EXTRA;
+			t->sym[b] = (uint8_t)sym;
+			t->ascii[b] = cp < 128;
+			t->extra[b] = (int16_t)extra;
+		}
+		sbcs_model[spec][i] = t;
+	}
+}
+
+static void
+cjk_tables_init(void)
+{
+	for (size_t i = 0; i < N_CJK; i++) {
+		uint16_t *t = xreallocarray(NULL, BMP_SIZE, sizeof(*t));
+
+		memset(t, 0, 128 * sizeof(*t));
+		for (uint32_t cp = 128; cp < BMP_SIZE; cp++)
+			t[cp] = (uint16_t)cjk_char_cost(&cjk_models[i], cp);
+		cjk_cost[i] = t;
+	}
+}
+
+static long
+score_cjk(size_t model, const uint32_t *cps, size_t n)
+{
+	const struct cjk_model *m = &cjk_models[model];
+	const uint16_t *table = cjk_cost[model];
 	long cost = 0, ascii_cost = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -227,25 +348,11 @@ score_cjk(const struct cjk_model *m, const uint32_t *cps, size_t n)
 		if (cp < 128) {
 			bool letter = (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
 			ascii_cost += letter ? m->latin + LATIN_EXTRA : m->gap;
-			continue;
+		} else if (cp < BMP_SIZE) {
+			cost += table[cp];
+		} else {
+			cost += cjk_char_cost(m, cp);
 		}
-		size_t lo = 0, hi = m->nuni;
-		bool found = false;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-
-			if (m->uni[mid].cp == cp) {
-				cost += m->uni[mid].cost;
-				found = true;
-				break;
-			}
-			if (m->uni[mid].cp < cp)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (!found)
-			cost += m->other + other_extra(cp);
 	}
 	return cost + ascii_cost * ASCII_WEIGHT / 4;
 }
@@ -270,10 +377,30 @@ score_family(enum charset_family fam, const uint32_t *cps, size_t n, const char 
 	for (size_t i = 0; i < ARRAY_LEN(cjk_models); i++) {
 		if (cjk_models[i].family != fam)
 			continue;
-		long c = score_cjk(&cjk_models[i], cps, n);
+		long c = score_cjk(i, cps, n);
 		if (best < 0 || c < best) {
 			best = c;
 			*lang = cjk_models[i].lang;
+		}
+	}
+	return best;
+}
+
+/* score_family() for a single-byte candidate whose family has only
+ * alphabetic models: scored from the bytes through the candidate's tables. */
+static long
+score_family_sbcs(size_t spec, const unsigned char *text, size_t n, const char **lang)
+{
+	long best = -1;
+
+	*lang = "?";
+	for (size_t i = 0; i < N_ALPHA; i++) {
+		if (sbcs_model[spec][i] == NULL)
+			continue;
+		long c = score_alpha_sbcs(&alpha_models[i], sbcs_model[spec][i], text, n);
+		if (best < 0 || c < best) {
+			best = c;
+			*lang = alpha_models[i].lang;
 		}
 	}
 	return best;
@@ -547,17 +674,24 @@ score_candidates(struct cascade *c, const struct detect_context *ctx,
 					dup = true;
 			if (dup)
 				continue;
-			for (size_t k = 0; k < plen; k++)
-				cps[n++] = sbcs_table[i][text[k]];
-		} else {
-			struct cp_sink sink = { cps, 0, plen + 1, 0, 0 };
-
-			if (!decode_multibyte(c->cv, cs, text, plen, cut, &sink))
-				continue;
-			n = sink.n;
 		}
 		const char *lang;
-		long cost = score_family(cs->family, cps, n, &lang);
+		long cost;
+		if (sbcs_fast[i]) {
+			cost = score_family_sbcs(i, text, plen, &lang);
+		} else {
+			if (cs->props & CSP_SINGLE_BYTE) {
+				for (size_t k = 0; k < plen; k++)
+					cps[n++] = sbcs_table[i][text[k]];
+			} else {
+				struct cp_sink sink = { cps, 0, plen + 1, 0, 0 };
+
+				if (!decode_multibyte(c->cv, cs, text, plen, cut, &sink))
+					continue;
+				n = sink.n;
+			}
+			cost = score_family(cs->family, cps, n, &lang);
+		}
 		if (cost < 0)
 			continue;
 		cost += candidate_specs[i].prior;
