@@ -704,6 +704,18 @@ static int tcp_nodelay_on_listeners(void)
 	return changed;
 }
 
+/* The path of a unix socket specification, or NULL for inet. */
+static const char *unix_socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	if (spec[0] == '/')
+		return spec;
+	return NULL;
+}
+
 /*
  * libmilter removes an existing unix socket file before binding (rmsocket),
  * which would silently steal the socket of a daemon still running.  Refuse
@@ -712,15 +724,9 @@ static int tcp_nodelay_on_listeners(void)
 static bool unix_socket_in_use(const char *spec)
 {
 	struct sockaddr_un sun;
-	const char *path = NULL;
+	const char *path = unix_socket_path(spec);
 	int fd, rc;
 
-	if (strncmp(spec, "unix:", 5) == 0)
-		path = spec + 5;
-	else if (strncmp(spec, "local:", 6) == 0)
-		path = spec + 6;
-	else if (spec[0] == '/')
-		path = spec;
 	if (path == NULL || strlen(path) >= sizeof(sun.sun_path))
 		return false;
 	memset(&sun, 0, sizeof(sun));
@@ -732,6 +738,33 @@ static bool unix_socket_in_use(const char *spec)
 	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	close(fd);
 	return rc == 0;
+}
+
+/* libmilter says only that it failed; for a unix socket, say why if we can. */
+static void explain_socket_failure(const char *spec)
+{
+	const char *path = unix_socket_path(spec);
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *slash;
+	struct stat st;
+
+	if (path != NULL && strlen(path) >= sizeof(dir)) {
+		log_err("cannot open milter socket %s: path longer than %zu bytes", spec, sizeof(dir) - 1);
+		return;
+	}
+	if (path != NULL && (slash = strrchr(path, '/')) != NULL && slash != path) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		if (stat(dir, &st) == -1) {
+			log_err("cannot open milter socket %s: directory %s: %s", spec, dir, strerror(errno));
+			return;
+		}
+		if (access(dir, W_OK | X_OK) == -1) {
+			log_err("cannot open milter socket %s: directory %s: %s", spec, dir, strerror(errno));
+			return;
+		}
+	}
+	log_err("cannot open milter socket %s (address in use or not ours, or bad specification)", spec);
 }
 
 int milter_open(const char *socket, int backlog)
@@ -751,7 +784,7 @@ int milter_open(const char *socket, int backlog)
 		return -1;
 	}
 	if (smfi_opensocket(true) != MI_SUCCESS) {
-		log_err("cannot open milter socket %s (in use, bad address, or no permission)", socket);
+		explain_socket_failure(socket);
 		return -1;
 	}
 	if (strncmp(socket, "inet", 4) == 0 && tcp_nodelay_on_listeners() == 0)
