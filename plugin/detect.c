@@ -79,7 +79,7 @@ struct cjk_model {
 #define TLD_BONUS	18	/* the sender's TLD suggests it */
 #define DEFAULT_BONUS	6	/* the site default */
 #define CONTEXT_SLACK	30	/* a context charset may score this much worse */
-#define UCHARDET_SAMPLE	(32 * 1024)
+#define UCHARDET_SAMPLE	(8 * 1024)	/* 32 KB gave the same evaluation results at 4x the cost */
 
 /* The statistical step's candidates, in preference order among identical
  * decodings, with a prior cost: mail-typical charsets first, DOS and Mac
