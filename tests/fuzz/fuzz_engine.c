@@ -493,8 +493,9 @@ static bool glued_or_absorbed(const struct edit_list *el, const char *msg, size_
 	return false;
 }
 
-/* K17 shape: an edited range holding more '(' than ')' (an unterminated
- * comment that swallows what is appended after it). */
+/* K17 shape: an edited range holding more '(' than ')' or an odd number of
+ * '"' (an unterminated comment or quoted-string that swallows what is
+ * appended after it). */
 static bool edits_unbalanced_comment(const struct edit_list *el, const char *msg)
 {
 	size_t i, k;
@@ -502,9 +503,13 @@ static bool edits_unbalanced_comment(const struct edit_list *el, const char *msg
 	for (i = 0; i < el->n; i++) {
 		long depth = 0;
 
-		for (k = el->v[i].start; k < el->v[i].end; k++)
+		size_t quotes = 0;
+
+		for (k = el->v[i].start; k < el->v[i].end; k++) {
 			depth += msg[k] == '(' ? 1 : msg[k] == ')' ? -1 : 0;
-		if (depth > 0)
+			quotes += msg[k] == '"';
+		}
+		if (depth > 0 || quotes % 2 == 1)
 			return true;
 	}
 	return false;
