@@ -31,7 +31,7 @@ int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, int c);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Always returns a NUL-terminated string ("" for an unallocated buffer). */
 const char *buf_cstr(const struct buf *b);
 /* Hand the storage to the caller (NUL-terminated, free() it); b becomes empty. */

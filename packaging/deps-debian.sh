@@ -3,7 +3,7 @@
 # Idempotent; needs root. Usage: packaging/deps-debian.sh [--build-only]
 set -eu
 BUILD="build-essential autoconf automake libtool pkg-config m4 libmilter-dev libuchardet-dev check"
-TEST="miltertest python3 gettext locales-all iproute2 util-linux procps debhelper lintian rpm groff-base m4 libwrap0"
+TEST="miltertest python3 gettext locales-all iproute2 util-linux procps clang libclang-rt-14-dev debhelper lintian rpm groff-base m4 libwrap0"
 pkgs=$BUILD
 [ "${1:-}" = --build-only ] || pkgs="$BUILD $TEST"
 missing=

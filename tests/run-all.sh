@@ -3,7 +3,8 @@
 #
 # Stages: install dependencies (Debian 12, root) -> build with -Werror -> make
 # check (unit, golden, protocol, real Postfix/Sendmail, packaging tests) ->
-# the unit and golden suites again under AddressSanitizer+UBSan -> make
+# the unit and golden suites again under AddressSanitizer+UBSan -> the
+# libFuzzer targets for a minute each (clang, make fuzz-smoke) -> make
 # distcheck.  Each stage prints its own summary; the last line is
 # "N passed, N failed" over the stages.
 set -u -o pipefail
@@ -51,12 +52,19 @@ san_build() {
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 build_and_check "$TOP/build-san" --enable-sanitizers)
 }
+fuzz_smoke() {
+	rm -rf "$TOP/build-fuzz" && mkdir -p "$TOP/build-fuzz" && cd "$TOP/build-fuzz" || return 1
+	CC=clang "$TOP/configure" -q --enable-fuzzing || return 1
+	make -j"$JOBS" >make.out 2>&1 || { tail -n 60 make.out; return 1; }
+	make fuzz-smoke FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+}
 distcheck() { (cd "$TOP/build-main" && make -j"$JOBS" distcheck >distcheck.out 2>&1) || { tail -n 60 "$TOP/build-main/distcheck.out"; return 1; }; }
 
 stage dependencies deps
 stage bootstrap bootstrap
 stage build-and-check main_build
 stage sanitizers san_build
+stage fuzz-smoke fuzz_smoke
 stage distcheck distcheck
 
 echo
