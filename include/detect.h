@@ -24,7 +24,11 @@
  *
  * The caller supplies a decodability oracle: for single-byte charsets the
  * histogram answers at once; for multi-byte ones the sample answers when it
- * is complete, otherwise the oracle re-reads the whole part.
+ * is complete, otherwise the oracle re-reads the whole part.  The cascade
+ * asks it lazily: a multi-byte candidate is scored on the prefix it decodes,
+ * and the whole text is checked only for the candidates that rank (winner,
+ * runner-up, a context or default charset before it is taken) -- never a
+ * charset the oracle rejects is returned.  Answers are cached per call.
  */
 #ifndef CPM_DETECT_H
 #define CPM_DETECT_H

@@ -7,6 +7,9 @@
  *       decode is never proposed; single-byte charsets whose decoding holds
  *       C1 controls (U+0080-U+009F) are ruled out too -- real text has none,
  *       they are what windows-125x punctuation looks like under iso-8859-x;
+ *       multi-byte candidates are ruled out on the scored prefix first, and
+ *       the whole text (the caller's oracle, perhaps a re-read of the part)
+ *       is checked only for those that rank;
  *   (b) every remaining candidate's decoding of the first SCORE_BYTES of the
  *       text is scored with the language models of its script family
  *       (detect_model.h: character bigram models for alphabetic scripts,
@@ -468,6 +471,10 @@ struct cascade {
 	void *decodes_arg;
 	struct charset_conv *cv;
 	char ruled_out[160];	/* "koi8-r (C1), utf-8 (invalid)" */
+	/* the oracle's answers so far for multi-byte charsets (it may re-read the part) */
+	const struct charset_info *asked[8];
+	bool answer[8];
+	size_t nasked;
 };
 
 static void
@@ -491,11 +498,19 @@ cascade_decodes(struct cascade *c, const struct charset_info *cs)
 		return false;
 	if (cs->props & CSP_SINGLE_BYTE)
 		return text_analysis_sbcs_decodes(ta, cs);
+	for (size_t i = 0; i < c->nasked; i++)
+		if (c->asked[i] == cs)
+			return c->answer[i];
+	bool ok = false;
 	if (c->decodes != NULL)
-		return c->decodes(c->decodes_arg, cs);
-	if (ta->sample_complete)
-		return charset_decodes(c->cv, cs, (const char *)ta->sample, ta->sample_len, NULL);
-	return false;
+		ok = c->decodes(c->decodes_arg, cs);
+	else if (ta->sample_complete)
+		ok = charset_decodes(c->cv, cs, (const char *)ta->sample, ta->sample_len, NULL);
+	if (c->nasked < ARRAY_LEN(c->asked)) {
+		c->asked[c->nasked] = cs;
+		c->answer[c->nasked++] = ok;
+	}
+	return ok;
 }
 
 static void
@@ -557,6 +572,7 @@ struct scored {
 	long cost;
 	const char *lang;
 	bool merged;			/* an identical decoding with a better prior exists */
+	bool checked;			/* the whole text is known to decode */
 };
 
 /* Pick the prefix to score: at most SCORE_BYTES, cut after a byte below 0x40
@@ -660,7 +676,13 @@ score_candidates(struct cascade *c, const struct detect_context *ctx,
 		const struct charset_info *cs = candidate_cs[i];
 		size_t n = 0;
 
-		if (cs == NULL || !cascade_decodes(c, cs))
+		/* Multi-byte candidates are scored on the prefix they decode and
+		 * checked against the whole text only when they rank (see
+		 * drop_undecodable): the oracle may re-read the whole part. */
+		if (cs == NULL)
+			continue;
+		bool multibyte = !(cs->props & CSP_SINGLE_BYTE);
+		if (!multibyte && !cascade_decodes(c, cs))
 			continue;
 		if (cs->props & CSP_SINGLE_BYTE) {
 			if (ta->has_c1 && sbcs_has_c1(ta, i)) {
@@ -701,7 +723,7 @@ score_candidates(struct cascade *c, const struct detect_context *ctx,
 			cost -= TLD_BONUS;
 		if (ctx != NULL && cs == ctx->site_default)
 			cost -= DEFAULT_BONUS;
-		sc[nsc++] = (struct scored){ i, cs, cost, lang, false };
+		sc[nsc++] = (struct scored){ i, cs, cost, lang, false, !multibyte };
 
 	}
 	free(cps);
@@ -716,6 +738,31 @@ score_candidates(struct cascade *c, const struct detect_context *ctx,
 			sc[k - 1] = t;
 		}
 	return nsc;
+}
+
+/* Does the text decode under a scored candidate?  Asks the oracle once. */
+static bool
+scored_decodes(struct cascade *c, struct scored *s)
+{
+	if (!s->checked && cascade_decodes(c, s->cs))
+		s->checked = true;
+	return s->checked;
+}
+
+/* Make sure the first `want` candidates decode the whole text, dropping the
+ * ones that do not: the result is what checking every candidate up front
+ * would have given, for those places. */
+static void
+drop_undecodable(struct cascade *c, struct scored *sc, size_t *nsc, size_t want)
+{
+	for (size_t i = 0; i < *nsc && i < want;) {
+		if (scored_decodes(c, &sc[i])) {
+			i++;
+			continue;
+		}
+		memmove(&sc[i], &sc[i + 1], (*nsc - i - 1) * sizeof(*sc));
+		(*nsc)--;
+	}
 }
 
 static int
@@ -830,6 +877,7 @@ detect_charset(const struct text_analysis *ta, const struct detect_context *ctx,
 	}
 	struct scored sc[N_CANDIDATES];
 	size_t nsc = score_candidates(&c, ctx, ucd, sc);
+	drop_undecodable(&c, sc, &nsc, 2);	/* the winner and the margin */
 
 	/* 4. context */
 	if (ta->html_meta_charset[0] != '\0' &&
@@ -847,7 +895,8 @@ detect_charset(const struct text_analysis *ta, const struct detect_context *ctx,
 		/* 6. weak evidence: the site default when it is (nearly) as good */
 		if (weak && sc[0].cs != site_default) {
 			for (size_t i = 1; i < nsc; i++)
-				if (sc[i].cs == site_default && sc[i].cost - sc[0].cost < 2 * MODEL_COST_SCALE) {
+				if (sc[i].cs == site_default && sc[i].cost - sc[0].cost < 2 * MODEL_COST_SCALE &&
+				    scored_decodes(&c, &sc[i])) {
 					set_result(out, site_default, 40, DETECT_DEFAULT,
 						   "short text: site default %s (%s scores %.1f nats better)",
 						   site_default->mime_name, sc[0].cs->mime_name,

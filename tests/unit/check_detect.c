@@ -237,6 +237,67 @@ START_TEST(test_multibyte_candidates_ask_the_oracle)
 }
 END_TEST
 
+/* An oracle that says one charset does not decode (a part whose tail, beyond
+ * the sample, breaks it), and counts what it is asked. */
+struct picky_oracle { struct oracle o; const char *reject; int asked_multibyte; };
+
+static bool
+picky_decodes(void *arg, const struct charset_info *cs)
+{
+	struct picky_oracle *po = arg;
+
+	if (!(cs->props & CSP_SINGLE_BYTE))
+		po->asked_multibyte++;
+	if (strcmp(cs->mime_name, po->reject) == 0)
+		return false;
+	return oracle_decodes(&po->o, cs);
+}
+
+static void
+detect_with_picky(const char *label, const char *utf8, const char *reject, struct detect_result *res,
+		  int *asked_multibyte)
+{
+	struct text_analysis ta;
+	struct detect_context ctx;
+	size_t n;
+	char *bytes = encode(label, utf8, &n);
+	struct picky_oracle po = { { bytes, n, 0 }, reject, 0 };
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.site_default = charset_lookup("windows-1252");
+	text_analysis_of_bytes(&ta, bytes, n);
+	detect_charset(&ta, &ctx, picky_decodes, &po, cv, res);
+	text_analysis_free(&ta);
+	free(bytes);
+	*asked_multibyte = po.asked_multibyte;
+}
+
+START_TEST(test_oracle_asked_lazily_and_obeyed)
+{
+	struct detect_result res;
+	int asked;
+	/* 日本語のテキストです。文字コードを判定します。 */
+	static const char ja[] = "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x83\x86\xe3\x82\xad"
+	    "\xe3\x82\xb9\xe3\x83\x88\xe3\x81\xa7\xe3\x81\x99\xe3\x80\x82\xe6\x96\x87\xe5\xad\x97\xe3\x82"
+	    "\xb3\xe3\x83\xbc\xe3\x83\x89\xe3\x82\x92\xe5\x88\xa4\xe5\xae\x9a\xe3\x81\x97\xe3\x81\xbe\xe3"
+	    "\x81\x99\xe3\x80\x82";
+
+	/* An honest oracle: only what ranks is confirmed (uchardet's answer,
+	 * the winner, the runner-up), not every multi-byte candidate whose
+	 * decoding of the prefix succeeds -- four for this EUC-JP text. */
+	detect_with_picky("euc-jp", ja, "none", &res, &asked);
+	ck_assert_ptr_nonnull(res.charset);
+	ck_assert_str_eq(res.charset->mime_name, "euc-jp");
+	ck_assert_int_le(asked, 2);
+	ck_assert_int_ge(asked, 1);
+	/* The oracle's no is final: never returned, the next decoding one is. */
+	detect_with_picky("euc-jp", ja, "euc-jp", &res, &asked);
+	ck_assert_ptr_nonnull(res.charset);
+	ck_assert_str_ne(res.charset->mime_name, "euc-jp");
+	ck_assert_int_ge(asked, 2);
+}
+END_TEST
+
 START_TEST(test_hostile_bytes_get_a_decoding_answer)
 {
 	char junk[4096];
@@ -292,6 +353,7 @@ detect_suite(void)
 	tcase_add_test(tc, test_context_charset_decides_short_text);
 	tcase_add_test(tc, test_html_meta_is_context);
 	tcase_add_test(tc, test_multibyte_candidates_ask_the_oracle);
+	tcase_add_test(tc, test_oracle_asked_lazily_and_obeyed);
 	tcase_add_test(tc, test_hostile_bytes_get_a_decoding_answer);
 	tcase_add_test(tc, test_tld_hints);
 	tcase_add_test(tc, test_uchardet_only_relabels);
