@@ -28,6 +28,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "conf.h"
 #include "daemon.h"
@@ -111,6 +112,52 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* The unix socket's path in a milter socket specification, or NULL. */
+static const char *unix_socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	if (strchr(spec, ':') == NULL)
+		return spec;	/* libmilter takes a bare path as unix */
+	return NULL;
+}
+
+/*
+ * The daemon changes to / when it detaches; SIGHUP reloads the file later,
+ * and the pid file and a unix socket are touched after that: make relative
+ * paths absolute first.  Returns a malloc'd string.
+ */
+static char *absolute_path(const char *path)
+{
+	char cwd[4096];
+	struct buf b;
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return xstrdup(path);
+	buf_init(&b, sizeof(cwd) + strlen(path) + 2);
+	buf_printf(&b, "%s/%s", cwd, path);
+	return buf_steal(&b, NULL);
+}
+
+/* The same for the path inside a unix socket specification. */
+static char *absolute_socket(const char *spec)
+{
+	const char *path = unix_socket_path(spec);
+	char *abs, *out;
+	struct buf b;
+
+	if (path == NULL || path[0] == '/')
+		return xstrdup(spec);
+	abs = absolute_path(path);
+	buf_init(&b, strlen(abs) + 16);
+	buf_printf(&b, "local:%s", abs);
+	out = buf_steal(&b, NULL);
+	free(abs);
+	return out;
+}
+
 /* Load -c FILE or the embedded defaults; errors go to stderr as FILE:LINE. */
 static struct conf *load_config(const char *path)
 {
@@ -178,25 +225,13 @@ static void *milter_thread(void *arg)
 	return NULL;
 }
 
-/* The unix socket's path in a milter socket specification, or NULL. */
-static const char *unix_socket_path(const char *spec)
-{
-	if (strncmp(spec, "unix:", 5) == 0)
-		return spec + 5;
-	if (strncmp(spec, "local:", 6) == 0)
-		return spec + 6;
-	if (strchr(spec, ':') == NULL)
-		return spec;	/* libmilter takes a bare path as unix */
-	return NULL;
-}
-
 static int run_daemon(const struct options *o, struct conf *conf)
 {
 	const char *socket = o->socket != NULL ? o->socket : conf->socket;
 	const char *user = o->user != NULL ? o->user : conf->user_id;
 	const char *pidfile = o->pidfile != NULL ? o->pidfile : conf->pid_file;
-	char *socket_copy = xstrdup(socket);
-	char *pidfile_copy = pidfile != NULL ? xstrdup(pidfile) : NULL;
+	char *socket_copy = absolute_socket(socket);
+	char *pidfile_copy = pidfile != NULL ? absolute_path(pidfile) : NULL;
 	char *user_copy = user != NULL ? xstrdup(user) : NULL;
 	pthread_t tid;
 	bool thread_running = false;
@@ -267,6 +302,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	static char *config_path;
 	struct options o;
 	struct conf *conf;
 	int rc;
@@ -283,11 +319,15 @@ int main(int argc, char **argv)
 	}
 	if (conf == NULL)
 		return EX_CONFIG;
+	if (o.config != NULL)
+		o.config = config_path = absolute_path(o.config);	/* for SIGHUP */
 	if (o.offline) {
 		log_open(false, conf->syslog_facility, conf->log_level);
 		rc = cli_run(o.offline_action, o.offline_path, conf);
 		conf_free(conf);
 		return rc;
 	}
-	return run_daemon(&o, conf);
+	rc = run_daemon(&o, conf);
+	free(config_path);
+	return rc;
 }

@@ -389,6 +389,12 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	cref = conf_acquire();
 	if (cref == NULL)
 		return SMFIS_ACCEPT;
+	if (cref->conf->mode == MODE_OFF || s->actions != WANTED_ACTIONS ||
+	    !conf_acts_on(cref->conf, s->client_addr[0] != '\0' ? s->client_addr : NULL,
+	    s->client_name)) {
+		conf_release(cref);
+		return SMFIS_ACCEPT;
+	}
 	if (!flight_enter()) {
 		/* Shutting down: a new message is treated like an internal error. */
 		sfsistat rc = cref->conf->on_error == ON_ERROR_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_ACCEPT;
@@ -396,12 +402,6 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 		conf_release(cref);
 		log_info("stopping: new message %s", rc == SMFIS_TEMPFAIL ? "tempfailed" : "passed unchanged");
 		return rc;
-	}
-	if (cref->conf->mode == MODE_OFF || s->actions != WANTED_ACTIONS ||
-	    !conf_acts_on(cref->conf, s->client_addr[0] != '\0' ? s->client_addr : NULL,
-	    s->client_name)) {
-		conf_release(cref);
-		return SMFIS_ACCEPT;
 	}
 	memset(&src, 0, sizeof(src));
 	src.client_addr = s->client_addr[0] != '\0' ? s->client_addr : NULL;

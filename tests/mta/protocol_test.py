@@ -214,9 +214,14 @@ class Suite:
         return mtlib.Daemon(self.bin, self.work, conf_text, sock=sock, extra=extra, name=name, env=env)
 
     def stop(self, d, name):
+        t0 = time.monotonic()
         rc = d.stop()
+        dt = time.monotonic() - t0
         log = d.read_log()
         self.r.check(rc == 0, '%s: daemon exits 0 on SIGTERM (got %s)' % (name, rc), log)
+        # nothing in flight at this point: no wait for the grace period
+        self.r.check(dt < 10 and 'still in flight' not in log,
+                     '%s: daemon stops promptly when idle (%.1f s)' % (name, dt), log)
         trouble = mtlib.sanitizer_trouble(log)
         self.r.check(trouble is None, '%s: no sanitizer report' % name, trouble)
         return log
@@ -439,6 +444,44 @@ class Suite:
         self.r.check(d.proc.poll() is None, 'reload: daemon still running after a bad reload')
         self.stop(d, name)
 
+    def reload_background(self):
+        """A detached daemon (it changes to /) started with a relative -c path
+        still reloads that file on SIGHUP."""
+        name = 'reload-bg'
+        dirty = self.expect(None, os.path.join(self.srcdir, 'tests/mta/corpus/01-win1252-unlabelled.eml'))
+        with open(os.path.join(self.work, 'bg.conf'), 'w') as f:
+            f.write('Mode off\nSyslog no\n')
+        sock = 'unix:%s' % os.path.join(self.work, 'bg.sock')
+        rc = subprocess.run([self.bin, '-c', 'bg.conf', '-p', sock, '-P', 'bg.pid'], cwd=self.work,
+                            timeout=30).returncode
+        self.r.check(rc == 0 and mtlib.wait_connectable(sock), '%s: detached daemon started' % name)
+        pidfile = os.path.join(self.work, 'bg.pid')
+        for _ in range(100):      # written by the detached child, after the socket
+            if os.path.exists(pidfile) and os.path.getsize(pidfile) > 0:
+                break
+            time.sleep(0.05)
+        pid = int(open(pidfile).read())
+        try:
+            off = ['local c = open(%s, "%s")' % (lua_str(sock.encode()), CLIENT_IP),
+                   'must(mt.mailfrom(c, "<sender@example.test>"), "mailfrom")',
+                   'check(mt.getreply(c) == SMFIR_ACCEPT, "Mode off before reload")', 'mt.disconnect(c)']
+            self.miltertest(off, name + '-before')
+            with open(os.path.join(self.work, 'bg.conf'), 'w') as f:
+                f.write('Mode label\nSyslog no\n')
+            os.kill(pid, signal.SIGHUP)
+            time.sleep(1.0)
+            on = ['local c = open(%s, "%s")' % (lua_str(sock.encode()), CLIENT_IP)]
+            on += lua_send_message('c', dirty, 'QIDBG') + lua_check_message('c', dirty, 'after reload (relative -c)')
+            on.append('mt.disconnect(c)')
+            self.miltertest(on, name + '-after')
+        finally:
+            os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            if not os.path.exists('/proc/%d' % pid):
+                break
+            time.sleep(0.05)
+        self.r.check(not os.path.exists(os.path.join(self.work, 'bg.pid')), '%s: relative pid file removed at exit' % name)
+
     def log_level(self):
         clean_path = os.path.join(self.srcdir, 'tests/mta/corpus/10-clean-folded.eml')
         clean = self.expect(None, clean_path)
@@ -513,6 +556,7 @@ class Suite:
             ('onerror', self.on_error),
             ('spool', self.spool),
             ('reload', self.reload),
+            ('reload-bg', self.reload_background),
             ('loglevel', self.log_level),
             ('sigterm', self.graceful_stop),
         ]
