@@ -476,7 +476,7 @@ class Suite:
             self.miltertest(on, name + '-after')
         finally:
             os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
+        for _ in range(300):      # libmilter's accept loop notices the stop within ~5 s
             if not os.path.exists('/proc/%d' % pid):
                 break
             time.sleep(0.05)
