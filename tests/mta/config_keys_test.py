@@ -53,8 +53,10 @@ def msg(headers=b'', body=CP1252, ct=b'Content-Type: text/plain\n'):
 
 def own_priorities(text):
     """<PRI> of codepage-milter's own syslog lines (libmilter's excluded)."""
+    # libmilter calls syslog() itself; before (or without) our openlog() its
+    # lines carry the default facility, user (1): not ours
     return [int(m.group(1)) for m in re.finditer(r'^<(\d+)>(.*codepage-milter.*)$', text, re.M)
-            if not LIBMILTER_LINE.search(m.group(2))]
+            if not LIBMILTER_LINE.search(m.group(2)) and int(m.group(1)) // 8 != 1]
 
 
 class Suite:
