@@ -28,7 +28,12 @@ int daemon_drop_privileges(const char *user_group, const char *chown_path);
  * thread created afterwards inherits the mask and the main thread alone takes
  * them with daemon_wait_signal(). */
 void daemon_block_signals(void);
-/* Wait for one of the blocked signals (or timeout_ms passing: returns 0). */
+/* In the main thread, once libmilter's threads exist: take SIGHUP, SIGTERM
+ * and SIGINT with a handler in this thread alone, so that libmilter's own
+ * signal thread (which stops the milter on any of them) never gets one.
+ * 0, or -1 (the signals stay blocked and are still waited for). */
+int daemon_take_signals(void);
+/* Wait for one of those signals (or timeout_ms passing: returns 0). */
 int daemon_wait_signal(int timeout_ms);
 
 #endif

@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -200,11 +202,65 @@ void daemon_block_signals(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+/*
+ * libmilter runs a signal thread of its own that sigwait()s for SIGHUP,
+ * SIGTERM and SIGINT and stops the milter on any of them.  If both it and
+ * our main thread wait for the same blocked signals, whichever wakes first
+ * gets each one, and now and then a reload (SIGHUP) would stop the daemon.
+ * So, once libmilter's threads exist, the main thread -- the thread-group
+ * leader, which the kernel tries first for a signal sent to the process --
+ * stops blocking the three signals and takes them with a handler that writes
+ * the signal number to a pipe.  A signal that is not blocked and not pending
+ * in the leader is delivered to it, never left for a sigwait() elsewhere.
+ */
+static int sig_pipe[2] = { -1, -1 };
+
+static void signal_to_pipe(int sig)
+{
+	unsigned char c = (unsigned char)sig;
+	int saved = errno;
+
+	if (write(sig_pipe[1], &c, 1) < 0) {
+		/* pipe full: a signal of that kind is already waiting to be read */
+	}
+	errno = saved;
+}
+
+int daemon_take_signals(void)
+{
+	sigset_t set = daemon_signals();
+	struct sigaction sa;
+
+	if (pipe(sig_pipe) == -1)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC);
+		fcntl(sig_pipe[i], F_SETFL, O_NONBLOCK);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = signal_to_pipe;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGHUP, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		return -1;
+	return pthread_sigmask(SIG_UNBLOCK, &set, NULL) == 0 ? 0 : -1;
+}
+
 int daemon_wait_signal(int timeout_ms)
 {
 	sigset_t set = daemon_signals();
 	struct timespec ts;
 	int sig;
+
+	if (sig_pipe[0] >= 0) {
+		struct pollfd pfd = { sig_pipe[0], POLLIN, 0 };
+		unsigned char c;
+
+		if (poll(&pfd, 1, timeout_ms) > 0 && read(sig_pipe[0], &c, 1) == 1)
+			return c;
+		return 0;
+	}
 
 	ts.tv_sec = timeout_ms / 1000;
 	ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;

@@ -265,6 +265,11 @@ static int run_daemon(const struct options *o, struct conf *conf)
 		goto out_pid;
 	}
 	thread_running = true;
+	/* From here on our handler, not libmilter's sigwait(), gets signals
+	 * (the threads just created inherited the blocked mask). */
+	if (daemon_take_signals() == -1)
+		log_warn("cannot install signal handlers (%s): a SIGHUP may stop the milter",
+			 strerror(errno));
 	check_spool_dir(conf);
 	log_notice("codepage-milter %s listening on %s", PACKAGE_VERSION, socket_copy);
 	for (;;) {

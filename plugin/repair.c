@@ -709,6 +709,40 @@ static size_t last_line_len(const char *p, size_t len)
 }
 
 /*
+ * A rewritten parameter field must read back as meant: the charset we set is
+ * the one a parser finds, no file name is left with raw 8-bit, and no other
+ * parameter appeared or vanished.  Values with unbalanced comments or quotes
+ * can swallow an appended parameter; re-parsing is the only sure test, and a
+ * field that fails it is left alone.
+ */
+static bool rewrite_reads_back(const struct mime_header *h, const struct mparams *before,
+			       const struct buf *nf, size_t voff, const struct charset_info *label,
+			       bool encoded_names)
+{
+	struct mparams after;
+	const struct mparam *cs;
+	size_t end = nf->len, i, expect = before->nparam;
+	bool ok = true;
+
+	while (end > voff && (nf->data[end - 1] == '\n' || nf->data[end - 1] == '\r'))
+		end--;
+	mparams_parse(&after, nf->data + voff, end - voff, ascii_strcasecmp(h->name, "Content-Type") == 0);
+	if (label != NULL) {
+		cs = mparams_get(&after, "charset");
+		ok = cs != NULL && ascii_strcasecmp(cs->value, label->mime_name) == 0;
+		if (mparams_get(before, "charset") == NULL)
+			expect++;
+	}
+	if (ok && after.nparam != expect)
+		ok = false;
+	for (i = 0; ok && encoded_names && i < after.nparam; i++)
+		if (after.param[i].raw_8bit && param_is_file_name(after.param[i].name))
+			ok = false;
+	mparams_free(&after);
+	return ok;
+}
+
+/*
  * Rewrite a Content-Type or Content-Disposition field: set the charset
  * parameter (label != NULL) and RFC 2231-encode raw 8-bit parameters
  * (param_cs != NULL).  Works on the exact field bytes; spans from mparams are
@@ -798,6 +832,8 @@ static int rewrite_param_field(struct plan *pl, unsigned hidx, const struct mpar
 		}
 	}
 	if (buf_append(&nf, field.data + pos, field.len - pos) < 0)
+		goto out;
+	if (!rewrite_reads_back(h, mp, &nf, voff, label, param_cs != NULL))
 		goto out;
 	if ((nf.len != field.len || memcmp(nf.data, field.data, nf.len) != 0) &&
 	    !edit_replace_field(pl, hidx, &nf))
@@ -1003,6 +1039,26 @@ static bool skip_signed(const struct plan *pl, unsigned part)
 	return !pl->conf->repair_signed && mime_part_in_signed(pl->m, part);
 }
 
+/* Raw 8-bit between '<' and '>' of an address header: no charset can make
+ * that an encoded-word, and the test needs none ('<' and '>' are never trail
+ * bytes of the multi-byte charsets we know), so the verdict cannot depend on
+ * which charset the rest of the message suggests. */
+static bool eight_bit_in_angle_addr(const char *v, size_t n)
+{
+	size_t i;
+	bool in_angle = false;
+
+	for (i = 0; i < n; i++) {
+		if (v[i] == '<')
+			in_angle = true;
+		else if (v[i] == '>')
+			in_angle = false;
+		else if (in_angle && (unsigned char)v[i] >= 0x80)
+			return true;
+	}
+	return false;
+}
+
 static void plan_header(struct plan *pl, unsigned hidx)
 {
 	const struct mime_header *h = &pl->m->headers[hidx];
@@ -1035,6 +1091,12 @@ static void plan_header(struct plan *pl, unsigned hidx)
 			 !header_encodable(h->name) ?
 			 "8-bit in a structured header that encoded-words may not appear in: left alone" :
 			 "NUL or bare CR in the header: left alone");
+		return;
+	}
+	if (rfc2047_kind_of(h->name) == RFC2047_ADDRESS && eight_bit_in_angle_addr(h->value, h->value_len)) {
+		row->actions |= ACT_CANNOT;
+		copy_str(row->reason, sizeof(row->reason),
+			 "8-bit inside an address, where encoded-words are not allowed: left alone");
 		return;
 	}
 	cs = choose_for_bytes(pl, h->part, h->value, h->value_len, row);
