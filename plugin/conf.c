@@ -603,8 +603,9 @@ const struct conf_key_info conf_keys[] = {
 	  "File creation mask of the daemon, which also sets the socket's permissions.",
 	  set_umask },
 	{ "MaxHeaders", "1000", false, "COUNT",
-	  "At most this many header fields are examined per header block (1..100000); "
-	  "further fields are passed through unexamined.", set_max_headers },
+	  "Most header fields in one header block (1..100000); a message with a block "
+	  "over this, or with more than 10000 (or MaxHeaders, if larger) fields in all, "
+	  "passes untouched.", set_max_headers },
 	{ "MaxDepth", "32", false, "COUNT",
 	  "MIME nesting deeper than this (1..1000) is treated as an opaque body.",
 	  set_max_depth },
