@@ -18,19 +18,14 @@ a missing SpoolDir, one SIGHUP reload, and SIGKILL through real Postfix):
   hostile-corpus  then every fuzz seed and regression input (tests/fuzz/
                   corpus/engine, regress/engine) through the same daemon: each
                   answered, the daemon still up (no input kills it).
-  --hup-storm     the same with SIGHUP every 5 ms.  Known bug D1 (not fixed,
-                  so not run by make check): in about one run in 16-30 (ASan
-                  build, daemon of commit ef4e7ba) the daemon stops serving
-                  during the storm: its log shows "configuration reloaded"
-                  lines, then "stopping on signal" although only SIGHUP was
-                  sent -- milter_loop_done became true, i.e. smfi_main()
-                  returned; clients get ECONNRESET, then ECONNREFUSED.  Cause:
-                  libmilter's own signal thread (mi_signal_thread) sigwait()s
-                  for SIGHUP/SIGTERM/SIGINT as well and treats SIGHUP like
-                  SIGTERM (mi_stop_milters(MILTER_STOP)), which ends
-                  smfi_main(); whichever thread's wait wins takes the signal.  So any single `systemctl reload` can
-                  stop the daemon, rarely.  Logs at LogLevel notice with
-                  --hup-storm; the work directory is kept on failure.
+  --hup-storm     the same with SIGHUP every 5 ms.  It reproduced bug D1:
+                  libmilter's own signal thread sigwait()s for SIGHUP/TERM/INT
+                  too and stops the milter on any of them, so about one run in
+                  16-30 lost the daemon to a reload.  Fixed: the main thread now
+                  takes those signals with a handler (daemon_take_signals), so
+                  libmilter's waiter never gets one; 52 storm runs after the fix,
+                  0 failures.  Still kept out of make check (a long, timing-heavy
+                  run); run it by hand after touching signal handling.
 
 Needs root (tmpfs mount); SKIPs (exit 77) otherwise or without the daemon.
 Usage: daemon_faults.py --bin PATH/codepage-milter
@@ -218,7 +213,7 @@ def main():
     ap.add_argument('--bin', default=os.environ.get('CPM_BIN', './codepage-milter'))
     ap.add_argument('--srcdir', default=os.environ.get('srcdir', '.'))
     ap.add_argument('--hup-storm', action='store_true',
-                    help='SIGHUP every 5 ms during the load (known bug D1, not run by make check)')
+                    help='SIGHUP every 5 ms during the load (bug D1, fixed; not run by make check)')
     args = ap.parse_args()
     if os.geteuid() != 0:
         print('SKIP: needs root for the tmpfs spool')
