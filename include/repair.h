@@ -137,6 +137,9 @@ void repair_report_untouched(const struct mime_message *m, struct report *rep, c
 
 void edit_list_init(struct edit_list *el);
 void edit_list_free(struct edit_list *el);
+/* Append a zeroed EDIT_BYTES edit replacing [start, end); the caller fills
+ * in the replacement.  Creation order breaks ties when sorting. */
+struct edit *edit_list_add(struct edit_list *el, size_t start, size_t end);
 /* Sort by start and check no two edits overlap (true when consistent). */
 bool edit_list_finalize(struct edit_list *el);
 bool edit_list_touches_body(const struct edit_list *el, size_t body_start);

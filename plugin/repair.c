@@ -140,7 +140,7 @@ void edit_list_free(struct edit_list *el)
 	memset(el, 0, sizeof(*el));
 }
 
-static struct edit *edit_new(struct edit_list *el, size_t start, size_t end)
+struct edit *edit_list_add(struct edit_list *el, size_t start, size_t end)
 {
 	struct edit *e;
 
@@ -645,14 +645,14 @@ static bool edit_replace_field(struct plan *pl, unsigned hidx, const struct buf 
 		vlen--;
 	eol_len = nf->len - prefix - vlen;
 	if (h->part != 0) {
-		e = edit_new(pl->el, h->start, h->end);
+		e = edit_list_add(pl->el, h->start, h->end);
 		e->bytes = xstrndup(nf->data, nf->len);
 		e->len = nf->len;
 		return true;
 	}
 	if (namelen + 1 >= sizeof(h->name))
 		return false;
-	e = edit_new(pl->el, h->start, h->end);
+	e = edit_list_add(pl->el, h->start, h->end);
 	e->len = namelen + 1 + vlen + eol_len;
 	e->bytes = xmalloc(e->len + 1);
 	memcpy(e->bytes, h->name, namelen);
@@ -682,7 +682,7 @@ static bool edit_add_field(struct plan *pl, unsigned part, const char *name, con
 		buf_free(&b);
 		return false;
 	}
-	e = edit_new(pl->el, p->hdr_end, p->hdr_end);
+	e = edit_list_add(pl->el, p->hdr_end, p->hdr_end);
 	e->len = b.len;
 	e->bytes = buf_steal(&b, NULL);
 	if (part == 0) {
@@ -924,7 +924,7 @@ static void emit_part_edits(struct plan *pl, unsigned i)
 	if (pp->new_cte != CTE_ABSENT)
 		set_cte_field(pl, i, pp->new_cte);
 	if (pp->transcode || pp->reencode) {
-		struct edit *e = edit_new(pl->el, p->body_start, p->body_end);
+		struct edit *e = edit_list_add(pl->el, p->body_start, p->body_end);
 
 		e->kind = EDIT_TRANSCODE;
 		e->from_cs = pp->transcode ? row->chosen : NULL;

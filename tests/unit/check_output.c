@@ -47,20 +47,10 @@ static struct spool *spool_of(const char *data, size_t len, size_t threshold)
 
 static void add_bytes(struct edit_list *el, size_t start, size_t end, const char *bytes)
 {
-	struct edit *e;
+	struct edit *e = edit_list_add(el, start, end);
 
-	if (el->n == el->cap) {
-		el->cap = el->cap ? el->cap * 2 : 8;
-		el->v = xreallocarray(el->v, el->cap, sizeof(*el->v));
-	}
-	e = &el->v[el->n++];
-	memset(e, 0, sizeof(*e));
-	e->start = start;
-	e->end = end;
-	e->kind = EDIT_BYTES;
 	e->bytes = xstrdup(bytes);
 	e->len = strlen(bytes);
-	e->seq = el->n - 1;
 }
 
 static void add_transcode(struct edit_list *el, size_t start, size_t end, const struct charset_info *cs,
