@@ -28,6 +28,9 @@ int ascii_strncasecmp(const char *a, const char *b, size_t n);
  * false when s did not fit (dst then holds a truncated copy). */
 bool ascii_lower_copy(char *dst, size_t cap, const char *s, size_t len);
 
+/* True when p[0..n) holds a byte >= 0x80 (8 bytes at a time). */
+bool bytes_have_8bit(const char *p, size_t n);
+
 /* Overflow-checked size addition: false when a + b overflows. */
 static inline bool size_add(size_t a, size_t b, size_t *out)
 {

@@ -110,24 +110,6 @@ void mime_limits_default(struct mime_limits *l)
 
 /* ---- small helpers --------------------------------------------------------------- */
 
-static bool has_high_bit(const char *p, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, u + i, 8);
-		if (w & 0x8080808080808080ULL)
-			return true;
-	}
-	for (; i < n; i++)
-		if (u[i] & 0x80)
-			return true;
-	return false;
-}
-
 static struct mime_part *cur_part(struct mime_scanner *sc)
 {
 	return &sc->m.parts[sc->stack[sc->nopen - 1].part];
@@ -186,7 +168,7 @@ static void emit_now(struct mime_scanner *sc, unsigned idx, const char *p, size_
 {
 	struct mime_part *part = &sc->m.parts[idx];
 
-	if (!part->body_has_8bit && has_high_bit(p, n))
+	if (!part->body_has_8bit && bytes_have_8bit(p, n))
 		part->body_has_8bit = true;
 	if (!part->body_has_nul && memchr(p, '\0', n) != NULL) {
 		part->body_has_nul = true;
@@ -730,7 +712,7 @@ static void header_content(struct mime_scanner *sc, const char *p, size_t n)
 	size_t room;
 
 	sc->line_len += n;
-	if (!sc->hline_8bit && has_high_bit(p, n))
+	if (!sc->hline_8bit && bytes_have_8bit(p, n))
 		sc->hline_8bit = true;
 	if (memchr(p, '\0', n) != NULL)
 		flag(sc, MIME_ANOM_NUL);

@@ -336,16 +336,6 @@ static void section_literal(const unsigned char *in, const struct section *s,
 	}
 }
 
-static bool has_8bit(const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] >= 0x80)
-			return true;
-	return false;
-}
-
 static int hexval(int c)
 {
 	if (c >= '0' && c <= '9')
@@ -423,7 +413,7 @@ static void emit_plain(struct mparams *out, const unsigned char *in, struct sect
 	bool eight;
 
 	section_literal(in, s, lit);
-	eight = has_8bit(buf_cstr(lit), lit->len);
+	eight = bytes_have_8bit(buf_cstr(lit), lit->len);
 	value_put(val, buf_cstr(lit), lit->len, &out->errors);
 	mp = emit(out, s, val, NULL);
 	if (eight) {
@@ -476,7 +466,7 @@ static void emit_group(struct mparams *out, const unsigned char *in, struct sect
 		section_literal(in, s, lit);
 		p = buf_cstr(lit);
 		len = lit->len;
-		if (has_8bit(p, len))
+		if (bytes_have_8bit(p, len))
 			eight = true;
 		if (!s->ext) {
 			value_put(val, p, len, &out->errors);

@@ -282,16 +282,6 @@ static bool has_unsafe_bytes(const char *p, size_t n)
 	return false;
 }
 
-static bool has_8bit_bytes(const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] >= 0x80)
-			return true;
-	return false;
-}
-
 /* The original bytes of a field up to and including its colon ("Subject :"
  * stays as written), so a rewritten field and its milter value agree. */
 static int field_prefix(struct plan *pl, const struct mime_header *h, struct buf *out)
@@ -1113,7 +1103,7 @@ static void plan_header(struct plan *pl, unsigned hidx)
 	buf_init(&enc, FIELD_MAX);
 	if (rfc2047_encode_header(h->value, h->value_len, cs, rfc2047_kind_of(h->name),
 				  h->colon + 1 - h->start, part_eol(pl, h->part), &enc) == 0 &&
-	    has_8bit_bytes(enc.data, enc.len)) {
+	    bytes_have_8bit(enc.data, enc.len)) {
 		/* 8-bit where no encoded-word may stand (an address, a quoted
 		 * local part): a half-encoded field would be no repair */
 		row->actions |= ACT_CANNOT;

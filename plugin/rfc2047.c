@@ -850,16 +850,6 @@ struct tokenizer {
 	int depth;		/* comment nesting */
 };
 
-static bool has_8bit(const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] >= 0x80)
-			return true;
-	return false;
-}
-
 static bool addr_delim(unsigned char c)
 {
 	return is_fws(c) || c == '(' || c == ')' || c == '<' || c == '>' || c == ',' ||
@@ -932,7 +922,7 @@ static void next_token(struct tokenizer *tz, struct token *t)
 	} else if (!tz->address) {
 		while (i < len && !is_fws((unsigned char)v[i]))
 			i = tz_next(tz, i);
-		t->type = has_8bit(v + s, i - s) ? T_ENC : T_LIT;
+		t->type = bytes_have_8bit(v + s, i - s) ? T_ENC : T_LIT;
 	} else if (c == '(') {
 		tz->depth++;
 		i++;
@@ -949,11 +939,11 @@ static void next_token(struct tokenizer *tz, struct token *t)
 			else
 				i = tz_next(tz, i);
 		}
-		t->type = has_8bit(v + s, i - s) ? T_ENC : T_LIT;
+		t->type = bytes_have_8bit(v + s, i - s) ? T_ENC : T_LIT;
 		t->unescape = true;
 	} else if (c == '"') {
 		i = skip_quoted(tz, i, '"');
-		if (i - s >= 2 && v[i - 1] == '"' && has_8bit(v + s, i - s)) {
+		if (i - s >= 2 && v[i - 1] == '"' && bytes_have_8bit(v + s, i - s)) {
 			t->type = T_ENC;
 			t->strip_quotes = true;
 			t->unescape = true;
@@ -977,7 +967,7 @@ static void next_token(struct tokenizer *tz, struct token *t)
 			i = tz_next(tz, i);
 		}
 		/* A word holding '@' is a bare addr-spec (maybe EAI): literal. */
-		t->type = (!at && has_8bit(v + s, i - s)) ? T_ENC : T_LIT;
+		t->type = (!at && bytes_have_8bit(v + s, i - s)) ? T_ENC : T_LIT;
 	}
 	t->n = i - s;
 	tz->i = i;
@@ -1050,7 +1040,7 @@ int rfc2047_encode_header(const char *value, size_t len, const struct charset_in
 
 	if (value == NULL || eol == NULL || out == NULL)
 		return -1;
-	if (!has_8bit(value, len))
+	if (!bytes_have_8bit(value, len))
 		return buf_append(out, value, len);
 	if (cs == NULL || !(cs->props & CSP_ASCII_COMPAT) || width_class_of(cs) == W_UNSUPPORTED)
 		return -1;
@@ -1168,7 +1158,7 @@ int rfc2231_encode_param(const char *name, const char *value, size_t len,
 
 	if (name == NULL || cs == NULL || eol == NULL || (value == NULL && len > 0))
 		return -1;
-	if ((w = width_class_of(cs)) == W_UNSUPPORTED && has_8bit(value, len))
+	if ((w = width_class_of(cs)) == W_UNSUPPORTED && bytes_have_8bit(value, len))
 		return -1;
 	if (w == W_UNSUPPORTED)
 		w = W_SINGLE;

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,4 +112,22 @@ bool ascii_lower_copy(char *dst, size_t cap, const char *s, size_t len)
 		dst[i] = (char)ascii_tolower((unsigned char)s[i]);
 	dst[len] = '\0';
 	return fits;
+}
+
+bool bytes_have_8bit(const char *p, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, u + i, 8);
+		if (w & 0x8080808080808080ULL)
+			return true;
+	}
+	for (; i < n; i++)
+		if (u[i] & 0x80)
+			return true;
+	return false;
 }
