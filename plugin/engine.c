@@ -50,19 +50,25 @@ static bool part_wants_analysis(const struct engine *e, const struct mime_part *
 	return e->conf->mode != MODE_OFF && p->is_leaf && strcmp(p->type, "text") == 0;
 }
 
+/* Room for analysis[0..n): the planner indexes it by part. */
+static void analysis_reserve(struct engine *e, size_t n)
+{
+	size_t cap = e->nanalysis ? e->nanalysis : 8;
+
+	if (n <= e->nanalysis)
+		return;
+	while (cap < n)
+		cap *= 2;
+	e->analysis = xreallocarray(e->analysis, cap, sizeof(*e->analysis));
+	memset(e->analysis + e->nanalysis, 0, (cap - e->nanalysis) * sizeof(*e->analysis));
+	e->nanalysis = cap;
+}
+
 static struct text_analysis *analysis_for(struct engine *e, const struct mime_message *m, unsigned part)
 {
 	const struct mime_part *p = &m->parts[part];
 
-	if (part >= e->nanalysis) {
-		size_t n = e->nanalysis ? e->nanalysis : 8;
-
-		while (n <= part)
-			n *= 2;
-		e->analysis = xreallocarray(e->analysis, n, sizeof(*e->analysis));
-		memset(e->analysis + e->nanalysis, 0, (n - e->nanalysis) * sizeof(*e->analysis));
-		e->nanalysis = n;
-	}
+	analysis_reserve(e, (size_t)part + 1);
 	if (e->analysis[part] == NULL && part_wants_analysis(e, p)) {
 		e->analysis[part] = xmalloc(sizeof(struct text_analysis));
 		text_analysis_init(e->analysis[part], p->cte, strcmp(p->subtype, "html") == 0);
@@ -198,20 +204,15 @@ int engine_finish(struct engine *e)
 	struct rule_match match;
 	struct repair_input in;
 	char tld[16];
-	size_t i;
 
 	if (e->finished)
 		return e->failed ? -1 : 0;
 	e->finished = true;
 	if (e->failed)
 		return -1;
+	/* closes every open part: part_end (on_part_end) finishes each leaf's analysis */
 	e->msg = mime_scanner_finish(e->scanner);
-	/* parts whose end the scanner never announced (truncated input) */
-	for (i = 0; i < e->nanalysis && i < e->msg->nparts; i++)
-		if (e->analysis[i] != NULL && e->msg->parts[i].is_leaf)
-			text_analysis_finish(e->analysis[i]);
-	if (e->msg->nparts > e->nanalysis && e->msg->nparts > 0)
-		(void)analysis_for(e, e->msg, e->msg->nparts - 1);	/* sizes the array */
+	analysis_reserve(e, e->msg->nparts);
 	if (e->conf->mode == MODE_OFF) {
 		repair_report_untouched(e->msg, &e->report, "Mode off: passed untouched");
 		return 0;
