@@ -81,6 +81,45 @@ const struct charset_info *detect_uchardet_only(const char *data, size_t len);
 
 const char *detect_source_name(enum detect_source s);
 
+/*
+ * Verification of a declared label (for the caller that decides whether a
+ * label that decodes is nevertheless a lie).  The text is scored with the
+ * same sample and language models as the statistical step, once decoded
+ * under `declared` and once under every other candidate of ANY family (and
+ * utf-8 when the text is valid UTF-8); the best alternative is the one with
+ * the lowest cost whose decoding differs from the declared one (windows-1252
+ * is no alternative to iso-8859-1 on text without C1 bytes: same characters).
+ *
+ * Costs are -ln P of the scored text under the best language model for that
+ * decoding, in nats; a lower cost fits better.  margin = declared_cost -
+ * best_cost: positive when the alternative fits better, and large (tens of
+ * nats) only when the text carries a lot of evidence against the declared
+ * charset -- the caller picks its own threshold for "overwhelming".  The
+ * declared decoding is scored under its family's models (under every model
+ * when its family has none), so its cost is never worse than a fair reading.
+ *
+ * Returns false, with out->best NULL, when no alternative decodes the whole
+ * text (asked through `decodes`, as detect_charset() does, lazily) or the
+ * text has no 8-bit byte; out->declared_decodes says whether the declared
+ * charset decodes at all (when it does not, declared_cost is 0 and margin is
+ * meaningless).  Never allocates more than a bounded sample; cv may be NULL.
+ */
+struct detect_alternative {
+	const struct charset_info *declared;
+	bool declared_decodes;
+	double declared_cost;			/* nats */
+	const char *declared_lang;		/* "fr", "ru" ...; "?" when unscored */
+	const struct charset_info *best;	/* NULL when nothing else decodes */
+	double best_cost;			/* nats */
+	const char *best_lang;
+	double margin;				/* declared_cost - best_cost, nats */
+	size_t scored_bytes;			/* size of the scored sample */
+};
+
+bool detect_score_declared(const struct text_analysis *ta, const struct charset_info *declared,
+			   struct charset_conv *cv, detect_decodes_fn decodes, void *arg,
+			   struct detect_alternative *out);
+
 /* Default fallback for a TLD (lowercase, no dot), NULL when none. */
 const struct charset_info *detect_tld_hint(const char *tld);
 

@@ -660,14 +660,12 @@ sbcs_has_c1(const struct text_analysis *ta, size_t spec)
 /* Statistical step: returns the number of candidates scored into sc[]
  * (sorted best first, merged ones excluded). */
 static size_t
-score_candidates(struct cascade *c, const struct detect_context *ctx,
-		 const struct charset_info *ucd, struct scored *sc)
+score_candidates_on(struct cascade *c, const struct detect_context *ctx,
+		    const struct charset_info *ucd, const unsigned char *text, size_t plen,
+		    bool cut, struct scored *sc)
 {
 	const struct text_analysis *ta = c->ta;
 	const struct charset_info *tld = ctx != NULL ? detect_tld_hint(ctx->sender_tld) : NULL;
-	bool cut;
-	unsigned char *text = xmalloc(2 * SCORE_BYTES);
-	size_t plen = scored_text(ta, text, &cut);
 	uint32_t *cps = xreallocarray(NULL, plen + 1, sizeof(*cps));
 	size_t nsc = 0;
 	bool c1_ruled = false;
@@ -727,7 +725,6 @@ score_candidates(struct cascade *c, const struct detect_context *ctx,
 
 	}
 	free(cps);
-	free(text);
 	if (c1_ruled)
 		note_ruled_out(c, "iso-8859-x", "C1 controls");
 	/* insertion sort, best first */
@@ -737,6 +734,19 @@ score_candidates(struct cascade *c, const struct detect_context *ctx,
 			sc[k] = sc[k - 1];
 			sc[k - 1] = t;
 		}
+	return nsc;
+}
+
+static size_t
+score_candidates(struct cascade *c, const struct detect_context *ctx,
+		 const struct charset_info *ucd, struct scored *sc)
+{
+	bool cut;
+	unsigned char *text = xmalloc(2 * SCORE_BYTES);
+	size_t plen = scored_text(c->ta, text, &cut);
+	size_t nsc = score_candidates_on(c, ctx, ucd, text, plen, cut, sc);
+
+	free(text);
 	return nsc;
 }
 
@@ -980,4 +990,180 @@ detect_tld_hint(const char *tld)
 		if (strstr(hints[i].tlds, key) != NULL)
 			return charset_lookup(hints[i].charset);
 	return NULL;
+}
+
+/* ---- verification of a declared label (detect_score_declared) ------------------------ */
+
+static size_t
+candidate_index(const struct charset_info *cs)
+{
+	for (size_t i = 0; i < N_CANDIDATES; i++)
+		if (candidate_cs[i] == cs)
+			return i;
+	return N_CANDIDATES;
+}
+
+static bool
+family_has_models(enum charset_family fam)
+{
+	for (size_t i = 0; i < N_ALPHA; i++)
+		if (alpha_models[i].family == fam)
+			return true;
+	for (size_t i = 0; i < N_CJK; i++)
+		if (cjk_models[i].family == fam)
+			return true;
+	return false;
+}
+
+/* Best cost of a decoding under every model of every family. */
+static long
+score_all_families(const uint32_t *cps, size_t n, const char **lang)
+{
+	long best = -1;
+
+	*lang = "?";
+	for (int fam = CSF_WESTERN; fam < CSF_OTHER; fam++) {
+		const char *l;
+		long c = score_family((enum charset_family)fam, cps, n, &l);
+
+		if (c >= 0 && (best < 0 || c < best)) {
+			best = c;
+			*lang = l;
+		}
+	}
+	return best;
+}
+
+/* Cost of the scored text decoded under any charset: single-byte candidates
+ * through their tables, anything else through the converter; scored under
+ * the charset's family, or under every model when the family has none
+ * (utf-8, iso-8859-3 ...).  -1 when the scored text does not decode. */
+static long
+score_charset(struct cascade *c, const struct charset_info *cs, const unsigned char *text,
+	      size_t plen, bool cut, const char **lang)
+{
+	size_t spec = candidate_index(cs), n = 0;
+	uint32_t *cps;
+	long cost;
+
+	*lang = "?";
+	if (spec < N_CANDIDATES && sbcs_fast[spec])
+		return score_family_sbcs(spec, text, plen, lang);
+	cps = xreallocarray(NULL, plen + 1, sizeof(*cps));
+	if (spec < N_CANDIDATES && (cs->props & CSP_SINGLE_BYTE)) {
+		for (size_t k = 0; k < plen; k++)
+			cps[n++] = sbcs_table[spec][text[k]];
+	} else {
+		struct cp_sink sink = { cps, 0, plen + 1, 0, 0 };
+
+		if (!decode_multibyte(c->cv, cs, text, plen, cut, &sink)) {
+			free(cps);
+			return -1;
+		}
+		n = sink.n;
+	}
+	if (family_has_models(cs->family))
+		cost = score_family(cs->family, cps, n, lang);
+	else
+		cost = score_all_families(cps, n, lang);
+	free(cps);
+	return cost;
+}
+
+/* Does a single-byte candidate decode the text's 8-bit bytes to the same
+ * characters as the declared charset (windows-1252 vs iso-8859-1 without
+ * C1 bytes)?  Either side may be outside the candidate list. */
+static bool
+same_decoding_as(const struct text_analysis *ta, const struct charset_info *declared,
+		 const struct scored *s)
+{
+	if (s->cs == declared)
+		return true;
+	if (!(declared->props & CSP_SINGLE_BYTE) || !(s->cs->props & CSP_SINGLE_BYTE))
+		return false;
+	size_t d = candidate_index(declared);
+	if (d < N_CANDIDATES)
+		return same_sbcs_decoding(ta, d, s->spec);
+	iconv_t cd = iconv_open("UTF-32LE", declared->iconv_name);
+	bool same = cd != (iconv_t)-1;
+	for (unsigned byte = 0x80; same && byte < 0x100; byte++)
+		if (ta->hist[byte] > 0 && decode_one_byte(cd, (unsigned char)byte) != sbcs_table[s->spec][byte])
+			same = false;
+	if (cd != (iconv_t)-1)
+		iconv_close(cd);
+	return same;
+}
+
+/* The best alternative among the scored candidates and utf-8. */
+static void
+best_alternative(struct cascade *c, const struct charset_info *declared, struct scored *sc,
+		 size_t nsc, const unsigned char *text, size_t plen, bool cut,
+		 struct detect_alternative *out)
+{
+	const struct charset_info *utf8 = charset_lookup("utf-8");
+	long best = -1;
+
+	for (size_t i = 0; i < nsc; i++) {
+		if (same_decoding_as(c->ta, declared, &sc[i]) || !scored_decodes(c, &sc[i]))
+			continue;
+		best = sc[i].cost;
+		out->best = sc[i].cs;
+		out->best_lang = sc[i].lang;
+		break;
+	}
+	if (declared != utf8 && text_analysis_utf8_ok(c->ta)) {
+		const char *lang;
+		long u = score_charset(c, utf8, text, plen, cut, &lang);
+
+		if (u >= 0 && (best < 0 || u < best)) {
+			best = u;
+			out->best = utf8;
+			out->best_lang = lang;
+		}
+	}
+	if (best >= 0)
+		out->best_cost = (double)best / MODEL_COST_SCALE;
+}
+
+bool
+detect_score_declared(const struct text_analysis *ta, const struct charset_info *declared,
+		      struct charset_conv *cv, detect_decodes_fn decodes, void *arg,
+		      struct detect_alternative *out)
+{
+	struct cascade c;
+	struct scored sc[N_CANDIDATES];
+	struct charset_conv *own_cv = NULL;
+	bool cut;
+
+	pthread_once(&tables_once, tables_init);
+	memset(out, 0, sizeof(*out));
+	out->declared = declared;
+	out->declared_lang = out->best_lang = "?";
+	if (declared == NULL || !ta->has_8bit)
+		return false;
+	if (cv == NULL)
+		cv = own_cv = charset_conv_new();
+	memset(&c, 0, sizeof(c));
+	c.ta = ta;
+	c.decodes = decodes;
+	c.decodes_arg = arg;
+	c.cv = cv;
+	unsigned char *text = xmalloc(2 * SCORE_BYTES);
+	size_t plen = scored_text(ta, text, &cut);
+	out->scored_bytes = plen;
+	out->declared_decodes = cascade_decodes(&c, declared);
+	if (out->declared_decodes) {
+		long d = score_charset(&c, declared, text, plen, cut, &out->declared_lang);
+
+		out->declared_cost = d < 0 ? 0 : (double)d / MODEL_COST_SCALE;
+	}
+	size_t nsc = score_candidates_on(&c, NULL, NULL, text, plen, cut, sc);
+	best_alternative(&c, declared, sc, nsc, text, plen, cut, out);
+	free(text);
+	if (own_cv != NULL)
+		charset_conv_free(own_cv);
+	if (out->best == NULL)
+		return false;
+	out->margin = out->declared_decodes ? out->declared_cost - out->best_cost : 0;
+	return true;
 }

@@ -337,6 +337,85 @@ START_TEST(test_uchardet_only_relabels)
 }
 END_TEST
 
+static const char french[] =
+	"Le r\xc3\xa9sum\xc3\xa9 de la r\xc3\xa9union est pr\xc3\xaat : il faudra tr\xc3\xa8s vite d\xc3\xa9" "cid"
+	"er o\xc3\xb9 aura lieu la f\xc3\xaate de No\xc3\xabl, et \xc3\xa0 quelle heure. Merci \xc3\xa0 "
+	"tous pour vos r\xc3\xa9ponses d\xc3\xa9j\xc3\xa0 re\xc3\xa7ues.";	/* Le résumé de la réunion est prêt : il fa... */
+
+/* Score `bytes` under the declared label; the oracle is the full-text check. */
+static bool
+score_declared(const char *bytes, size_t n, const char *declared, struct detect_alternative *alt)
+{
+	struct text_analysis ta;
+	struct oracle o = { bytes, n, 0 };
+
+	text_analysis_of_bytes(&ta, bytes, n);
+	bool r = detect_score_declared(&ta, charset_lookup(declared), cv, oracle_decodes, &o, alt);
+	text_analysis_free(&ta);
+	ck_assert_ptr_eq(alt->declared, charset_lookup(declared));
+	if (r) {
+		ck_assert_ptr_nonnull(alt->best);
+		ck_assert_ptr_ne(alt->best, alt->declared);
+		ck_assert_msg(charset_decodes(cv, alt->best, bytes, n, NULL), "%s does not decode",
+			      alt->best->mime_name);
+		ck_assert(alt->declared_lang != NULL && alt->best_lang != NULL);
+	}
+	return r;
+}
+
+/* Text in `truth` declared as iso-8859-1: the truth must win by a wide margin. */
+static void
+assert_declared_loses(const char *truth, const char *utf8)
+{
+	struct detect_alternative alt;
+	size_t n;
+	char *bytes = encode(truth, utf8, &n);
+
+	ck_assert(score_declared(bytes, n, "iso-8859-1", &alt));
+	ck_assert(alt.declared_decodes);
+	ck_assert_msg(alt.best == charset_lookup(truth), "%s text: best alternative %s", truth,
+		      alt.best->mime_name);
+	ck_assert_msg(alt.margin > 30.0, "%s text: margin %.1f nats only", truth, alt.margin);
+	ck_assert(alt.declared_cost > alt.best_cost);
+	free(bytes);
+}
+
+START_TEST(test_declared_lie_has_a_large_margin)
+{
+	assert_declared_loses("utf-8", russian);
+	assert_declared_loses("utf-8", french);
+	assert_declared_loses("koi8-r", russian);
+	assert_declared_loses("windows-1251", russian);
+}
+END_TEST
+
+START_TEST(test_declared_truth_is_not_outscored)
+{
+	struct detect_alternative alt;
+	size_t n;
+	char *bytes = encode("windows-1252", french, &n);
+
+	/* iso-8859-1 decodes this text to the same characters: no alternative. */
+	if (score_declared(bytes, n, "windows-1252", &alt)) {
+		ck_assert_ptr_ne(alt.best, charset_lookup("iso-8859-1"));
+		ck_assert_msg(alt.margin < 0, "%s scores %.1f nats better than the truth",
+			      alt.best->mime_name, alt.margin);
+	}
+	ck_assert(alt.declared_decodes);
+	ck_assert_str_eq(alt.declared_lang, "fr");
+	free(bytes);
+	/* A declared charset that does not decode says so. */
+	bytes = encode("utf-8", french, &n);
+	ck_assert(score_declared(bytes, n, "us-ascii", &alt));
+	ck_assert(!alt.declared_decodes);
+	ck_assert_ptr_eq(alt.best, charset_lookup("utf-8"));
+	free(bytes);
+	/* ASCII carries no evidence. */
+	ck_assert(!score_declared("plain words", 11, "iso-8859-1", &alt));
+	ck_assert_ptr_null(alt.best);
+}
+END_TEST
+
 static Suite *
 detect_suite(void)
 {
@@ -357,6 +436,8 @@ detect_suite(void)
 	tcase_add_test(tc, test_hostile_bytes_get_a_decoding_answer);
 	tcase_add_test(tc, test_tld_hints);
 	tcase_add_test(tc, test_uchardet_only_relabels);
+	tcase_add_test(tc, test_declared_lie_has_a_large_margin);
+	tcase_add_test(tc, test_declared_truth_is_not_outscored);
 	suite_add_tcase(s, tc);
 	return s;
 }
