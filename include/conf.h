@@ -57,6 +57,11 @@
  *   UMask             octal  [007]
  *   MaxHeaders        count [1000]   MaxDepth  count [32]   MaxParts count [1000]
  *   MaxHeaderSize     size [64k]
+ *   MemoryBackend     none | lmdb | redis  [lmdb]     MemoryPath  path [SpoolDir/memory.lmdb]
+ *   MemoryRedis       host:port [127.0.0.1:6379]     MemoryPrefix string [cpm:]
+ *   MemoryTTL         duration [90d]   MemoryHalfLife duration [30d]
+ *   MemoryMaxKeys     count [100000]   MemoryMapSize  size [64M]
+ *   MemoryTimeout     milliseconds [20]   MemoryMinCount count [3]
  * The authoritative list, with value syntax and manual text for each key, is
  * conf_keys[] in conf.c; the parser is driven by it.
  */
@@ -69,6 +74,7 @@
 #include "charset.h"
 #include "rules.h"
 #include "mime.h"
+#include "memory.h"
 
 enum cpm_mode { MODE_OFF, MODE_REPORT, MODE_LABEL, MODE_TRANSCODE };
 enum on_error { ON_ERROR_ACCEPT, ON_ERROR_TEMPFAIL };
@@ -95,6 +101,7 @@ struct conf {
 	mode_t umask;
 	struct mime_limits limits;
 	char *source_file;			/* file it was loaded from, NULL for defaults */
+	struct memory_conf memory;		/* sender memory (Memory* keys) */
 };
 
 /*

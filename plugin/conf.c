@@ -527,6 +527,98 @@ static bool set_max_parts(struct conf *c, const char *v, const char *origin, cha
 	return set_count(&c->limits.max_parts, "MaxParts", 1, 100000, v, err, errlen);
 }
 
+/* ---- sender memory (memory.h) ------------------------------------------------------ */
+
+static bool set_memory_backend(struct conf *c, const char *v, const char *origin,
+			       char *err, size_t errlen)
+{
+	(void)origin;
+	if (!memory_parse_backend(v, &c->memory.backend)) {
+		snprintf(err, errlen, "bad MemoryBackend \"%s\" (none, lmdb or redis)", v);
+		return false;
+	}
+	return true;
+}
+
+static bool set_memory_path(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	(void)origin;
+	return set_path(&c->memory.path, "MemoryPath", v, err, errlen);
+}
+
+static bool set_memory_redis(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	(void)origin;
+	if (!memory_parse_hostport(v)) {
+		snprintf(err, errlen, "bad MemoryRedis \"%s\" (HOST:PORT)", v);
+		return false;
+	}
+	replace_string(&c->memory.redis, v);
+	return true;
+}
+
+static bool set_memory_prefix(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	(void)origin;
+	for (const char *p = v; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || p - v >= 32) {
+			snprintf(err, errlen, "bad MemoryPrefix \"%s\" (up to 32 printable characters)", v);
+			return false;
+		}
+	replace_string(&c->memory.prefix, v);
+	return true;
+}
+
+static bool set_duration(unsigned *slot, const char *key, const char *v, char *err, size_t errlen)
+{
+	if (!memory_parse_duration(v, slot)) {
+		snprintf(err, errlen, "bad %s \"%s\" (a duration: 3600, 90s, 30m, 12h, 90d)", key, v);
+		return false;
+	}
+	return true;
+}
+
+static bool set_memory_ttl(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
+{
+	(void)origin;
+	return set_duration(&c->memory.ttl, "MemoryTTL", v, err, errlen);
+}
+
+static bool set_memory_half_life(struct conf *c, const char *v, const char *origin,
+				 char *err, size_t errlen)
+{
+	(void)origin;
+	return set_duration(&c->memory.half_life, "MemoryHalfLife", v, err, errlen);
+}
+
+static bool set_memory_max_keys(struct conf *c, const char *v, const char *origin,
+				char *err, size_t errlen)
+{
+	(void)origin;
+	return set_count(&c->memory.max_keys, "MemoryMaxKeys", 10, 10000000, v, err, errlen);
+}
+
+static bool set_memory_map_size(struct conf *c, const char *v, const char *origin,
+				char *err, size_t errlen)
+{
+	(void)origin;
+	return set_size(&c->memory.map_size, 1u << 20, "MemoryMapSize", v, err, errlen);
+}
+
+static bool set_memory_timeout(struct conf *c, const char *v, const char *origin,
+			       char *err, size_t errlen)
+{
+	(void)origin;
+	return set_count(&c->memory.timeout_ms, "MemoryTimeout", 1, 5000, v, err, errlen);
+}
+
+static bool set_memory_min_count(struct conf *c, const char *v, const char *origin,
+				 char *err, size_t errlen)
+{
+	(void)origin;
+	return set_count(&c->memory.min_count, "MemoryMinCount", 1, 1000, v, err, errlen);
+}
+
 /* ---- the key table ------------------------------------------------------------------ */
 
 const struct conf_key_info conf_keys[] = {
@@ -615,6 +707,39 @@ const struct conf_key_info conf_keys[] = {
 	{ "MaxHeaderSize", "64k", false, "SIZE",
 	  "Longest header field, with its folding, that is examined in full (at least "
 	  "1000 bytes).", set_max_header_size },
+	{ "MemoryBackend", "lmdb", false, "none | lmdb | redis",
+	  "Sender memory: remember which charsets each source's long, confidently detected "
+	  "text was in (client network, HELO, sender and From: domains, X-Mailer) and use "
+	  "that as a prior for its short texts.  lmdb keeps it in one file on this host, "
+	  "redis shares it between MX hosts, none turns it off.", set_memory_backend },
+	{ "MemoryPath", NULL, false, "PATH",
+	  "The LMDB file of the sender memory; unset means memory.lmdb in SpoolDir.",
+	  set_memory_path },
+	{ "MemoryRedis", "127.0.0.1:6379", false, "HOST:PORT",
+	  "The Redis server of the sender memory (MemoryBackend redis).", set_memory_redis },
+	{ "MemoryPrefix", "cpm:", false, "STRING",
+	  "Prefix of every sender memory key (several sites or test setups can share one "
+	  "Redis); it also keys the hash that hides addresses.", set_memory_prefix },
+	{ "MemoryTTL", "90d", false, "DURATION",
+	  "A source not seen for this long is forgotten (seconds, or with s, m, h, d).",
+	  set_memory_ttl },
+	{ "MemoryHalfLife", "30d", false, "DURATION",
+	  "Counts in the sender memory decay: an observation this old weighs half.",
+	  set_memory_half_life },
+	{ "MemoryMaxKeys", "100000", false, "COUNT",
+	  "Most sources remembered (10..10000000); when full, a new source replaces only "
+	  "one seen about once, so a flood of new sources cannot evict established ones.",
+	  set_memory_max_keys },
+	{ "MemoryMapSize", "64M", false, "SIZE",
+	  "Largest size of the LMDB file (at least 1M); a full file is handled like a full "
+	  "store.", set_memory_map_size },
+	{ "MemoryTimeout", "20", false, "MILLISECONDS",
+	  "Longest wait for Redis when connecting or reading (1..5000); after a failure "
+	  "Redis is not asked again for 10 seconds, so mail never waits on it for longer.",
+	  set_memory_timeout },
+	{ "MemoryMinCount", "3", false, "COUNT",
+	  "Confident detections (decayed) a source needs before its charset is used as a "
+	  "prior (1..1000).", set_memory_min_count },
 };
 const size_t conf_nkeys = ARRAY_LEN(conf_keys);
 
@@ -699,6 +824,7 @@ struct conf *conf_defaults(void)
 	size_t i;
 
 	c->rules = rule_set_new();
+	memory_conf_defaults(&c->memory);
 	c->internal_hosts = host_list_new();
 	c->exempt_hosts = host_list_new();
 	for (i = 0; i < conf_nkeys; i++) {
@@ -726,6 +852,7 @@ void conf_free(struct conf *c)
 	free(c->user_id);
 	free(c->pid_file);
 	free(c->source_file);
+	memory_conf_free(&c->memory);
 	free(c);
 }
 

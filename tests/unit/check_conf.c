@@ -222,6 +222,21 @@ static void p_max_headers(const struct conf *c, char *o, size_t n) { render(o, n
 static void p_max_depth(const struct conf *c, char *o, size_t n) { render(o, n, "%u", c->limits.max_depth); }
 static void p_max_parts(const struct conf *c, char *o, size_t n) { render(o, n, "%u", c->limits.max_parts); }
 static void p_max_header_size(const struct conf *c, char *o, size_t n) { render(o, n, "%zu", c->limits.max_header_size); }
+static void p_mem_backend(const struct conf *c, char *o, size_t n)
+{
+	static const char *const names[] = { "none", "lmdb", "redis" };
+
+	render(o, n, "%s", names[c->memory.backend]);
+}
+static void p_mem_path(const struct conf *c, char *o, size_t n) { render(o, n, "%s", str_or(c->memory.path, "(none)")); }
+static void p_mem_redis(const struct conf *c, char *o, size_t n) { render(o, n, "%s", str_or(c->memory.redis, "(none)")); }
+static void p_mem_prefix(const struct conf *c, char *o, size_t n) { render(o, n, "%s", str_or(c->memory.prefix, "(none)")); }
+static void p_mem_ttl(const struct conf *c, char *o, size_t n) { render(o, n, "%u", c->memory.ttl); }
+static void p_mem_half(const struct conf *c, char *o, size_t n) { render(o, n, "%u", c->memory.half_life); }
+static void p_mem_keys(const struct conf *c, char *o, size_t n) { render(o, n, "%u", c->memory.max_keys); }
+static void p_mem_map(const struct conf *c, char *o, size_t n) { render(o, n, "%zu", c->memory.map_size); }
+static void p_mem_timeout(const struct conf *c, char *o, size_t n) { render(o, n, "%u", c->memory.timeout_ms); }
+static void p_mem_min(const struct conf *c, char *o, size_t n) { render(o, n, "%u", c->memory.min_count); }
 
 struct key_probe {
 	const char *key;
@@ -265,6 +280,16 @@ static const struct key_probe probes[] = {
 	{ "MaxDepth", p_max_depth, "32", "8", "8" },
 	{ "MaxParts", p_max_parts, "1000", "50", "50" },
 	{ "MaxHeaderSize", p_max_header_size, "65536", "8k", "8192" },
+	{ "MemoryBackend", p_mem_backend, "lmdb", "redis", "redis" },
+	{ "MemoryPath", p_mem_path, "(none)", "/var/tmp/cpm-memory.lmdb", "/var/tmp/cpm-memory.lmdb" },
+	{ "MemoryRedis", p_mem_redis, "127.0.0.1:6379", "192.0.2.10:6380", "192.0.2.10:6380" },
+	{ "MemoryPrefix", p_mem_prefix, "cpm:", "mx1:", "mx1:" },
+	{ "MemoryTTL", p_mem_ttl, "7776000", "12h", "43200" },
+	{ "MemoryHalfLife", p_mem_half, "2592000", "7d", "604800" },
+	{ "MemoryMaxKeys", p_mem_keys, "100000", "5000", "5000" },
+	{ "MemoryMapSize", p_mem_map, "67108864", "16M", "16777216" },
+	{ "MemoryTimeout", p_mem_timeout, "20", "50", "50" },
+	{ "MemoryMinCount", p_mem_min, "3", "5", "5" },
 };
 
 /* Expected text with "FILE" replaced by the base name of path (rule origins). */
