@@ -10,8 +10,13 @@
 #define CPM_CLI_H
 
 #include "conf.h"
+#include "engine.h"
 
+/* src: the message's source, or NULL.  The sender memory is consulted only
+ * when src->memory is ENGINE_MEMORY_READ (-m): offline output otherwise
+ * never depends on a store's state; the CLI never teaches the memory. */
 enum cli_action { CLI_REPAIR, CLI_EXPLAIN };
-int cli_run(enum cli_action action, const char *path, const struct conf *conf);
+int cli_run(enum cli_action action, const char *path, const struct conf *conf,
+	    const struct engine_source *src);
 
 #endif

@@ -11,6 +11,10 @@
  *   4. context: an HTML <meta charset> that decodes; a charset declared on
  *      another part of the same message (or by a header's encoded-words) that
  *      decodes -- strong evidence that the sender's system used it;
+ *   4b. sender memory (memory.h): a charset this source's earlier text was
+ *      confidently detected in -- taken only when it differs from the
+ *      statistical winner, decodes, and scores within MEMORY_SLACK of it
+ *      (detect.c), so it tips only what the text itself leaves open;
  *   5. statistical detection (uchardet on the bounded sample), relabelled
  *      through charset_superset() (iso-8859-1 with C1 -> windows-1252...),
  *      cross-checked with language/script evidence; the sender domain's TLD
@@ -47,7 +51,15 @@ enum detect_source {
 	DETECT_CONTEXT,		/* other parts / HTML meta / header encoded-words */
 	DETECT_STATISTICAL,	/* uchardet */
 	DETECT_DEFAULT,		/* site default or fallback */
-	DETECT_ASCII		/* nothing but ASCII: no charset needed */
+	DETECT_ASCII,		/* nothing but ASCII: no charset needed */
+	DETECT_MEMORY		/* sender memory: this source's earlier mail */
+};
+
+/* A prior from the sender memory: "example.ru 412x koi8-r". */
+struct detect_prior {
+	const struct charset_info *cs;
+	unsigned count;
+	const char *label;		/* the source, for the reason */
 };
 
 struct detect_context {
@@ -58,6 +70,9 @@ struct detect_context {
 	/* charsets declared (and trusted) elsewhere in the message, most relevant first */
 	const struct charset_info *message_charsets[8];
 	size_t n_message_charsets;
+	/* sender memory, best first (step 4b) */
+	const struct detect_prior *priors;
+	size_t n_priors;
 };
 
 /* Decodability oracle: does the whole text decode under cs? */

@@ -28,6 +28,10 @@
 #include "repair.h"
 #include "output.h"
 
+/* Sender memory (memory.h) for this message: the milter reads and learns;
+ * the offline CLI reads only when asked (-m), never learns. */
+enum engine_memory { ENGINE_MEMORY_OFF, ENGINE_MEMORY_READ, ENGINE_MEMORY_LEARN };
+
 struct engine_source {
 	const char *client_addr;	/* NULL when unknown (offline) */
 	const char *client_name;
@@ -35,6 +39,7 @@ struct engine_source {
 	const char *env_sender;
 	bool body_8bitmime;		/* ESMTP BODY=8BITMIME */
 	bool smtputf8;			/* ESMTP SMTPUTF8 */
+	enum engine_memory memory;	/* ENGINE_MEMORY_OFF unless set */
 };
 
 struct engine;

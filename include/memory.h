@@ -4,7 +4,8 @@
  *
  * Keys (memory_keys_build): one per thing that identifies where a message
  * comes from, each prefixed with its kind:
- *   net:HASH      the client's network (IPv4 /24, IPv6 /48), hashed
+ *   net:HASH      the client's network (IPv4 /24, IPv6 /48), hashed (last: ties
+ *                 between equally strong priors go to the names)
  *   helo:NAME     the HELO name (lowercase; an address literal is hashed)
  *   env:DOMAIN    the envelope sender's domain
  *   from:DOMAIN   the From: address's domain

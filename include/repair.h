@@ -124,6 +124,8 @@ struct repair_input {
 	const struct rule_match *rule;		/* matched source rule, or NULL */
 	const char *sender_tld;			/* lowercase TLD of the sender, or NULL */
 	bool smtputf8;				/* SMTPUTF8 session: raw UTF-8 headers are legal */
+	const struct detect_prior *priors;	/* sender memory, best first (detect.h) */
+	size_t n_priors;
 };
 
 /* Plan the repairs of one message.  Appends to el and rep (initialised by the

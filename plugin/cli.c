@@ -41,7 +41,8 @@ static int stdout_sink(void *arg, const char *data, size_t len)
 	return write_all(STDOUT_FILENO, data, len);
 }
 
-int cli_run(enum cli_action action, const char *path, const struct conf *conf)
+int cli_run(enum cli_action action, const char *path, const struct conf *conf,
+	    const struct engine_source *src)
 {
 	struct engine *e;
 	int fd, status = 0;
@@ -53,7 +54,7 @@ int cli_run(enum cli_action action, const char *path, const struct conf *conf)
 		fprintf(stderr, "codepage-milter: %s: %s\n", name, strerror(errno));
 		return 1;
 	}
-	e = engine_new(conf, NULL);
+	e = engine_new(conf, src);
 	for (;;) {
 		ssize_t got = read(fd, chunk, sizeof(chunk));
 

@@ -82,6 +82,7 @@ struct cjk_model {
 #define TLD_BONUS	18	/* the sender's TLD suggests it */
 #define DEFAULT_BONUS	6	/* the site default */
 #define CONTEXT_SLACK	30	/* a context charset may score this much worse */
+#define MEMORY_SLACK	30	/* a sender memory prior may score this much worse */
 #define UCHARDET_SAMPLE	(8 * 1024)	/* 32 KB gave the same evaluation results at 4x the cost */
 
 /* The statistical step's candidates, in preference order among identical
@@ -834,6 +835,49 @@ try_context(struct cascade *c, const struct charset_info *cs, const char *what,
 	return true;
 }
 
+/* The cost of cs among the scored candidates: its own, or that of a
+ * candidate it was merged into (single-byte, same family, same decoding of
+ * these bytes).  False when it was not scored, or decodes like the winner. */
+static bool
+prior_cost(const struct text_analysis *ta, const struct charset_info *cs, const struct scored *sc,
+	   size_t nsc, long *cost)
+{
+	size_t spec = N_CANDIDATES;
+
+	for (size_t i = 0; i < N_CANDIDATES; i++)
+		if (candidate_cs[i] == cs)
+			spec = i;
+	for (size_t i = 0; i < nsc; i++) {
+		if (sc[i].cs == cs || (spec < N_CANDIDATES && (cs->props & CSP_SINGLE_BYTE) &&
+				       (sc[i].cs->props & CSP_SINGLE_BYTE) && sc[i].cs->family == cs->family &&
+				       same_sbcs_decoding(ta, sc[i].spec, spec))) {
+			*cost = sc[i].cost;
+			return i > 0;	/* the winner decodes alike: the statistics stand */
+		}
+	}
+	return false;
+}
+
+/* A sender memory prior: taken when the statistics prefer another charset
+ * only by a little (a clear statistical answer stands, so a poisoned
+ * memory cannot override text that says otherwise) and it decodes. */
+static bool
+try_prior(struct cascade *c, const struct detect_prior *p, const struct scored *sc, size_t nsc,
+	  struct detect_result *out)
+{
+	const struct charset_info *cs = p->cs != NULL ? charset_superset(p->cs, c->ta->has_c1) : NULL;
+	long cost;
+
+	if (cs == NULL || nsc == 0 || sc[0].cs == cs)
+		return false;
+	if (!prior_cost(c->ta, cs, sc, nsc, &cost) || cost - sc[0].cost > MEMORY_SLACK ||
+	    !cascade_decodes(c, cs))
+		return false;
+	set_result(out, cs, 85, DETECT_MEMORY, "sender memory: %s %ux %s", p->label, p->count,
+		   p->cs->mime_name);
+	return true;
+}
+
 void
 detect_charset(const struct text_analysis *ta, const struct detect_context *ctx,
 	       detect_decodes_fn decodes, void *decodes_arg, struct charset_conv *cv,
@@ -897,6 +941,11 @@ detect_charset(const struct text_analysis *ta, const struct detect_context *ctx,
 		if (try_context(&c, ctx->message_charsets[i], "charset of another part", sc, nsc, out))
 			goto done;
 
+	/* 4b. sender memory */
+	for (size_t i = 0; ctx != NULL && i < ctx->n_priors; i++)
+		if (try_prior(&c, &ctx->priors[i], sc, nsc, out))
+			goto done;
+
 	/* 5. statistics */
 	if (nsc > 0) {
 		long margin = nsc > 1 ? sc[1].cost - sc[0].cost : 60;
@@ -958,6 +1007,7 @@ detect_source_name(enum detect_source s)
 	case DETECT_STATISTICAL: return "statistical";
 	case DETECT_DEFAULT: return "default";
 	case DETECT_ASCII: return "ascii";
+	case DETECT_MEMORY: return "memory";
 	}
 	return "?";
 }

@@ -22,6 +22,7 @@
 #include "mime.h"
 #include "analyze.h"
 #include "rules.h"
+#include "memory.h"
 
 struct engine {
 	const struct conf *conf;
@@ -38,6 +39,13 @@ struct engine {
 	struct edit_list edits;
 	struct report report;
 	char error[256];
+	/* sender memory: keys of this message's source and what they said */
+	enum engine_memory memory_use;
+	struct memory *memory;
+	struct memory_keys mkeys;
+	struct memory_prior mpriors[MEMORY_PRIORS];
+	struct detect_prior dpriors[MEMORY_PRIORS];
+	size_t npriors;
 };
 
 static char *dup_or_null(const char *s)
@@ -103,6 +111,7 @@ struct engine *engine_new(const struct conf *conf, const struct engine_source *s
 		e->helo = dup_or_null(src->helo);
 		e->env_sender = dup_or_null(src->env_sender);
 		e->smtputf8 = src->smtputf8;
+		e->memory_use = src->memory;
 	}
 	/* An unusable SpoolDir (the offline CLI run by a user, a directory not
 	 * created yet) falls back to $TMPDIR rather than failing large messages;
@@ -198,6 +207,67 @@ static void sender_tld(const struct engine *e, char *dst, size_t cap)
 	ascii_lower_copy(dst, cap, dot, n);
 }
 
+/* The sender memory's priors for this message's source, into e->dpriors. */
+static void memory_read(struct engine *e)
+{
+	struct memory_source ms;
+	const struct mime_header *h;
+	size_t n;
+
+	if (e->memory_use == ENGINE_MEMORY_OFF ||
+	    (e->memory = memory_shared(&e->conf->memory, e->conf->spool_dir)) == NULL)
+		return;
+	memset(&ms, 0, sizeof(ms));
+	ms.client_addr = e->client_addr;
+	ms.helo = e->helo;
+	ms.env_sender = e->env_sender;
+	if ((h = mime_part_header(e->msg, 0, "From", 0)) != NULL) {
+		ms.from = h->value;
+		ms.from_len = h->value_len;
+	}
+	if ((h = mime_part_header(e->msg, 0, "X-Mailer", 0)) != NULL ||
+	    (h = mime_part_header(e->msg, 0, "User-Agent", 0)) != NULL) {
+		ms.mailer = h->value;
+		ms.mailer_len = h->value_len;
+	}
+	memory_keys_build(&e->mkeys, e->conf->memory.prefix, &ms);
+	n = memory_lookup(e->memory, &e->conf->memory, &e->mkeys, e->mpriors);
+	for (size_t i = 0; i < n; i++) {
+		const struct charset_info *cs = charset_lookup(e->mpriors[i].charset);
+
+		if (cs == NULL)
+			continue;
+		e->dpriors[e->npriors].cs = cs;
+		e->dpriors[e->npriors].count = e->mpriors[i].count;
+		e->dpriors[e->npriors++].label = e->mpriors[i].label;
+	}
+}
+
+/* Teach the memory what the text's own statistics found with confidence:
+ * never an answer the memory gave (DETECT_MEMORY), so it cannot feed
+ * itself; each charset once per message. */
+static void memory_teach(struct engine *e)
+{
+	const char *learned[MEMORY_SLOTS];
+	size_t n = 0;
+
+	if (e->memory_use != ENGINE_MEMORY_LEARN || e->memory == NULL)
+		return;
+	for (size_t i = 0; i < e->report.n && n < MEMORY_SLOTS; i++) {
+		const struct report_row *row = &e->report.rows[i];
+		bool dup = false;
+
+		if (row->is_header || row->source != DETECT_STATISTICAL || row->chosen == NULL ||
+		    row->confidence < MEMORY_LEARN_CONFIDENCE)
+			continue;
+		for (size_t k = 0; k < n; k++)
+			dup |= strcmp(learned[k], row->chosen->mime_name) == 0;
+		if (!dup)
+			learned[n++] = row->chosen->mime_name;
+	}
+	memory_learn(e->memory, &e->conf->memory, &e->mkeys, learned, n);
+}
+
 int engine_finish(struct engine *e)
 {
 	struct rule_subject subj;
@@ -242,12 +312,16 @@ int engine_finish(struct engine *e)
 	in.rule = (e->conf->rules != NULL && rule_set_match(e->conf->rules, &subj, &match)) ? &match : NULL;
 	in.sender_tld = tld[0] ? tld : NULL;
 	in.smtputf8 = e->smtputf8;
+	memory_read(e);
+	in.priors = e->dpriors;
+	in.n_priors = e->npriors;
 	if (repair_plan(&in, &e->edits, &e->report) < 0) {
 		snprintf(e->error, sizeof(e->error), "spool read failed while planning: %s", strerror(errno));
 		e->failed = true;
 		edit_list_free(&e->edits);
 		return -1;
 	}
+	memory_teach(e);
 	return 0;
 }
 

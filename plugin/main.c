@@ -4,6 +4,9 @@
  *   codepage-milter [-c FILE] -t FILE|-     repair one message to stdout
  *   codepage-milter [-c FILE] -x FILE|-     explain the decisions for one message
  *   codepage-milter [-c FILE] -n            check the configuration and exit
+ *   codepage-milter [-c FILE] -M list|json|forget KEY   the sender memory (memory_admin.h)
+ *   -t/-x with -m [-a ADDR] [-H HELO] [-e SENDER]: read (never teach) the
+ *   sender memory as the milter would for a message from that source
  *   codepage-milter [-c FILE] [-p SOCKET] [-f] [-u USER[:GROUP]] [-P PIDFILE]
  *
  * Signals: SIGHUP reloads the configuration file (a bad file keeps the old
@@ -32,6 +35,8 @@
 #include "cli.h"
 #include "conf.h"
 #include "daemon.h"
+#include "engine.h"
+#include "memory_admin.h"
 #include "log.h"
 #include "milter.h"
 #include "util.h"
@@ -49,6 +54,9 @@ struct options {
 	bool offline;
 	bool foreground;		/* -f */
 	bool check_only;		/* -n */
+	const char *memory_action;	/* -M */
+	const char *memory_key;		/* -M forget KEY */
+	struct engine_source source;	/* -m -a -H -e */
 };
 
 static void usage(FILE *f)
@@ -58,12 +66,34 @@ static void usage(FILE *f)
 	    "       codepage-milter [-c FILE] -x FILE|-    explain the decisions for one message\n"
 	    "       codepage-milter [-c FILE] -n           check the configuration file and exit\n"
 	    "       codepage-milter [-c FILE] [-p SOCKET] [-f] [-u USER[:GROUP]] [-P PIDFILE]\n"
+	    "       codepage-milter [-c FILE] -M list|json|forget KEY   the sender memory\n"
 	    "       codepage-milter -V | -h\n"
 	    "  -c FILE     configuration file (default: embedded defaults)\n"
 	    "  -p SOCKET   unix:/path, local:/path, inet:PORT@HOST, inet6:PORT@HOST (overrides Socket)\n"
 	    "  -f          stay in the foreground and log to stderr\n"
 	    "  -u USER[:GROUP]  drop privileges after opening the socket (overrides UserID)\n"
-	    "  -P PIDFILE  write the daemon's pid there (overrides PidFile)\n");
+	    "  -P PIDFILE  write the daemon's pid there (overrides PidFile)\n"
+	    "  -m          with -t/-x: use the sender memory (read only), for the source\n"
+	    "              given by -a ADDR (client address), -H HELO, -e SENDER\n");
+}
+
+/* -M ACTION [KEY]: alone (with -c). */
+static int memory_options(int argc, char **argv, struct options *o)
+{
+	bool forget = strcmp(o->memory_action, "forget") == 0;
+
+	if (!forget && strcmp(o->memory_action, "list") != 0 && strcmp(o->memory_action, "json") != 0) {
+		fprintf(stderr, "codepage-milter: -M takes list, json or forget KEY\n");
+		return EX_USAGE;
+	}
+	if (forget && optind + 1 == argc)
+		o->memory_key = argv[optind++];
+	if (optind < argc || (forget && o->memory_key == NULL) || o->offline || o->check_only) {
+		fprintf(stderr, "codepage-milter: -M %s%s stands alone (with -c only)\n",
+			o->memory_action, forget ? " KEY" : "");
+		return EX_USAGE;
+	}
+	return 0;
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -71,8 +101,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt(argc, argv, "c:p:fu:P:t:x:nVh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:p:fu:P:t:x:nVhM:ma:H:e:")) != -1) {
 		switch (ch) {
+		case 'M': o->memory_action = optarg; break;
+		case 'm': o->source.memory = ENGINE_MEMORY_READ; break;
+		case 'a': o->source.client_addr = optarg; break;
+		case 'H': o->source.helo = optarg; break;
+		case 'e': o->source.env_sender = optarg; break;
 		case 'c': o->config = optarg; break;
 		case 'p': o->socket = optarg; break;
 		case 'f': o->foreground = true; break;
@@ -100,6 +135,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return EX_USAGE;
 		}
 	}
+	if (o->memory_action != NULL)
+		return memory_options(argc, argv, o);
 	if (optind < argc) {
 		fprintf(stderr, "codepage-milter: unexpected argument \"%s\"\n", argv[optind]);
 		usage(stderr);
@@ -297,8 +334,10 @@ out_pid:
 	if (pidfile_copy != NULL)
 		daemon_remove_pidfile(pidfile_copy);
 out:
-	if (!thread_running)
+	if (!thread_running) {
 		milter_release_conf();	/* else callbacks may still use it */
+		memory_shutdown();	/* the last updates reach the store */
+	}
 	free(socket_copy);
 	free(pidfile_copy);
 	free(user_copy);
@@ -326,9 +365,16 @@ int main(int argc, char **argv)
 		return EX_CONFIG;
 	if (o.config != NULL)
 		o.config = config_path = absolute_path(o.config);	/* for SIGHUP */
+	if (o.memory_action != NULL) {
+		log_open(false, conf->syslog_facility, conf->log_level);
+		rc = memory_admin(conf, o.memory_action, o.memory_key, stdout);
+		conf_free(conf);
+		return rc;
+	}
 	if (o.offline) {
 		log_open(false, conf->syslog_facility, conf->log_level);
-		rc = cli_run(o.offline_action, o.offline_path, conf);
+		rc = cli_run(o.offline_action, o.offline_path, conf, &o.source);
+		memory_shutdown();
 		conf_free(conf);
 		return rc;
 	}

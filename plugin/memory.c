@@ -277,19 +277,18 @@ memory_keys_build(struct memory_keys *k, const char *prefix, const struct memory
 	size_t n, dlen;
 	char buf[128];
 
+	/* the order breaks ties between equally strong priors: names first */
 	memset(k, 0, sizeof(*k));
-	if (src->client_addr != NULL && (n = client_network(src->client_addr, net)) > 0)
-		key_add_hashed(k, prefix, "net", (const char *)net, n, "client network");
-	if (src->helo != NULL && src->helo[0] != '\0') {
-		if (src->helo[0] == '[' || client_network(src->helo, net) > 0)
-			key_add_hashed(k, prefix, "helo", src->helo, strlen(src->helo), "HELO address literal");
-		else
-			key_add_name(k, prefix, "helo", src->helo, strlen(src->helo));
-	}
 	if (src->env_sender != NULL && address_domain(src->env_sender, strlen(src->env_sender), &dom, &dlen))
 		key_add_name(k, prefix, "env", dom, dlen);
 	if (src->from != NULL && address_domain(src->from, src->from_len, &dom, &dlen))
 		key_add_name(k, prefix, "from", dom, dlen);
+	if (src->helo != NULL && src->helo[0] != '\0') {
+		if (src->helo[0] == '[' || client_network(src->helo, net) > 0)
+			key_add_hashed(k, prefix, "helo", src->helo, strlen(src->helo), "helo-address-literal");
+		else
+			key_add_name(k, prefix, "helo", src->helo, strlen(src->helo));
+	}
 	if (src->mailer != NULL && (n = mailer_norm(src->mailer, src->mailer_len, buf, sizeof(buf))) > 0) {
 		char label[MEMORY_LABEL_MAX];
 
@@ -299,6 +298,8 @@ memory_keys_build(struct memory_keys *k, const char *prefix, const struct memory
 				*p = '_';
 		key_add_hashed(k, prefix, "mailer", buf, n, label);
 	}
+	if (src->client_addr != NULL && (n = client_network(src->client_addr, net)) > 0)
+		key_add_hashed(k, prefix, "net", (const char *)net, n, "client-network");
 }
 
 /* ---- records ----------------------------------------------------------------- */
@@ -511,7 +512,7 @@ prior_offer(struct memory_prior *out, size_t *n, const char *cs, double count, c
 	for (i = 0; i < *n; i++)
 		if (charset_lookup(out[i].charset)->family == ci->family)
 			break;
-	if (i < *n && out[i].count >= (unsigned)count)
+	if (i < *n && out[i].count >= (unsigned)(count + 0.5))
 		return;
 	if (i == *n) {
 		if (*n >= MEMORY_PRIORS)
@@ -520,7 +521,7 @@ prior_offer(struct memory_prior *out, size_t *n, const char *cs, double count, c
 	}
 	snprintf(out[i].charset, sizeof(out[i].charset), "%s", cs);
 	snprintf(out[i].label, sizeof(out[i].label), "%s", label);
-	out[i].count = (unsigned)count;
+	out[i].count = (unsigned)(count + 0.5);
 	/* keep best first */
 	for (; i > 0 && out[i].count > out[i - 1].count; i--) {
 		struct memory_prior t = out[i];

@@ -409,6 +409,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	src.helo = s->helo;
 	sender = envelope_address(argv[0] != NULL ? argv[0] : "");
 	src.env_sender = sender;
+	src.memory = ENGINE_MEMORY_LEARN;
 	for (i = 1; argv[0] != NULL && argv[i] != NULL; i++) {
 		if (ascii_strcasecmp(argv[i], "BODY=8BITMIME") == 0)
 			src.body_8bitmime = true;

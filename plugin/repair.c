@@ -1189,6 +1189,8 @@ static void build_context(struct plan *pl, const struct rule_match *rule)
 
 	pl->ctx.site_default = pl->conf->default_charset;
 	pl->ctx.sender_tld = pl->in->sender_tld;
+	pl->ctx.priors = pl->in->priors;
+	pl->ctx.n_priors = pl->in->n_priors;
 	if (rule != NULL) {
 		pl->ctx.rule = rule->charset;
 		pl->ctx.rule_name = rule->description;

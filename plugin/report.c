@@ -100,6 +100,12 @@ void report_format_audit(const struct report *r, const char *eol, struct buf *ou
 		}
 		buf_printf(&item, " %s %s %s", verdict_name(row->verdict),
 			   row->chosen ? row->chosen->mime_name : "none", acts);
+		if (row->source == DETECT_MEMORY) {
+			/* "(sender memory: example.ru 412x koi8-r)" says why */
+			buf_puts(&item, " (");
+			report_sanitize(row->reason, strlen(row->reason), &item);
+			buf_putc(&item, ')');
+		}
 		for (size_t k = 0; k < item.len; k++)
 			if (item.data[k] == ' ' && k + 1 < item.len && item.data[k + 1] == ' ')
 				item.data[k] = '_';
