@@ -2,8 +2,8 @@
 # deps-debian.sh -- install everything codepage-milter needs to build and test on Debian 12.
 # Idempotent; needs root. Usage: packaging/deps-debian.sh [--build-only]
 set -eu
-BUILD="build-essential autoconf automake libtool pkg-config m4 libmilter-dev libuchardet-dev check"
-TEST="miltertest python3 gettext locales-all iproute2 util-linux procps clang libclang-rt-14-dev debhelper lintian rpm groff-base m4 libwrap0"
+BUILD="build-essential autoconf automake libtool pkg-config m4 libmilter-dev libuchardet-dev liblmdb-dev libhiredis-dev check"
+TEST="miltertest redis-server python3 gettext locales-all iproute2 util-linux procps clang libclang-rt-14-dev debhelper lintian rpm groff-base m4 libwrap0"
 pkgs=$BUILD
 [ "${1:-}" = --build-only ] || pkgs="$BUILD $TEST"
 missing=

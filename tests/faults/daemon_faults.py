@@ -227,8 +227,11 @@ def main():
         return 77
     sock = os.path.join(tmp, 'm.sock')
     conf = os.path.join(tmp, 'm.conf')
+    # the sender memory's file lives outside the tmpfs: the checks below
+    # count what message spooling leaves behind
     conf_text = ('Mode label\nSpoolDir %s\nSpoolThreshold 64k\nOnError tempfail\nSyslog no\nLogLevel %s\n'
-                 % (spool, 'notice' if args.hup_storm else 'warning'))
+                 'MemoryPath %s\n'
+                 % (spool, 'notice' if args.hup_storm else 'warning', os.path.join(tmp, 'memory.lmdb')))
     with open(conf, 'w') as f:
         f.write(conf_text)
     log = open(os.path.join(tmp, 'm.log'), 'wb')

@@ -304,6 +304,73 @@ class Suite:
         text = self.syslog_run('Syslog no\n')
         self.r.check(not own_priorities(text), 'Syslog no: nothing of ours sent to syslog', text)
 
+    # ---- sender memory keys (the learning itself: tests/unit/check_memory,
+    # tests/memory/redis.test; here what each key does to the store) ---------
+
+    def memory_cmd(self, conf_text, *args):
+        t0 = time.monotonic()
+        p = subprocess.run([self.bin, '-c', self.conf(conf_text), '-M'] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        return p.returncode, p.stdout.decode(), p.stderr.decode(), time.monotonic() - t0
+
+    def mem_conf(self, extra=''):
+        return 'MemoryBackend lmdb\nMemoryPath %s/mem%d.lmdb\n%s' % (self.work, self.n, extra)
+
+    def t_MemoryBackend(self):
+        rc_none, _, err, _ = self.memory_cmd('MemoryBackend none\n', 'list')
+        rc_lmdb, out, _, _ = self.memory_cmd(self.mem_conf(), 'list')
+        self.r.check(rc_none == 1 and 'none' in err and rc_lmdb == 0 and '0 sources' in out,
+                     'MemoryBackend: none has no store, lmdb opens one', err + out)
+
+    def t_MemoryPath(self):
+        path = os.path.join(self.work, 'custom.lmdb')
+        rc, out, err, _ = self.memory_cmd('MemoryPath %s\n' % path, 'json')
+        self.r.check(rc == 0 and out.strip() == '[]' and os.path.exists(path),
+                     'MemoryPath: the LMDB file is created there', err)
+
+    def _unreachable_redis(self, extra):
+        s = socket.socket()
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+        s.close()  # nothing listens there now
+        return self.memory_cmd('MemoryBackend redis\nMemoryRedis 127.0.0.1:%d\n%s' % (port, extra), 'list')
+
+    def t_MemoryRedis(self):
+        rc, out, err, _ = self._unreachable_redis('')
+        self.r.check(rc == 1 and 'cannot be read' in err, 'MemoryRedis: the server asked is that one', err)
+
+    def t_MemoryTimeout(self):
+        rc, _, err, secs = self._unreachable_redis('MemoryTimeout 50\n')
+        self.r.check(rc == 1 and secs < 5, 'MemoryTimeout: an unreachable Redis fails fast (%.2f s)' % secs, err)
+
+    def t_MemoryPrefix(self):
+        rc, out, err, _ = self.memory_cmd(self.mem_conf('MemoryPrefix site7:\n'), 'forget', 'from:example.test')
+        self.r.check(rc == 2 and 'site7:from:example.test' in out,
+                     'MemoryPrefix: keys are looked up under it', out + err)
+
+    def _accepts(self, key, good, bad):
+        ok = subprocess.run([self.bin, '-c', self.conf('%s %s\n' % (key, good)), '-n'],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE).returncode
+        p = subprocess.run([self.bin, '-c', self.conf('%s %s\n' % (key, bad)), '-n'],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.r.check(ok == 0 and p.returncode != 0 and key.encode() in p.stderr,
+                     '%s: %s accepted, %s rejected (effect: tests/unit/check_memory)' % (key, good, bad))
+
+    def t_MemoryTTL(self):
+        self._accepts('MemoryTTL', '12h', '12x')
+
+    def t_MemoryHalfLife(self):
+        self._accepts('MemoryHalfLife', '7d', '0')
+
+    def t_MemoryMaxKeys(self):
+        self._accepts('MemoryMaxKeys', '5000', '5')
+
+    def t_MemoryMapSize(self):
+        self._accepts('MemoryMapSize', '16M', '100k')
+
+    def t_MemoryMinCount(self):
+        self._accepts('MemoryMinCount', '5', '0')
+
     def run(self):
         keys = subprocess.run([self.keys_bin], stdout=subprocess.PIPE, check=True).stdout.decode().split('\n')
         keys = [l.split('\t')[0] for l in keys if l.strip()]
