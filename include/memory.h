@@ -73,7 +73,7 @@ enum memory_backend_kind { MEMORY_NONE, MEMORY_LMDB, MEMORY_REDIS };
 #define MEMORY_LABEL_MAX	48
 #define MEMORY_VALUE_MAX	512	/* longest record text */
 #define MEMORY_COUNT_MAX	10000.0	/* counts saturate here */
-#define MEMORY_AGREEMENT	0.75	/* share of its family a prior must hold */
+#define MEMORY_AGREEMENT	0.6	/* share of its family a prior must hold */
 #define MEMORY_EVICTABLE_WEIGHT	1.5	/* a key seen about once may be evicted */
 #define MEMORY_LEARN_CONFIDENCE	85	/* least statistical confidence learned from */
 #define MEMORY_LOG_INTERVAL	300

@@ -9,7 +9,8 @@
  * evaluation).  A deterministic stream (splitmix64, fixed seed) picks a
  * source per message; 60% of the messages are short (20-120 bytes of real
  * catalog text from tests/eval/corpus in the source's charset), 40% long
- * (200-1000 bytes), all unlabelled 8-bit text/plain.  Every message goes
+ * (200-1000 bytes), all unlabelled 8-bit text/plain, kept only when the text
+ * round-trips exactly through the charset (as in eval.c).  Every message goes
  * through the engine twice: memory off, and memory on (LMDB in a temporary
  * directory, or Redis with -r).  A detection is correct when the chosen
  * charset decodes the bytes to exactly the original text.  Printed: a
@@ -123,7 +124,10 @@ make_text(const struct lines *l, const char *cs, size_t lo, size_t hi, uint64_t 
 				break;
 		}
 		utf8[ulen] = '\0';
-		if (n >= lo && n <= hi && memchr(out, 0, n) == NULL) {
+		char back[4096];
+		size_t bl = n > 0 ? conv("UTF-8", cs, out, n, back, sizeof(back)) : 0;
+		/* kept only when it round-trips exactly (as the evaluation does) */
+		if (n >= lo && n <= hi && memchr(out, 0, n) == NULL && bl == ulen && memcmp(back, utf8, ulen) == 0) {
 			for (size_t i = 0; i < n; i++)
 				if ((unsigned char)out[i] >= 0x80)
 					return n;
@@ -182,6 +186,10 @@ run_one(const struct conf *conf, int src, const char *body, size_t blen, const c
 		size_t bl = conv("UTF-8", r->rows[0].chosen->iconv_name, body, blen, back, sizeof(back));
 
 		res.correct = bl == strlen(utf8) && memcmp(back, utf8, bl) == 0;
+		if (!res.correct && getenv("REPLAY_DEBUG") != NULL)
+			fprintf(stderr, "miss src %d (%zu B): %s by %s: %s\n", src, blen,
+				r->rows[0].chosen->mime_name, detect_source_name(r->rows[0].source),
+				r->rows[0].reason);
 		res.by_memory = r->rows[0].source == DETECT_MEMORY;
 	}
 	res.secs = now() - t0;
