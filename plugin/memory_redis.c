@@ -15,7 +15,8 @@
  * connection and marks Redis down for MEMORY_RETRY_SEC, during which lookups
  * return at once with no prior, so an unreachable Redis costs one timeout
  * per interval, not one per message.  Writes run on the worker thread on a
- * connection of its own.  Two hosts updating one key at once may lose one
+ * connection of its own: per message one MGET of its keys, a ZCARD when a
+ * key is new, then every SET and ZADD in one pipelined round trip.  Two hosts updating one key at once may lose one
  * update (GET then SET): the memory is a statistic.
  */
 #include "config.h"
@@ -233,45 +234,110 @@ make_room(struct redis_store *s, const struct memory_learn_item *it)
 	return made;
 }
 
+/* Read every key of an item with one MGET on the worker's connection:
+ * recs[i] parsed (zeroed when absent or unparsable), fresh[i] when absent. */
 static int
-learn_key(struct redis_store *s, const struct memory_learn_item *it, size_t i)
+read_item(struct redis_store *s, const struct memory_learn_item *it, struct memory_record *recs,
+	  bool *fresh)
 {
-	const char *key = it->keys.key[i];
-	struct memory_record rec;
-	char text[MEMORY_VALUE_MAX];
-	redisReply *r = wcmd(s, "GET %s", key);
-	bool fresh;
-	size_t n;
+	const char *argv[MEMORY_KEYS + 1] = { "MGET" };
+	size_t argl[MEMORY_KEYS + 1] = { 4 };
+	redisReply *r;
 
-	if (r == NULL)
+	if (s->wctx == NULL && (s->wctx = connect_one(s)) == NULL)
 		return -1;
-	fresh = r->type != REDIS_REPLY_STRING;
-	if (fresh || !memory_record_parse(r->str, r->len, &rec))
-		memset(&rec, 0, sizeof(rec));
-	freeReplyObject(r);
-	if (fresh) {
-		long long card;
+	for (size_t i = 0; i < it->keys.n; i++) {
+		argv[i + 1] = it->keys.key[i];
+		argl[i + 1] = strlen(it->keys.key[i]);
+	}
+	r = redisCommandArgv(s->wctx, (int)it->keys.n + 1, argv, argl);
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != it->keys.n) {
+		mark_down(s, s->wctx, "MGET");
+		if (r != NULL)
+			freeReplyObject(r);
+		redisFree(s->wctx);
+		s->wctx = NULL;
+		return -1;
+	}
+	for (size_t i = 0; i < it->keys.n; i++) {
+		const redisReply *e = r->element[i];
 
-		if ((r = wcmd(s, "ZCARD %s", s->index)) == NULL)
-			return -1;
-		card = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-		freeReplyObject(r);
+		fresh[i] = e->type != REDIS_REPLY_STRING;
+		if (fresh[i] || !memory_record_parse(e->str, e->len, &recs[i]))
+			memset(&recs[i], 0, sizeof(recs[i]));
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+/* Which fresh keys the bound admits (evicting where it must). */
+static int
+admit(struct redis_store *s, const struct memory_learn_item *it, const bool *fresh, bool *write)
+{
+	long long card = -1;
+	redisReply *r;
+
+	for (size_t i = 0; i < it->keys.n; i++) {
+		write[i] = true;
+		if (!fresh[i])
+			continue;
+		if (card < 0) {
+			if ((r = wcmd(s, "ZCARD %s", s->index)) == NULL)
+				return -1;
+			card = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+			freeReplyObject(r);
+		}
 		if (card >= (long long)it->max_keys) {
 			int room = make_room(s, it);
 
-			if (room <= 0)
-				return room;	/* not admitted, or an error */
+			if (room < 0)
+				return -1;
+			write[i] = room > 0;	/* else: full of established keys */
+		} else {
+			card++;
 		}
 	}
-	memory_apply(&rec, it, i);
-	if ((n = memory_record_format(&rec, text, sizeof(text))) == 0)
-		return 0;
-	if ((r = wcmd(s, "SET %s %b EX %u", key, text, n, it->ttl > 0 ? it->ttl : 1u)) == NULL)
+	return 0;
+}
+
+/* One observation for every key: MGET, then SET and ZADD pipelined. */
+static int
+learn_item(struct redis_store *s, const struct memory_learn_item *it)
+{
+	struct memory_record recs[MEMORY_KEYS];
+	bool fresh[MEMORY_KEYS], write[MEMORY_KEYS];
+	char text[MEMORY_VALUE_MAX];
+	size_t sent = 0, n;
+	redisReply *r;
+	bool ok = true;
+
+	if (read_item(s, it, recs, fresh) < 0 || admit(s, it, fresh, write) < 0 || s->wctx == NULL)
 		return -1;
-	freeReplyObject(r);
-	if ((r = wcmd(s, "ZADD %s %u %s", s->index, it->now, key)) == NULL)
+	for (size_t i = 0; i < it->keys.n; i++) {
+		if (!write[i])
+			continue;
+		memory_apply(&recs[i], it, i);
+		if ((n = memory_record_format(&recs[i], text, sizeof(text))) == 0)
+			continue;
+		redisAppendCommand(s->wctx, "SET %s %b EX %u", it->keys.key[i], text, n,
+				   it->ttl > 0 ? it->ttl : 1u);
+		redisAppendCommand(s->wctx, "ZADD %s %u %s", s->index, it->now, it->keys.key[i]);
+		sent += 2;
+	}
+	for (size_t i = 0; i < sent; i++) {
+		if (redisGetReply(s->wctx, (void **)&r) != REDIS_OK || r == NULL) {
+			ok = false;
+			break;
+		}
+		ok &= r->type != REDIS_REPLY_ERROR;
+		freeReplyObject(r);
+	}
+	if (!ok) {
+		mark_down(s, s->wctx, "SET");
+		redisFree(s->wctx);
+		s->wctx = NULL;
 		return -1;
-	freeReplyObject(r);
+	}
 	return 0;
 }
 
@@ -282,10 +348,7 @@ redis_learn_locked(void *b, const struct memory_learn_item *it)
 
 	if (time(NULL) < atomic_load(&s->down_until))
 		return 0;	/* already said; the update is lost, like a full queue */
-	for (size_t i = 0; i < it->keys.n; i++)
-		if (learn_key(s, it, i) < 0)
-			return -1;
-	return 0;
+	return learn_item(s, it);
 }
 
 static int
