@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 #include "spool.h"
-#include "repair.h"
+#include "edit.h"
 #include "charset.h"
 
 #define OUTPUT_CHUNK	(64 * 1024 - 1)

@@ -10,17 +10,7 @@
  * gives an empty list (idempotence: every label we write is one we would
  * accept as trustworthy).
  *
- * Edit shapes (so that both front ends can apply them):
- *   - inside the top-level header block, an edit replaces exactly one whole
- *     field [field.start, field.end) (hdr_op = HDR_CHANGE, with name and
- *     1-based occurrence among fields of that name, for smfi_chgheader), or
- *     inserts new fields at the end of the block (start = end = the offset
- *     just after the last field; hdr_op = HDR_ADD, for smfi_addheader);
- *   - everywhere else (nested header blocks, bodies) edits are plain splices;
- *     the milter replaces the whole body when any exists.
- *   - a transcoding edit (kind EDIT_TRANSCODE) replaces a body range with its
- *     text converted to UTF-8 and re-encoded, produced lazily by output.c so
- *     memory stays bounded.
+ * The edit shapes are described in edit.h.
  */
 #ifndef CPM_REPAIR_H
 #define CPM_REPAIR_H
@@ -33,6 +23,7 @@
 #include "analyze.h"
 #include "spool.h"
 #include "rules.h"
+#include "edit.h"
 
 struct conf;
 
@@ -63,33 +54,6 @@ enum verdict {
 #define ACT_CT_ADDED	0x80	/* Content-Type header added */
 #define ACT_CANNOT	0x100	/* needed a repair that could not be made safely */
 #define ACT_REPORT	0x200	/* would repair, but mode is report */
-
-enum edit_kind { EDIT_BYTES, EDIT_TRANSCODE };
-enum hdr_op { HDR_NONE, HDR_CHANGE, HDR_ADD };
-
-struct edit {
-	size_t start, end;		/* replaced range of the original, start <= end */
-	enum edit_kind kind;
-	char *bytes;			/* EDIT_BYTES: replacement (owned) */
-	size_t len;
-	/* EDIT_TRANSCODE: decode [start,end) from cte_from, convert from_cs -> UTF-8,
-	 * encode as cte_to with line endings crlf/lf */
-	const struct charset_info *from_cs;
-	enum mime_cte cte_from, cte_to;
-	bool crlf;
-	/* top-level header annotation (milter): */
-	enum hdr_op hdr_op;
-	char hdr_name[80];
-	unsigned hdr_occurrence;	/* HDR_CHANGE: 1-based among fields named hdr_name */
-	char *hdr_value;		/* new value: bytes after "Name:" without the final EOL;
-					   folded lines use the message's EOL; NULL = delete */
-	size_t seq;			/* creation order: ties in sorting keep it */
-};
-
-struct edit_list {
-	struct edit *v;
-	size_t n, cap;
-};
 
 struct report_row {
 	char id[96];			/* part id, or "1:Subject" style for a header */
@@ -136,15 +100,6 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 /* Fill rep for a message passed untouched as a whole (mode off, too big,
  * signed, limits): one row per part, text leaves "skipped" with the reason. */
 void repair_report_untouched(const struct mime_message *m, struct report *rep, const char *why);
-
-void edit_list_init(struct edit_list *el);
-void edit_list_free(struct edit_list *el);
-/* Append a zeroed EDIT_BYTES edit replacing [start, end); the caller fills
- * in the replacement.  Creation order breaks ties when sorting. */
-struct edit *edit_list_add(struct edit_list *el, size_t start, size_t end);
-/* Sort by start and check no two edits overlap (true when consistent). */
-bool edit_list_finalize(struct edit_list *el);
-bool edit_list_touches_body(const struct edit_list *el, size_t body_start);
 
 void report_init(struct report *r);
 void report_free(struct report *r);

@@ -123,78 +123,6 @@ void actions_name(unsigned actions, char *dst, size_t cap)
 
 /* ---- edit list and report containers ---------------------------------------------- */
 
-void edit_list_init(struct edit_list *el)
-{
-	memset(el, 0, sizeof(*el));
-}
-
-void edit_list_free(struct edit_list *el)
-{
-	size_t i;
-
-	for (i = 0; i < el->n; i++) {
-		free(el->v[i].bytes);
-		free(el->v[i].hdr_value);
-	}
-	free(el->v);
-	memset(el, 0, sizeof(*el));
-}
-
-struct edit *edit_list_add(struct edit_list *el, size_t start, size_t end)
-{
-	struct edit *e;
-
-	if (el->n == el->cap) {
-		el->cap = el->cap ? el->cap * 2 : 8;
-		el->v = xreallocarray(el->v, el->cap, sizeof(*el->v));
-	}
-	e = &el->v[el->n++];
-	memset(e, 0, sizeof(*e));
-	e->start = start;
-	e->end = end;
-	e->kind = EDIT_BYTES;
-	e->seq = el->n - 1;
-	return e;
-}
-
-/* Stable order: by start, then zero-width insertions after a replacement that
- * ends there, then by creation order (so added fields keep the order in which
- * the planner made them). */
-static int edit_cmp(const void *a, const void *b)
-{
-	const struct edit *x = a, *y = b;
-
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	if (x->end != y->end)
-		return x->end > y->end ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-bool edit_list_finalize(struct edit_list *el)
-{
-	size_t i;
-
-	if (el->n < 2)
-		return true;
-	qsort(el->v, el->n, sizeof(*el->v), edit_cmp);
-	for (i = 1; i < el->n; i++)
-		if (el->v[i].start < el->v[i - 1].end)
-			return false;
-	return true;
-}
-
-bool edit_list_touches_body(const struct edit_list *el, size_t body_start)
-{
-	size_t i;
-
-	for (i = 0; i < el->n; i++)
-		if (el->v[i].end > body_start || el->v[i].start >= body_start)
-			if (el->v[i].hdr_op == HDR_NONE)
-				return true;
-	return false;
-}
-
 void report_init(struct report *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -1385,11 +1313,7 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 		return -1;
 	if (!edit_list_finalize(el)) {
 		/* overlapping edits would corrupt the message: refuse them all */
-		while (el->n > edits_before) {
-			el->n--;
-			free(el->v[el->n].bytes);
-			free(el->v[el->n].hdr_value);
-		}
+		edit_list_truncate(el, edits_before);
 		rep->passed_untouched = true;
 		copy_str(rep->note, sizeof(rep->note), "internal: conflicting edits, passed untouched");
 	}

@@ -11,7 +11,7 @@
 #include "util.h"
 #include "buf.h"
 #include "spool.h"
-#include "repair.h"
+#include "edit.h"
 #include "output.h"
 #include "analyze.h"
 
