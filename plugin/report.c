@@ -1,5 +1,5 @@
 /*
- * report.c -- turning a planner report into text.  See report.h.
+ * report.c -- the report model and its text forms.  See report.h.
  *
  * Everything written here may end up in a header or a log line, so every
  * string that came from the message goes through report_sanitize (printable
@@ -8,10 +8,95 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
 #include "report.h"
+
+static const char *const verdict_names[] = {
+	[VERDICT_OK] = "ok",
+	[VERDICT_ASCII] = "ascii",
+	[VERDICT_MISSING] = "missing",
+	[VERDICT_UNKNOWN_LABEL] = "unknown-label",
+	[VERDICT_ASCII_WITH_8BIT] = "ascii-with-8bit",
+	[VERDICT_LATIN1_WITH_C1] = "latin1-with-c1",
+	[VERDICT_INVALID_UTF8] = "invalid-utf8",
+	[VERDICT_UNDECODABLE] = "undecodable",
+	[VERDICT_LEGACY_7BIT] = "legacy-7bit",
+	[VERDICT_RAW_8BIT_HEADER] = "raw-8bit-header",
+	[VERDICT_NONSTANDARD_LABEL] = "nonstandard-label",
+	[VERDICT_NOT_TEXT] = "not-text",
+	[VERDICT_SKIPPED] = "skipped",
+};
+
+const char *verdict_name(enum verdict v)
+{
+	if ((size_t)v < ARRAY_LEN(verdict_names) && verdict_names[v] != NULL)
+		return verdict_names[v];
+	return "?";
+}
+
+static const struct { unsigned bit; const char *name; } action_names[] = {
+	{ ACT_LABEL, "label" },
+	{ ACT_RELABEL, "relabel" },
+	{ ACT_TRANSCODE, "transcode" },
+	{ ACT_ENCODE_HDR, "encode-header" },
+	{ ACT_ENCODE_PARAM, "encode-param" },
+	{ ACT_CTE, "cte" },
+	{ ACT_MIMEVER, "mime-version" },
+	{ ACT_CT_ADDED, "content-type-added" },
+	{ ACT_CANNOT, "cannot-repair" },
+	{ ACT_REPORT, "report-only" },
+};
+
+void actions_name(unsigned actions, char *dst, size_t cap)
+{
+	size_t i, len = 0;
+
+	if (cap == 0)
+		return;
+	dst[0] = '\0';
+	for (i = 0; i < ARRAY_LEN(action_names); i++) {
+		size_t n;
+
+		if (!(actions & action_names[i].bit))
+			continue;
+		n = strlen(action_names[i].name);
+		if (len + n + 2 > cap)
+			break;
+		if (len > 0)
+			dst[len++] = '+';
+		memcpy(dst + len, action_names[i].name, n + 1);
+		len += n;
+	}
+	if (len == 0 && cap > 4)
+		memcpy(dst, "none", 5);
+}
+
+void report_init(struct report *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void report_free(struct report *r)
+{
+	free(r->rows);
+	memset(r, 0, sizeof(*r));
+}
+
+struct report_row *report_add(struct report *r)
+{
+	struct report_row *row;
+
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 8;
+		r->rows = xreallocarray(r->rows, r->cap, sizeof(*r->rows));
+	}
+	row = &r->rows[r->n++];
+	memset(row, 0, sizeof(*row));
+	return row;
+}
 
 void report_sanitize(const char *s, size_t len, struct buf *out)
 {
