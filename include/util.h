@@ -28,6 +28,10 @@ int ascii_strncasecmp(const char *a, const char *b, size_t n);
  * false when s did not fit (dst then holds a truncated copy). */
 bool ascii_lower_copy(char *dst, size_t cap, const char *s, size_t len);
 
+/* Copy the C string src into dst (capacity cap > 0), cut to fit, always
+ * NUL-terminated. */
+void str_copy(char *dst, size_t cap, const char *src);
+
 /* True when p[0..n) holds a byte >= 0x80 (8 bytes at a time). */
 bool bytes_have_8bit(const char *p, size_t n);
 

@@ -31,6 +31,7 @@
 #include "repair.h"
 #include "report.h"
 #include "rfc2047.h"
+#include "fields.h"
 
 #define FIELD_MAX	(256 * 1024)	/* a rewritten header field never exceeds this */
 
@@ -49,25 +50,14 @@ struct plan {
 	const struct repair_input *in;
 	const struct mime_message *m;
 	const struct conf *conf;
-	struct edit_list *el;
+	struct field_writer fw;	/* the edit list and the spool error flag live here */
 	struct report *rep;
 	struct part_plan *pp;
 	struct detect_context ctx;
 	const struct charset_info *utf8, *ascii, *latin1;
 	bool mime_edit;		/* an edit that makes the top level a MIME message */
 	bool any_problem;	/* something found, repaired or not (for report mode) */
-	int error;
 };
-
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
 
 /* Printable ASCII only: labels and names come from strangers. */
 static void copy_printable(char *dst, size_t cap, const char *src, size_t len)
@@ -80,63 +70,6 @@ static void copy_printable(char *dst, size_t cap, const char *src, size_t len)
 		dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
 	}
 	dst[n] = '\0';
-}
-
-/* ---- reading fields back from the spool ------------------------------------------ */
-
-static int read_range(struct plan *pl, size_t start, size_t end, struct buf *out)
-{
-	char chunk[4096];
-	size_t off = start;
-
-	buf_reset(out);
-	while (off < end) {
-		size_t want = end - off < sizeof(chunk) ? end - off : sizeof(chunk);
-		ssize_t got = spool_read(pl->in->spool, off, chunk, want);
-
-		if (got <= 0 || buf_append(out, chunk, (size_t)got) < 0) {
-			pl->error = 1;
-			return -1;
-		}
-		off += (size_t)got;
-	}
-	return 0;
-}
-
-static const char *part_eol(const struct plan *pl, unsigned part)
-{
-	return pl->m->parts[part].eol_crlf ? "\r\n" : "\n";
-}
-
-/* NUL or a CR not followed by LF: bytes we refuse to carry into a field we
- * write (a C-string header value would be cut; a bare CR is no line break). */
-static bool has_unsafe_bytes(const char *p, size_t n)
-{
-	size_t i;
-
-	if (memchr(p, '\0', n) != NULL)
-		return true;
-	for (i = 0; i < n; i++)
-		if (p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n'))
-			return true;
-	return false;
-}
-
-/* The original bytes of a field up to and including its colon ("Subject :"
- * stays as written), so a rewritten field and its milter value agree. */
-static int field_prefix(struct plan *pl, const struct mime_header *h, struct buf *out)
-{
-	return read_range(pl, h->start, h->colon + 1, out);
-}
-
-/* Fields can be added to a header block only when a blank line ends it: a
- * field inserted before a non-header line, an orphan continuation line or the
- * end of input would absorb it or glue onto it. */
-static bool can_add_fields(const struct plan *pl, unsigned part)
-{
-	const struct mime_part *p = &pl->m->parts[part];
-
-	return p->has_blank_line && !(p->anomalies & (MIME_ANOM_BAD_HDR_LINE | MIME_ANOM_TRUNC_HDR));
 }
 
 /* ---- the decodability oracle ----------------------------------------------------- */
@@ -190,7 +123,7 @@ static bool part_decodes_fully(struct plan *pl, unsigned part, const struct char
 		ssize_t got = spool_read(pl->in->spool, off, chunk, want);
 
 		if (got <= 0) {
-			pl->error = 1;
+			pl->fw.error = 1;
 			rr.failed = 1;
 			break;
 		}
@@ -366,7 +299,7 @@ static void choose_for_part(struct plan *pl, enum verdict v, const struct charse
 	row->chosen = dr.charset;
 	row->confidence = dr.confidence;
 	row->source = dr.source;
-	copy_str(row->reason, sizeof(row->reason), dr.reason);
+	str_copy(row->reason, sizeof(row->reason), dr.reason);
 	if (dr.charset != NULL && !oracle_decodes(o, dr.charset)) {
 		/* the cascade's contract says this cannot happen; never act on it */
 		row->chosen = NULL;
@@ -437,272 +370,6 @@ static void plan_cte(struct plan *pl, unsigned i, struct report_row *row)
 	}
 }
 
-/* ---- rewriting fields -------------------------------------------------------------- */
-
-static unsigned header_occurrence(const struct plan *pl, unsigned hidx)
-{
-	const struct mime_header *h = &pl->m->headers[hidx];
-	unsigned i, n = 0;
-
-	for (i = 0; i <= hidx; i++) {
-		const struct mime_header *x = &pl->m->headers[i];
-
-		if (x->part == h->part && ascii_strcasecmp(x->name, h->name) == 0)
-			n++;
-	}
-	return n;
-}
-
-/*
- * Replace header field hidx by nf: a whole field with its EOL, beginning with
- * the original bytes up to and including the colon.  A top-level field is
- * written as "Name:" + value, because that is all smfi_chgheader can say:
- * white space before the colon is dropped there so that the CLI and the
- * milter write the same bytes.  False when the field cannot be named exactly
- * (a name longer than our copy of it).
- */
-static bool edit_replace_field(struct plan *pl, unsigned hidx, const struct buf *nf)
-{
-	const struct mime_header *h = &pl->m->headers[hidx];
-	size_t prefix = h->colon - h->start + 1;
-	size_t namelen = strlen(h->name), vlen, eol_len;
-	struct edit *e;
-
-	if (nf->len < prefix)
-		return false;
-	vlen = nf->len - prefix;
-	while (vlen > 0 && (nf->data[prefix + vlen - 1] == '\n' || nf->data[prefix + vlen - 1] == '\r'))
-		vlen--;
-	eol_len = nf->len - prefix - vlen;
-	if (h->part != 0) {
-		e = edit_list_add(pl->el, h->start, h->end);
-		e->bytes = xstrndup(nf->data, nf->len);
-		e->len = nf->len;
-		return true;
-	}
-	if (namelen + 1 >= sizeof(h->name))
-		return false;
-	e = edit_list_add(pl->el, h->start, h->end);
-	e->len = namelen + 1 + vlen + eol_len;
-	e->bytes = xmalloc(e->len + 1);
-	memcpy(e->bytes, h->name, namelen);
-	e->bytes[namelen] = ':';
-	memcpy(e->bytes + namelen + 1, nf->data + prefix, vlen + eol_len);
-	e->bytes[e->len] = '\0';
-	e->hdr_op = HDR_CHANGE;
-	copy_str(e->hdr_name, sizeof(e->hdr_name), h->name);
-	e->hdr_occurrence = header_occurrence(pl, hidx);
-	e->hdr_value = xstrndup(nf->data + prefix, vlen);
-	return true;
-}
-
-/* Add a field "name: value" at the end of part's header block; false when
- * the block cannot take one safely (see can_add_fields). */
-static bool edit_add_field(struct plan *pl, unsigned part, const char *name, const char *value)
-{
-	const struct mime_part *p = &pl->m->parts[part];
-	const char *eol = part_eol(pl, part);
-	struct buf b;
-	struct edit *e;
-
-	if (!can_add_fields(pl, part))
-		return false;
-	buf_init(&b, FIELD_MAX);
-	if (buf_printf(&b, "%s: %s%s", name, value, eol) < 0) {
-		buf_free(&b);
-		return false;
-	}
-	e = edit_list_add(pl->el, p->hdr_end, p->hdr_end);
-	e->len = b.len;
-	e->bytes = buf_steal(&b, NULL);
-	if (part == 0) {
-		e->hdr_op = HDR_ADD;
-		copy_str(e->hdr_name, sizeof(e->hdr_name), name);
-		e->hdr_value = xmalloc(strlen(value) + 2);
-		e->hdr_value[0] = ' ';
-		memcpy(e->hdr_value + 1, value, strlen(value) + 1);
-	}
-	buf_free(&b);
-	return true;
-}
-
-static bool param_is_file_name(const char *name);
-
-/* Length of the last line of field bytes (up to, not including, the final EOL). */
-static size_t last_line_len(const char *p, size_t len)
-{
-	size_t i = len;
-
-	while (i > 0 && p[i - 1] != '\n')
-		i--;
-	return len - i;
-}
-
-/*
- * A rewritten parameter field must read back as meant: the charset we set is
- * the one a parser finds, no file name is left with raw 8-bit, and no other
- * parameter appeared or vanished.  Values with unbalanced comments or quotes
- * can swallow an appended parameter; re-parsing is the only sure test, and a
- * field that fails it is left alone.
- */
-static bool rewrite_reads_back(const struct mime_header *h, const struct mparams *before,
-			       const struct buf *nf, size_t voff, const struct charset_info *label,
-			       bool encoded_names)
-{
-	struct mparams after;
-	const struct mparam *cs;
-	size_t end = nf->len, i, expect = before->nparam;
-	bool ok = true;
-
-	while (end > voff && (nf->data[end - 1] == '\n' || nf->data[end - 1] == '\r'))
-		end--;
-	mparams_parse(&after, nf->data + voff, end - voff, ascii_strcasecmp(h->name, "Content-Type") == 0);
-	if (label != NULL) {
-		cs = mparams_get(&after, "charset");
-		ok = cs != NULL && ascii_strcasecmp(cs->value, label->mime_name) == 0;
-		if (mparams_get(before, "charset") == NULL)
-			expect++;
-	}
-	if (ok && after.nparam != expect)
-		ok = false;
-	for (i = 0; ok && encoded_names && i < after.nparam; i++)
-		if (after.param[i].raw_8bit && param_is_file_name(after.param[i].name))
-			ok = false;
-	mparams_free(&after);
-	return ok;
-}
-
-/*
- * Rewrite a Content-Type or Content-Disposition field: set the charset
- * parameter (label != NULL) and RFC 2231-encode raw 8-bit parameters
- * (param_cs != NULL).  Works on the exact field bytes; spans from mparams are
- * offsets into the value, which starts just after the colon.
- */
-static int rewrite_param_field(struct plan *pl, unsigned hidx, const struct mparams *mp,
-			       const struct charset_info *label, const struct charset_info *param_cs,
-			       unsigned *actions)
-{
-	const struct mime_header *h = &pl->m->headers[hidx];
-	const char *eol = part_eol(pl, h->part);
-	struct buf field, nf, enc;
-	size_t voff = h->colon + 1 - h->start;	/* value offset in field */
-	size_t pos, i, body_len;
-	const struct mparam *cs_param = label ? mparams_get(mp, "charset") : NULL;
-	int rc = -1;
-
-	/* A field the parser did not see whole (too long, too many parameters)
-	 * cannot be rewritten safely: an appended charset might not be seen. */
-	if (h->truncated || mp->nparam >= MPARAM_MAX || (mp->errors & MPARAM_ERR_LIMIT))
-		return -1;
-	buf_init(&field, FIELD_MAX);
-	buf_init(&nf, FIELD_MAX);
-	buf_init(&enc, FIELD_MAX);
-	if (read_range(pl, h->start, h->end, &field) < 0)
-		goto out;
-	body_len = field.len - h->eol_len;	/* field without its final EOL */
-	if (has_unsafe_bytes(field.data, body_len))
-		goto out;
-	pos = 0;
-	/* Parameters are edited in span order; mparams keeps them in input order. */
-	for (i = 0; i < mp->nparam; i++) {
-		const struct mparam *prm = &mp->param[i];
-		bool fix_charset = prm == cs_param;
-		bool fix_8bit = param_cs != NULL && prm->raw_8bit && !prm->rfc2231 &&
-		    param_is_file_name(prm->name);
-
-		if (!fix_charset && !fix_8bit)
-			continue;
-		if (prm->split || voff + prm->span_start < pos || voff + prm->span_end > body_len)
-			goto out;
-		if (fix_charset && !prm->rfc2231) {
-			size_t vs = voff + prm->value_start, ve = voff + prm->value_end;
-
-			if (vs < pos || ve > body_len || vs > ve)
-				goto out;
-			if (buf_append(&nf, field.data + pos, vs - pos) < 0 ||
-			    buf_printf(&nf, prm->quoted ? "\"%s\"" : "%s", label->mime_name) < 0)
-				goto out;
-			pos = ve;
-			continue;
-		}
-		/* replace the whole "; name=value" span */
-		if (buf_append(&nf, field.data + pos, voff + prm->span_start - pos) < 0)
-			goto out;
-		pos = voff + prm->span_end;
-		if (fix_charset) {
-			if (buf_printf(&nf, "; charset=%s", label->mime_name) < 0)
-				goto out;
-			continue;
-		}
-		buf_reset(&enc);
-		if (rfc2231_encode_param(prm->name, prm->value, prm->value_len, param_cs, eol, &enc) < 0)
-			goto out;
-		if (buf_printf(&nf, ";%s ", eol) < 0 || buf_append(&nf, enc.data, enc.len) < 0)
-			goto out;
-		*actions |= ACT_ENCODE_PARAM;
-	}
-	if (label != NULL && cs_param == NULL) {
-		/* append "; charset=X" after the last non-blank byte of the value */
-		size_t end = body_len;
-
-		while (end > pos && end > voff && (field.data[end - 1] == ' ' || field.data[end - 1] == '\t' ||
-		       field.data[end - 1] == '\r' || field.data[end - 1] == '\n'))
-			end--;
-		if (buf_append(&nf, field.data + pos, end - pos) < 0)
-			goto out;
-		pos = end;
-		if (end > 0 && field.data[end - 1] == ';') {
-			if (buf_printf(&nf, " charset=%s", label->mime_name) < 0)
-				goto out;
-		} else if (last_line_len(nf.data, nf.len) + strlen(label->mime_name) + 10 > 78) {
-			if (buf_printf(&nf, ";%s\tcharset=%s", eol, label->mime_name) < 0)
-				goto out;
-		} else if (buf_printf(&nf, "; charset=%s", label->mime_name) < 0) {
-			goto out;
-		}
-	}
-	if (buf_append(&nf, field.data + pos, field.len - pos) < 0)
-		goto out;
-	if (!rewrite_reads_back(h, mp, &nf, voff, label, param_cs != NULL))
-		goto out;
-	if ((nf.len != field.len || memcmp(nf.data, field.data, nf.len) != 0) &&
-	    !edit_replace_field(pl, hidx, &nf))
-		goto out;
-	rc = 0;
-out:
-	buf_free(&field);
-	buf_free(&nf);
-	buf_free(&enc);
-	return rc;
-}
-
-/* Only file names are ours to re-encode: a boundary must stay byte-identical
- * to its delimiter lines, and other parameters are not meant for people. */
-static bool param_is_file_name(const char *name)
-{
-	return strcmp(name, "name") == 0 || strcmp(name, "filename") == 0;
-}
-
-static void set_cte_field(struct plan *pl, unsigned part, enum mime_cte cte)
-{
-	const struct mime_part *p = &pl->m->parts[part];
-	const char *name = mime_cte_name(cte);
-
-	if (p->cte_header >= 0) {
-		const struct mime_header *h = &pl->m->headers[p->cte_header];
-		struct buf nf;
-
-		buf_init(&nf, FIELD_MAX);
-		if (field_prefix(pl, h, &nf) == 0 && buf_printf(&nf, " %s%s", name, part_eol(pl, part)) == 0)
-			(void)edit_replace_field(pl, (unsigned)p->cte_header, &nf);
-		buf_free(&nf);
-	} else {
-		(void)edit_add_field(pl, part, "Content-Transfer-Encoding", name);
-	}
-	if (part == 0)
-		pl->mime_edit = true;
-}
-
 /* Emit all field and body edits of one part, combining changes per field. */
 static void emit_part_edits(struct plan *pl, unsigned i)
 {
@@ -710,15 +377,20 @@ static void emit_part_edits(struct plan *pl, unsigned i)
 	struct part_plan *pp = &pl->pp[i];
 	struct report_row *row = pp->row >= 0 ? &pl->rep->rows[pp->row] : NULL;
 	unsigned dummy = 0, *acts = row ? &row->actions : &dummy;
+	bool encoded = false;
 
 	if (pp->label != NULL || pp->param_cs != NULL) {
 		if (p->ct_header >= 0) {
 			if (p->ct_valid) {
-				if (rewrite_param_field(pl, (unsigned)p->ct_header, &p->ct, pp->label,
-							pp->param_cs, acts) < 0 && row != NULL) {
+				int rc = fields_rewrite_params(&pl->fw, (unsigned)p->ct_header, &p->ct, pp->label,
+							       pp->param_cs, &encoded);
+
+				if (encoded)
+					*acts |= ACT_ENCODE_PARAM;
+				if (rc < 0 && row != NULL) {
 					row->actions = (row->actions & ~(ACT_LABEL | ACT_RELABEL | ACT_TRANSCODE |
 						ACT_CTE | ACT_ENCODE_PARAM)) | ACT_CANNOT;
-					copy_str(row->reason, sizeof(row->reason),
+					str_copy(row->reason, sizeof(row->reason),
 						 "Content-Type field too unusual to rewrite safely: left alone");
 					return;
 				}
@@ -726,7 +398,7 @@ static void emit_part_edits(struct plan *pl, unsigned i)
 				if (row != NULL) {
 					row->actions = (row->actions & ~(ACT_LABEL | ACT_RELABEL | ACT_TRANSCODE |
 						ACT_CTE)) | ACT_CANNOT;
-					copy_str(row->reason, sizeof(row->reason),
+					str_copy(row->reason, sizeof(row->reason),
 						 "unparsable Content-Type: left alone");
 				}
 				return;
@@ -735,26 +407,34 @@ static void emit_part_edits(struct plan *pl, unsigned i)
 			char value[96];
 
 			snprintf(value, sizeof(value), "text/plain; charset=%s", pp->label->mime_name);
-			if (!edit_add_field(pl, i, "Content-Type", value)) {
+			if (!fields_add(&pl->fw, i, "Content-Type", value)) {
 				if (row != NULL) {
 					row->actions = (row->actions & ~(ACT_LABEL | ACT_RELABEL | ACT_TRANSCODE |
 						ACT_CTE)) | ACT_CANNOT;
-					copy_str(row->reason, sizeof(row->reason),
+					str_copy(row->reason, sizeof(row->reason),
 						 "no room for a Content-Type field: left alone");
 				}
 				return;
 			}
 			*acts = (*acts & ~ACT_RELABEL) | ACT_LABEL | ACT_CT_ADDED;
 		}
-		if (pp->param_cs != NULL && p->cd_header >= 0)
-			(void)rewrite_param_field(pl, (unsigned)p->cd_header, &p->cd, NULL, pp->param_cs, acts);
+		if (pp->param_cs != NULL && p->cd_header >= 0) {
+			encoded = false;
+			(void)fields_rewrite_params(&pl->fw, (unsigned)p->cd_header, &p->cd, NULL, pp->param_cs,
+						    &encoded);
+			if (encoded)
+				*acts |= ACT_ENCODE_PARAM;
+		}
 		if (i == 0 && pp->label != NULL)
 			pl->mime_edit = true;
 	}
-	if (pp->new_cte != CTE_ABSENT)
-		set_cte_field(pl, i, pp->new_cte);
+	if (pp->new_cte != CTE_ABSENT) {
+		fields_set_cte(&pl->fw, i, pp->new_cte);
+		if (i == 0)
+			pl->mime_edit = true;
+	}
 	if (pp->transcode || pp->reencode) {
-		struct edit *e = edit_list_add(pl->el, p->body_start, p->body_end);
+		struct edit *e = edit_list_add(pl->fw.el, p->body_start, p->body_end);
 
 		e->kind = EDIT_TRANSCODE;
 		e->from_cs = pp->transcode ? row->chosen : NULL;
@@ -835,7 +515,7 @@ static const struct charset_info *choose_for_bytes(struct plan *pl, unsigned par
 		chosen = pl->utf8;
 		row->confidence = 99;
 		row->source = DETECT_UTF8;
-		copy_str(row->reason, sizeof(row->reason), "valid UTF-8");
+		str_copy(row->reason, sizeof(row->reason), "valid UTF-8");
 	} else if ((near = body_charset_near(pl, part)) != NULL && oracle_decodes(&o, near) &&
 		   !same_charset(near, pl->utf8)) {
 		chosen = near;
@@ -848,7 +528,7 @@ static const struct charset_info *choose_for_bytes(struct plan *pl, unsigned par
 		chosen = dr.charset;
 		row->confidence = dr.confidence;
 		row->source = dr.source;
-		copy_str(row->reason, sizeof(row->reason), dr.reason);
+		str_copy(row->reason, sizeof(row->reason), dr.reason);
 		if (chosen != NULL && !oracle_decodes(&o, chosen))
 			chosen = NULL;
 	}
@@ -894,7 +574,6 @@ static void plan_header(struct plan *pl, unsigned hidx)
 	const struct mime_header *h = &pl->m->headers[hidx];
 	struct report_row *row;
 	const struct charset_info *cs;
-	struct buf nf, enc;
 
 	if (!h->has_8bit)
 		return;
@@ -911,12 +590,12 @@ static void plan_header(struct plan *pl, unsigned hidx)
 	pl->any_problem = true;
 	if (skip_signed(pl, h->part)) {
 		row->verdict = VERDICT_SKIPPED;
-		copy_str(row->reason, sizeof(row->reason), "inside signed content: left alone");
+		str_copy(row->reason, sizeof(row->reason), "inside signed content: left alone");
 		return;
 	}
-	if (!header_encodable(h->name) || h->truncated || has_unsafe_bytes(h->value, h->value_len)) {
+	if (!header_encodable(h->name) || h->truncated || fields_unsafe_bytes(h->value, h->value_len)) {
 		row->actions |= ACT_CANNOT;
-		copy_str(row->reason, sizeof(row->reason), h->truncated ?
+		str_copy(row->reason, sizeof(row->reason), h->truncated ?
 			 "header too long to rewrite safely: left alone" :
 			 !header_encodable(h->name) ?
 			 "8-bit in a structured header that encoded-words may not appear in: left alone" :
@@ -925,7 +604,7 @@ static void plan_header(struct plan *pl, unsigned hidx)
 	}
 	if (rfc2047_kind_of(h->name) == RFC2047_ADDRESS && eight_bit_in_angle_addr(h->value, h->value_len)) {
 		row->actions |= ACT_CANNOT;
-		copy_str(row->reason, sizeof(row->reason),
+		str_copy(row->reason, sizeof(row->reason),
 			 "8-bit inside an address, where encoded-words are not allowed: left alone");
 		return;
 	}
@@ -939,26 +618,20 @@ static void plan_header(struct plan *pl, unsigned hidx)
 		row->actions |= ACT_REPORT;
 		return;
 	}
-	buf_init(&nf, FIELD_MAX);
-	buf_init(&enc, FIELD_MAX);
-	if (rfc2047_encode_header(h->value, h->value_len, cs, rfc2047_kind_of(h->name),
-				  h->colon + 1 - h->start, part_eol(pl, h->part), &enc) == 0 &&
-	    bytes_have_8bit(enc.data, enc.len)) {
-		/* 8-bit where no encoded-word may stand (an address, a quoted
-		 * local part): a half-encoded field would be no repair */
-		row->actions |= ACT_CANNOT;
-		copy_str(row->reason, sizeof(row->reason),
-			 "8-bit inside an address, where encoded-words are not allowed: left alone");
-	} else if (enc.len > 0 && field_prefix(pl, h, &nf) == 0 &&
-		   buf_append(&nf, enc.data, enc.len) == 0 && buf_puts(&nf, part_eol(pl, h->part)) == 0 &&
-		   edit_replace_field(pl, hidx, &nf)) {
+	switch (fields_encode_header(&pl->fw, hidx, cs)) {
+	case FIELDS_ENCODED:
 		row->actions |= ACT_ENCODE_HDR;
-	} else {
+		break;
+	case FIELDS_ENCODE_8BIT_LEFT:
 		row->actions |= ACT_CANNOT;
-		copy_str(row->reason, sizeof(row->reason), "could not encode the header: left alone");
+		str_copy(row->reason, sizeof(row->reason),
+			 "8-bit inside an address, where encoded-words are not allowed: left alone");
+		break;
+	case FIELDS_ENCODE_FAILED:
+		row->actions |= ACT_CANNOT;
+		str_copy(row->reason, sizeof(row->reason), "could not encode the header: left alone");
+		break;
 	}
-	buf_free(&nf);
-	buf_free(&enc);
 }
 
 /* Raw 8-bit name/filename parameters of part i: choose their charset. */
@@ -975,7 +648,7 @@ static void plan_params(struct plan *pl, unsigned i)
 		if (hidx[k] < 0)
 			continue;
 		for (j = 0; j < lists[k]->nparam; j++)
-			if (lists[k]->param[j].raw_8bit && param_is_file_name(lists[k]->param[j].name)) {
+			if (lists[k]->param[j].raw_8bit && fields_param_is_file_name(lists[k]->param[j].name)) {
 				bad = &lists[k]->param[j];
 				break;
 			}
@@ -983,14 +656,14 @@ static void plan_params(struct plan *pl, unsigned i)
 	if (bad == NULL)
 		return;
 	row = report_add(pl->rep);
-	copy_str(row->id, sizeof(row->id), p->id);
+	str_copy(row->id, sizeof(row->id), p->id);
 	row->is_header = true;
 	snprintf(row->content_type, sizeof(row->content_type), "%s parameter", bad->name);
 	row->verdict = VERDICT_RAW_8BIT_HEADER;
 	pl->any_problem = true;
 	if (skip_signed(pl, i)) {
 		row->verdict = VERDICT_SKIPPED;
-		copy_str(row->reason, sizeof(row->reason), "inside signed content: left alone");
+		str_copy(row->reason, sizeof(row->reason), "inside signed content: left alone");
 		return;
 	}
 	row->chosen = choose_for_bytes(pl, i, bad->value, bad->value_len, row);
@@ -1015,7 +688,7 @@ static void add_part_row(struct plan *pl, unsigned i, struct report_row **rowp)
 	struct report_row *row = report_add(pl->rep);
 
 	pl->pp[i].row = (int)(pl->rep->n - 1);
-	copy_str(row->id, sizeof(row->id), p->id);
+	str_copy(row->id, sizeof(row->id), p->id);
 	snprintf(row->content_type, sizeof(row->content_type), "%s/%s", p->type, p->subtype);
 	if (cp != NULL)
 		copy_printable(row->declared, sizeof(row->declared), cp->value, cp->value_len);
@@ -1076,19 +749,19 @@ void repair_report_untouched(const struct mime_message *m, struct report *rep, c
 
 	rep->passed_untouched = true;
 	rep->message_anomalies = m->anomalies;
-	copy_str(rep->note, sizeof(rep->note), why);
+	str_copy(rep->note, sizeof(rep->note), why);
 	for (i = 0; i < m->nparts; i++) {
 		const struct mime_part *p = &m->parts[i];
 		const struct mparam *cp = mparams_get(&p->ct, "charset");
 		struct report_row *row = report_add(rep);
 
-		copy_str(row->id, sizeof(row->id), p->id);
+		str_copy(row->id, sizeof(row->id), p->id);
 		snprintf(row->content_type, sizeof(row->content_type), "%s/%s", p->type, p->subtype);
 		if (cp != NULL)
 			copy_printable(row->declared, sizeof(row->declared), cp->value, cp->value_len);
 		if (p->is_leaf && strcmp(p->type, "text") == 0) {
 			row->verdict = VERDICT_SKIPPED;
-			copy_str(row->reason, sizeof(row->reason), why);
+			str_copy(row->reason, sizeof(row->reason), why);
 		} else {
 			row->verdict = VERDICT_NOT_TEXT;
 		}
@@ -1107,7 +780,10 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 	pl.in = in;
 	pl.m = m;
 	pl.conf = in->conf;
-	pl.el = el;
+	pl.fw.m = m;
+	pl.fw.spool = in->spool;
+	pl.fw.el = el;
+	pl.fw.limit = FIELD_MAX;
 	pl.rep = rep;
 	pl.utf8 = charset_lookup("utf-8");
 	pl.ascii = charset_lookup("us-ascii");
@@ -1130,7 +806,7 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 	const struct charset_info **declared = xcalloc(m->nparts, sizeof(*declared));
 	struct part_oracle *oracles = xcalloc(m->nparts, sizeof(*oracles));
 
-	for (i = 0; i < m->nparts && !pl.error; i++) {
+	for (i = 0; i < m->nparts && !pl.fw.error; i++) {
 		const struct mime_part *p = &m->parts[i];
 		struct report_row *row;
 
@@ -1142,7 +818,7 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 		if (in->analysis[i] == NULL || skip_signed(&pl, i) || in->analysis[i]->has_nul ||
 		    (p->anomalies & (MIME_ANOM_BAD_HDR_LINE | MIME_ANOM_TRUNC_HDR))) {
 			row->verdict = verdicts[i] = VERDICT_SKIPPED;
-			copy_str(row->reason, sizeof(row->reason), in->analysis[i] == NULL ?
+			str_copy(row->reason, sizeof(row->reason), in->analysis[i] == NULL ?
 				 "not analysed (limits): left alone" : in->analysis[i]->has_nul ?
 				 "NUL bytes: not text, left alone" : skip_signed(&pl, i) ?
 				 "inside signed content: left alone" :
@@ -1158,14 +834,14 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 		if (verdicts[i] == VERDICT_OK || verdicts[i] == VERDICT_ASCII) {
 			row->chosen = declared[i];
 			row->confidence = 100;
-			copy_str(row->reason, sizeof(row->reason), verdicts[i] == VERDICT_ASCII ?
+			str_copy(row->reason, sizeof(row->reason), verdicts[i] == VERDICT_ASCII ?
 				 "plain ASCII: no label needed" : "label present and the text decodes");
 		}
 	}
 	build_context(&pl, in->rule);
 
 	/* phase 2: choices and edits for broken parts */
-	for (i = 0; i < m->nparts && !pl.error; i++) {
+	for (i = 0; i < m->nparts && !pl.fw.error; i++) {
 		struct report_row *row = pl.pp[i].row >= 0 ? &rep->rows[pl.pp[i].row] : NULL;
 
 		switch (verdicts[i]) {
@@ -1177,7 +853,7 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 				plan_cte(&pl, i, row);
 				if (pl.pp[i].reencode) {
 					pl.any_problem = true;
-					copy_str(row->reason, sizeof(row->reason),
+					str_copy(row->reason, sizeof(row->reason),
 						 "label right; line over 998 bytes re-encoded as quoted-printable");
 				}
 			}
@@ -1193,27 +869,27 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 			break;
 		}
 	}
-	for (i = 0; i < m->nparts && !pl.error; i++)
+	for (i = 0; i < m->nparts && !pl.fw.error; i++)
 		if (verdicts[i] != VERDICT_SKIPPED)
 			plan_params(&pl, i);
-	for (i = 0; i < m->nparts && !pl.error; i++)
+	for (i = 0; i < m->nparts && !pl.fw.error; i++)
 		emit_part_edits(&pl, i);
-	for (i = 0; i < m->nheaders && !pl.error; i++)
+	for (i = 0; i < m->nheaders && !pl.fw.error; i++)
 		plan_header(&pl, i);
 
-	if (!pl.error && el->n > edits_before && pl.mime_edit && m->parts[0].mimever_header < 0 &&
-	    edit_add_field(&pl, 0, "MIME-Version", "1.0"))
+	if (!pl.fw.error && el->n > edits_before && pl.mime_edit && m->parts[0].mimever_header < 0 &&
+	    fields_add(&pl.fw, 0, "MIME-Version", "1.0"))
 		rep->rows[0].actions |= ACT_MIMEVER;
 	/* Report mode writes only the audit header, once: a message that already
 	 * carries ours (a second pass, a second MTA hop) is left as it is. */
-	if (!pl.error && pl.conf->audit_header != NULL &&
+	if (!pl.fw.error && pl.conf->audit_header != NULL &&
 	    (el->n > edits_before || (pl.conf->mode == MODE_REPORT && pl.any_problem &&
 				      mime_part_header(m, 0, pl.conf->audit_header, 0) == NULL))) {
 		struct buf audit;
 
 		buf_init(&audit, 4096);
-		report_format_audit(rep, part_eol(&pl, 0), &audit);
-		(void)edit_add_field(&pl, 0, pl.conf->audit_header,
+		report_format_audit(rep, fields_part_eol(m, 0), &audit);
+		(void)fields_add(&pl.fw, 0, pl.conf->audit_header,
 				     buf_cstr(&audit) + (audit.len > 0 && audit.data[0] == ' '));
 		buf_free(&audit);
 	}
@@ -1221,13 +897,13 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 	free(declared);
 	free(oracles);
 	free(pl.pp);
-	if (pl.error)
+	if (pl.fw.error)
 		return -1;
 	if (!edit_list_finalize(el)) {
 		/* overlapping edits would corrupt the message: refuse them all */
 		edit_list_truncate(el, edits_before);
 		rep->passed_untouched = true;
-		copy_str(rep->note, sizeof(rep->note), "internal: conflicting edits, passed untouched");
+		str_copy(rep->note, sizeof(rep->note), "internal: conflicting edits, passed untouched");
 	}
 	return 0;
 }

@@ -131,3 +131,13 @@ bool bytes_have_8bit(const char *p, size_t n)
 			return true;
 	return false;
 }
+
+void str_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}

@@ -1,0 +1,74 @@
+/*
+ * fields.h -- rewriting header fields: the one place that turns "this field
+ * needs a charset / an encoded file name / RFC 2047 words / a new CTE" into
+ * edits (edit.h) over the exact original bytes.
+ *
+ * Contract:
+ *   - a field is rewritten from its exact original bytes (read back from the
+ *     spool), changing only the span that needs it, so everything else in the
+ *     field stays as it was;
+ *   - a rewritten parameter field is parsed again and kept only if it reads
+ *     back as meant (the charset we set is the one a parser finds, no file
+ *     name keeps raw 8-bit, no parameter appeared or vanished);
+ *   - fields are added to a header block only when a blank line ends it;
+ *   - a top-level field is written as "Name:" + value (what smfi_chgheader
+ *     can say), so the CLI and the milter write the same bytes.
+ * Limits: a rewritten field never exceeds fw->limit bytes (a failure, not an
+ * allocation storm).  A spool read failure sets fw->error; the caller then
+ * discards the whole plan.
+ */
+#ifndef CPM_FIELDS_H
+#define CPM_FIELDS_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include "buf.h"
+#include "charset.h"
+#include "edit.h"
+#include "mime.h"
+#include "mimeparam.h"
+#include "spool.h"
+
+struct field_writer {
+	const struct mime_message *m;
+	struct spool *spool;
+	struct edit_list *el;
+	size_t limit;		/* largest field we write, in bytes */
+	int error;		/* set when the spool could not be read */
+};
+
+/* The line ending of part's header block ("\r\n" or "\n"). */
+const char *fields_part_eol(const struct mime_message *m, unsigned part);
+/* NUL, or a CR not followed by LF: bytes never carried into a written field. */
+bool fields_unsafe_bytes(const char *p, size_t n);
+/* Only file names (name=, filename=) are ours to re-encode. */
+bool fields_param_is_file_name(const char *name);
+
+/* Replace header field hidx by nf: a whole field with its EOL, beginning with
+ * the original bytes up to and including the colon.  False when the field
+ * cannot be named exactly. */
+bool fields_replace(struct field_writer *fw, unsigned hidx, const struct buf *nf);
+/* Add "name: value" at the end of part's header block; false when the block
+ * does not end with a blank line (an added field would be absorbed). */
+bool fields_add(struct field_writer *fw, unsigned part, const char *name, const char *value);
+
+/* Rewrite a Content-Type or Content-Disposition field: set the charset
+ * parameter (label != NULL) and RFC 2231-encode raw 8-bit file names
+ * (param_cs != NULL; *param_encoded set when one was).  0, or -1 when the
+ * field is too unusual to rewrite safely (nothing is then changed). */
+int fields_rewrite_params(struct field_writer *fw, unsigned hidx, const struct mparams *mp,
+			  const struct charset_info *label, const struct charset_info *param_cs,
+			  bool *param_encoded);
+/* Write Content-Transfer-Encoding: cte for part (replace or add the field). */
+void fields_set_cte(struct field_writer *fw, unsigned part, enum mime_cte cte);
+
+enum fields_encode_result {
+	FIELDS_ENCODED,		/* the field now holds RFC 2047 encoded-words */
+	FIELDS_ENCODE_8BIT_LEFT,/* 8-bit where no encoded-word may stand (an address) */
+	FIELDS_ENCODE_FAILED	/* could not encode or write: nothing changed */
+};
+/* Replace the raw 8-bit text of header hidx by encoded-words in charset cs. */
+enum fields_encode_result fields_encode_header(struct field_writer *fw, unsigned hidx,
+					       const struct charset_info *cs);
+
+#endif
