@@ -90,6 +90,9 @@ struct charset_info {
 	uint16_t codepage;	/* Windows code page number, 0 if none */
 };
 
+/* The same charset (by pointer or MIME name); false when either is NULL. */
+bool charset_same(const struct charset_info *a, const struct charset_info *b);
+
 /* Look a label up.  Returns NULL for a label that names no known charset
  * (and for the CSP_NO_LABEL pseudo-labels, which charset_is_placeholder()
  * recognises).  The returned pointer is static. */

@@ -44,6 +44,10 @@ bool fields_unsafe_bytes(const char *p, size_t n);
 /* Only file names (name=, filename=) are ours to re-encode. */
 bool fields_param_is_file_name(const char *name);
 
+/* The first raw 8-bit file name parameter of part p (Content-Type, then
+ * Content-Disposition), or NULL. */
+const struct mparam *fields_raw_file_name(const struct mime_part *p);
+
 /* Replace header field hidx by nf: a whole field with its EOL, beginning with
  * the original bytes up to and including the colon.  False when the field
  * cannot be named exactly. */
@@ -61,6 +65,34 @@ int fields_rewrite_params(struct field_writer *fw, unsigned hidx, const struct m
 			  bool *param_encoded);
 /* Write Content-Transfer-Encoding: cte for part (replace or add the field). */
 void fields_set_cte(struct field_writer *fw, unsigned part, enum mime_cte cte);
+
+/* What one part's header block and body become. */
+struct fields_part_change {
+	const struct charset_info *label;	/* charset to write into Content-Type, NULL = keep */
+	const struct charset_info *param_cs;	/* encode raw 8-bit file names in it, NULL = no */
+	enum mime_cte new_cte;			/* CTE to write, CTE_ABSENT = keep */
+	bool rewrite_body;			/* the body is rewritten (EDIT_TRANSCODE) */
+	const struct charset_info *body_from;	/* ... converted from this to UTF-8; NULL = re-encode only */
+};
+enum fields_part_result {
+	FIELDS_PART_DONE,
+	FIELDS_PART_CT_UNUSUAL,		/* Content-Type too unusual to rewrite safely */
+	FIELDS_PART_CT_UNPARSABLE,	/* Content-Type not parsable: no charset can be set */
+	FIELDS_PART_NO_ROOM		/* no Content-Type, and none can be added */
+};
+/* Emit every edit of one part, combining the changes to each field (a
+ * Content-Type may need both a charset and an RFC 2231 file name).  When the
+ * Content-Type cannot be written nothing further is emitted for the part.
+ * *param_encoded: a file name was encoded; *ct_added: a Content-Type field
+ * was added (the part had none). */
+enum fields_part_result fields_emit_part(struct field_writer *fw, unsigned part,
+					 const struct fields_part_change *c, bool *param_encoded,
+					 bool *ct_added);
+
+/* Why the raw 8-bit text of header h cannot become encoded-words at all
+ * (truncated, a structured field, NUL or bare CR, 8-bit inside <...> of an
+ * address), or NULL when it can. */
+const char *fields_header_refusal(const struct mime_header *h);
 
 enum fields_encode_result {
 	FIELDS_ENCODED,		/* the field now holds RFC 2047 encoded-words */

@@ -175,5 +175,8 @@ const struct mime_header *mime_part_header(const struct mime_message *m, unsigne
 /* True when part p is or lies inside multipart/signed, multipart/encrypted,
  * application/pkcs7-mime, application/x-pkcs7-mime or application/pkcs7-signature. */
 bool mime_part_in_signed(const struct mime_message *m, unsigned p);
+/* True when part p is the direct content of a message/global part (RFC 6532:
+ * its header fields may carry raw UTF-8). */
+bool mime_part_in_message_global(const struct mime_message *m, unsigned p);
 
 #endif

@@ -48,8 +48,17 @@ struct repair_input {
  * caller then discards el and passes the message unmodified. */
 int repair_plan(const struct repair_input *in, struct edit_list *el, struct report *rep);
 
-/* Fill rep for a message passed untouched as a whole (mode off, too big,
- * signed, limits): one row per part, text leaves "skipped" with the reason. */
-void repair_report_untouched(const struct mime_message *m, struct report *rep, const char *why);
+/* Why a whole message is passed untouched by the planner (not a free text,
+ * so that callers can test it: signed_message follows from it). */
+enum repair_skip {
+	REPAIR_SKIP_NONE,
+	REPAIR_SKIP_TOO_BIG,	/* larger than MaxMessageSize */
+	REPAIR_SKIP_LIMITS,	/* MIME structure beyond the configured limits */
+	REPAIR_SKIP_DKIM,	/* DKIM-Signature and SignedMessages skip */
+	REPAIR_SKIP_SIGNED	/* multipart/signed or S/MIME and SignedMessages skip */
+};
+/* The human-readable reason for a skip (NULL for REPAIR_SKIP_NONE). */
+const char *repair_skip_reason(enum repair_skip why);
+
 
 #endif

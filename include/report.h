@@ -15,6 +15,7 @@
 #include "charset.h"
 #include "detect.h"
 #include "buf.h"
+#include "mime.h"
 
 enum verdict {
 	VERDICT_OK,			/* label present, trusted, decodes */
@@ -70,6 +71,10 @@ void report_init(struct report *r);
 void report_free(struct report *r);
 struct report_row *report_add(struct report *r);
 
+/* Fill r for a message passed untouched as a whole (mode off, too big,
+ * signed, limits): one row per part, text leaves "skipped" with the reason. */
+void report_untouched(const struct mime_message *m, struct report *r, const char *why);
+
 const char *verdict_name(enum verdict v);
 /* "label+cte" style list of ACT_* names, into dst. */
 void actions_name(unsigned actions, char *dst, size_t cap);
@@ -84,5 +89,7 @@ void report_format_audit(const struct report *r, const char *eol, struct buf *ou
 void report_format_summary(const struct report *r, struct buf *out);
 /* Copy s into out keeping only printable ASCII (others become '?'). */
 void report_sanitize(const char *s, size_t len, struct buf *out);
+/* The same into dst (capacity cap > 0, always NUL-terminated, cut to fit). */
+void report_copy_printable(char *dst, size_t cap, const char *src, size_t len);
 
 #endif

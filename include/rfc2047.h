@@ -99,7 +99,11 @@ int rfc2047_encode_header(const char *value, size_t len, const struct charset_in
 int rfc2231_encode_param(const char *name, const char *value, size_t len,
 			 const struct charset_info *cs, const char *eol, struct buf *out);
 
-/* Which kind a header name is. */
+/* Which kind a header name is (from the one header table in rfc2047.c;
+ * names not in it are unstructured). */
 enum rfc2047_kind rfc2047_kind_of(const char *header_name);
+/* Whether raw 8-bit text in this header may become encoded-words: the
+ * table's names and every X- field. */
+bool rfc2047_header_encodable(const char *header_name);
 
 #endif

@@ -953,3 +953,8 @@ bool utf8_valid(const char *p, size_t n)
 	utf8_feed(&u, (const unsigned char *)p, n);
 	return utf8_final_ok(&u);
 }
+
+bool charset_same(const struct charset_info *a, const struct charset_info *b)
+{
+	return a != NULL && b != NULL && (a == b || strcmp(a->mime_name, b->mime_name) == 0);
+}

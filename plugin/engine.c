@@ -284,7 +284,7 @@ int engine_finish(struct engine *e)
 	e->msg = mime_scanner_finish(e->scanner);
 	analysis_reserve(e, e->msg->nparts);
 	if (e->conf->mode == MODE_OFF) {
-		repair_report_untouched(e->msg, &e->report, "Mode off: passed untouched");
+		report_untouched(e->msg, &e->report, "Mode off: passed untouched");
 		return 0;
 	}
 	if (e->too_big) {
@@ -292,7 +292,7 @@ int engine_finish(struct engine *e)
 
 		snprintf(why, sizeof(why), "message larger than MaxMessageSize (%zu bytes): passed untouched",
 			 e->conf->max_message_size);
-		repair_report_untouched(e->msg, &e->report, why);
+		report_untouched(e->msg, &e->report, why);
 		return 0;
 	}
 	memset(&subj, 0, sizeof(subj));

@@ -211,31 +211,78 @@ static bool rewrite_reads_back(const struct mime_header *h, const struct mparams
  * (param_cs != NULL).  Works on the exact field bytes; spans from mparams are
  * offsets into the value, which starts just after the colon.
  */
-int fields_rewrite_params(struct field_writer *fw, unsigned hidx, const struct mparams *mp,
-			  const struct charset_info *label, const struct charset_info *param_cs,
-			  bool *param_encoded)
-{
-	const struct mime_header *h = &fw->m->headers[hidx];
-	const char *eol = fields_part_eol(fw->m, h->part);
-	struct buf field, nf, enc;
-	size_t voff = h->colon + 1 - h->start;	/* value offset in field */
-	size_t pos, i, body_len;
-	const struct mparam *cs_param = label ? mparams_get(mp, "charset") : NULL;
-	int rc = -1;
+/* One parameter field being rewritten: the original bytes and the new ones. */
+struct param_rewrite {
+	const struct buf *field;	/* the original field, with its EOL */
+	struct buf *nf;			/* the new field so far */
+	size_t voff;			/* offset of the value in field */
+	size_t body_len;		/* field length without its final EOL */
+	size_t pos;			/* original bytes before pos are in nf */
+	const char *eol;
+};
 
-	/* A field the parser did not see whole (too long, too many parameters)
-	 * cannot be rewritten safely: an appended charset might not be seen. */
-	if (h->truncated || mp->nparam >= MPARAM_MAX || (mp->errors & MPARAM_ERR_LIMIT))
+/* Rewrite one parameter: its charset value (fix_charset) or its raw 8-bit
+ * file name as RFC 2231 (otherwise).  -1 when its span cannot be edited. */
+static int rewrite_one_param(struct param_rewrite *rw, const struct mparam *prm, bool fix_charset,
+			     const struct charset_info *label, const struct charset_info *param_cs)
+{
+	const char *data = rw->field->data;
+	struct buf enc;
+	int rc;
+
+	if (prm->split || rw->voff + prm->span_start < rw->pos || rw->voff + prm->span_end > rw->body_len)
 		return -1;
-	buf_init(&field, fw->limit);
-	buf_init(&nf, fw->limit);
-	buf_init(&enc, fw->limit);
-	if (field_read(fw, h->start, h->end, &field) < 0)
-		goto out;
-	body_len = field.len - h->eol_len;	/* field without its final EOL */
-	if (fields_unsafe_bytes(field.data, body_len))
-		goto out;
-	pos = 0;
+	if (fix_charset && !prm->rfc2231) {
+		size_t vs = rw->voff + prm->value_start, ve = rw->voff + prm->value_end;
+
+		if (vs < rw->pos || ve > rw->body_len || vs > ve)
+			return -1;
+		if (buf_append(rw->nf, data + rw->pos, vs - rw->pos) < 0 ||
+		    buf_printf(rw->nf, prm->quoted ? "\"%s\"" : "%s", label->mime_name) < 0)
+			return -1;
+		rw->pos = ve;
+		return 0;
+	}
+	/* replace the whole "; name=value" span */
+	if (buf_append(rw->nf, data + rw->pos, rw->voff + prm->span_start - rw->pos) < 0)
+		return -1;
+	rw->pos = rw->voff + prm->span_end;
+	if (fix_charset)
+		return buf_printf(rw->nf, "; charset=%s", label->mime_name) < 0 ? -1 : 0;
+	buf_init(&enc, rw->nf->max);
+	rc = rfc2231_encode_param(prm->name, prm->value, prm->value_len, param_cs, rw->eol, &enc);
+	if (rc == 0 && (buf_printf(rw->nf, ";%s ", rw->eol) < 0 || buf_append(rw->nf, enc.data, enc.len) < 0))
+		rc = -1;
+	buf_free(&enc);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Append "; charset=X" after the last non-blank byte of the value. */
+static int append_charset(struct param_rewrite *rw, const struct charset_info *label)
+{
+	const char *data = rw->field->data;
+	size_t end = rw->body_len;
+
+	while (end > rw->pos && end > rw->voff && (data[end - 1] == ' ' || data[end - 1] == '\t' ||
+	       data[end - 1] == '\r' || data[end - 1] == '\n'))
+		end--;
+	if (buf_append(rw->nf, data + rw->pos, end - rw->pos) < 0)
+		return -1;
+	rw->pos = end;
+	if (end > 0 && data[end - 1] == ';')
+		return buf_printf(rw->nf, " charset=%s", label->mime_name) < 0 ? -1 : 0;
+	if (last_line_len(rw->nf->data, rw->nf->len) + strlen(label->mime_name) + 10 > 78)
+		return buf_printf(rw->nf, ";%s\tcharset=%s", rw->eol, label->mime_name) < 0 ? -1 : 0;
+	return buf_printf(rw->nf, "; charset=%s", label->mime_name) < 0 ? -1 : 0;
+}
+
+/* The edits of fields_rewrite_params, into rw->nf. */
+static int rewrite_params(struct param_rewrite *rw, const struct mparams *mp, const struct charset_info *label,
+			  const struct charset_info *param_cs, bool *param_encoded)
+{
+	const struct mparam *cs_param = label ? mparams_get(mp, "charset") : NULL;
+	size_t i;
+
 	/* Parameters are edited in span order; mparams keeps them in input order. */
 	for (i = 0; i < mp->nparam; i++) {
 		const struct mparam *prm = &mp->param[i];
@@ -245,58 +292,42 @@ int fields_rewrite_params(struct field_writer *fw, unsigned hidx, const struct m
 
 		if (!fix_charset && !fix_8bit)
 			continue;
-		if (prm->split || voff + prm->span_start < pos || voff + prm->span_end > body_len)
-			goto out;
-		if (fix_charset && !prm->rfc2231) {
-			size_t vs = voff + prm->value_start, ve = voff + prm->value_end;
-
-			if (vs < pos || ve > body_len || vs > ve)
-				goto out;
-			if (buf_append(&nf, field.data + pos, vs - pos) < 0 ||
-			    buf_printf(&nf, prm->quoted ? "\"%s\"" : "%s", label->mime_name) < 0)
-				goto out;
-			pos = ve;
-			continue;
-		}
-		/* replace the whole "; name=value" span */
-		if (buf_append(&nf, field.data + pos, voff + prm->span_start - pos) < 0)
-			goto out;
-		pos = voff + prm->span_end;
-		if (fix_charset) {
-			if (buf_printf(&nf, "; charset=%s", label->mime_name) < 0)
-				goto out;
-			continue;
-		}
-		buf_reset(&enc);
-		if (rfc2231_encode_param(prm->name, prm->value, prm->value_len, param_cs, eol, &enc) < 0)
-			goto out;
-		if (buf_printf(&nf, ";%s ", eol) < 0 || buf_append(&nf, enc.data, enc.len) < 0)
-			goto out;
-		*param_encoded = true;
+		if (rewrite_one_param(rw, prm, fix_charset, label, param_cs) < 0)
+			return -1;
+		if (!fix_charset)
+			*param_encoded = true;
 	}
-	if (label != NULL && cs_param == NULL) {
-		/* append "; charset=X" after the last non-blank byte of the value */
-		size_t end = body_len;
+	if (label != NULL && cs_param == NULL && append_charset(rw, label) < 0)
+		return -1;
+	return buf_append(rw->nf, rw->field->data + rw->pos, rw->field->len - rw->pos) < 0 ? -1 : 0;
+}
 
-		while (end > pos && end > voff && (field.data[end - 1] == ' ' || field.data[end - 1] == '\t' ||
-		       field.data[end - 1] == '\r' || field.data[end - 1] == '\n'))
-			end--;
-		if (buf_append(&nf, field.data + pos, end - pos) < 0)
-			goto out;
-		pos = end;
-		if (end > 0 && field.data[end - 1] == ';') {
-			if (buf_printf(&nf, " charset=%s", label->mime_name) < 0)
-				goto out;
-		} else if (last_line_len(nf.data, nf.len) + strlen(label->mime_name) + 10 > 78) {
-			if (buf_printf(&nf, ";%s\tcharset=%s", eol, label->mime_name) < 0)
-				goto out;
-		} else if (buf_printf(&nf, "; charset=%s", label->mime_name) < 0) {
-			goto out;
-		}
-	}
-	if (buf_append(&nf, field.data + pos, field.len - pos) < 0)
+int fields_rewrite_params(struct field_writer *fw, unsigned hidx, const struct mparams *mp,
+			  const struct charset_info *label, const struct charset_info *param_cs,
+			  bool *param_encoded)
+{
+	const struct mime_header *h = &fw->m->headers[hidx];
+	struct buf field, nf;
+	struct param_rewrite rw;
+	int rc = -1;
+
+	/* A field the parser did not see whole (too long, too many parameters)
+	 * cannot be rewritten safely: an appended charset might not be seen. */
+	if (h->truncated || mp->nparam >= MPARAM_MAX || (mp->errors & MPARAM_ERR_LIMIT))
+		return -1;
+	buf_init(&field, fw->limit);
+	buf_init(&nf, fw->limit);
+	if (field_read(fw, h->start, h->end, &field) < 0)
 		goto out;
-	if (!rewrite_reads_back(h, mp, &nf, voff, label, param_cs != NULL))
+	memset(&rw, 0, sizeof(rw));
+	rw.field = &field;
+	rw.nf = &nf;
+	rw.voff = h->colon + 1 - h->start;
+	rw.body_len = field.len - h->eol_len;
+	rw.eol = fields_part_eol(fw->m, h->part);
+	if (fields_unsafe_bytes(field.data, rw.body_len) || rewrite_params(&rw, mp, label, param_cs, param_encoded) < 0)
+		goto out;
+	if (!rewrite_reads_back(h, mp, &nf, rw.voff, label, param_cs != NULL))
 		goto out;
 	if ((nf.len != field.len || memcmp(nf.data, field.data, nf.len) != 0) &&
 	    !fields_replace(fw, hidx, &nf))
@@ -305,7 +336,6 @@ int fields_rewrite_params(struct field_writer *fw, unsigned hidx, const struct m
 out:
 	buf_free(&field);
 	buf_free(&nf);
-	buf_free(&enc);
 	return rc;
 }
 
@@ -358,4 +388,106 @@ enum fields_encode_result fields_encode_header(struct field_writer *fw, unsigned
 	buf_free(&nf);
 	buf_free(&enc);
 	return res;
+}
+
+/* The Content-Type part of fields_emit_part. */
+static enum fields_part_result emit_content_type(struct field_writer *fw, unsigned part,
+						 const struct fields_part_change *c, bool *param_encoded,
+						 bool *ct_added)
+{
+	const struct mime_part *p = &fw->m->parts[part];
+	char value[96];
+
+	if (p->ct_header >= 0) {
+		if (p->ct_valid)
+			return fields_rewrite_params(fw, (unsigned)p->ct_header, &p->ct, c->label, c->param_cs,
+						     param_encoded) < 0 ? FIELDS_PART_CT_UNUSUAL : FIELDS_PART_DONE;
+		return c->label != NULL ? FIELDS_PART_CT_UNPARSABLE : FIELDS_PART_DONE;
+	}
+	if (c->label == NULL)
+		return FIELDS_PART_DONE;
+	snprintf(value, sizeof(value), "text/plain; charset=%s", c->label->mime_name);
+	if (!fields_add(fw, part, "Content-Type", value))
+		return FIELDS_PART_NO_ROOM;
+	*ct_added = true;
+	return FIELDS_PART_DONE;
+}
+
+enum fields_part_result fields_emit_part(struct field_writer *fw, unsigned part,
+					 const struct fields_part_change *c, bool *param_encoded,
+					 bool *ct_added)
+{
+	const struct mime_part *p = &fw->m->parts[part];
+	enum fields_part_result res;
+
+	if (c->label != NULL || c->param_cs != NULL) {
+		res = emit_content_type(fw, part, c, param_encoded, ct_added);
+		if (res != FIELDS_PART_DONE)
+			return res;
+		if (c->param_cs != NULL && p->cd_header >= 0)
+			(void)fields_rewrite_params(fw, (unsigned)p->cd_header, &p->cd, NULL, c->param_cs,
+						    param_encoded);
+	}
+	if (c->new_cte != CTE_ABSENT)
+		fields_set_cte(fw, part, c->new_cte);
+	if (c->rewrite_body) {
+		struct edit *e = edit_list_add(fw->el, p->body_start, p->body_end);
+
+		e->kind = EDIT_TRANSCODE;
+		e->from_cs = c->body_from;
+		e->cte_from = p->cte;
+		e->cte_to = c->new_cte != CTE_ABSENT ? c->new_cte : p->cte;
+		e->crlf = p->eol_crlf;
+	}
+	return FIELDS_PART_DONE;
+}
+
+/* Raw 8-bit between '<' and '>' of an address header: no charset can make
+ * that an encoded-word, and the test needs none ('<' and '>' are never trail
+ * bytes of the multi-byte charsets we know), so the verdict cannot depend on
+ * which charset the rest of the message suggests. */
+static bool eight_bit_in_angle_addr(const char *v, size_t n)
+{
+	size_t i;
+	bool in_angle = false;
+
+	for (i = 0; i < n; i++) {
+		if (v[i] == '<')
+			in_angle = true;
+		else if (v[i] == '>')
+			in_angle = false;
+		else if (in_angle && (unsigned char)v[i] >= 0x80)
+			return true;
+	}
+	return false;
+}
+
+/* Why a raw 8-bit header cannot be encoded at all, or NULL when it can. */
+const char *fields_header_refusal(const struct mime_header *h)
+{
+	if (h->truncated)
+		return "header too long to rewrite safely: left alone";
+	if (!rfc2047_header_encodable(h->name))
+		return "8-bit in a structured header that encoded-words may not appear in: left alone";
+	if (fields_unsafe_bytes(h->value, h->value_len))
+		return "NUL or bare CR in the header: left alone";
+	if (rfc2047_kind_of(h->name) == RFC2047_ADDRESS && eight_bit_in_angle_addr(h->value, h->value_len))
+		return "8-bit inside an address, where encoded-words are not allowed: left alone";
+	return NULL;
+}
+
+const struct mparam *fields_raw_file_name(const struct mime_part *p)
+{
+	const struct mparams *lists[2] = { &p->ct, &p->cd };
+	int hidx[2] = { p->ct_header, p->cd_header };
+	size_t k, j;
+
+	for (k = 0; k < 2; k++) {
+		if (hidx[k] < 0)
+			continue;
+		for (j = 0; j < lists[k]->nparam; j++)
+			if (lists[k]->param[j].raw_8bit && fields_param_is_file_name(lists[k]->param[j].name))
+				return &lists[k]->param[j];
+	}
+	return NULL;
 }

@@ -982,3 +982,10 @@ bool mime_part_in_signed(const struct mime_message *m, unsigned p)
 	}
 	return false;
 }
+
+bool mime_part_in_message_global(const struct mime_message *m, unsigned part)
+{
+	int p = m->parts[part].parent;
+
+	return p >= 0 && strcmp(m->parts[p].type, "message") == 0 && strcmp(m->parts[p].subtype, "global") == 0;
+}

@@ -2,22 +2,18 @@
  * repair.c -- the planner: decide, per text part and per header, what is wrong
  * and which edits repair it.  See repair.h for the contract.
  *
- * Two phases over the part tree:
- *   1. verdicts: every text part is judged on its own bytes and its own label;
- *      parts whose label is trustworthy become context for the others;
- *   2. choices and edits: broken parts get a charset from the detection
- *      cascade (with that context), headers and parameters with raw 8-bit
- *      text get one judged together with the body, and each part's header
- *      fields are rewritten once, combining every change to the same field
- *      (a Content-Type may need both a charset and an RFC 2231 filename).
- *
- * Safety rules:
- *   - a charset is only written when the bytes decode under it (the cascade
- *     guarantees it, the oracle below checks the whole part);
- *   - fields are rewritten from their exact original bytes, changing only the
- *     span that needs it, so everything else in the field stays as it was;
- *   - anything doubtful (signed content, truncated or unparsable fields,
- *     resource limits hit) is left alone and reported with the reason.
+ * repair_plan is four steps over the part tree, then the edits:
+ *   1. judge: every text part on its own bytes and label (verdict.h); parts
+ *      whose label holds become context for the others (evidence.h);
+ *   2. choose: a charset for every broken part (its label's superset, or the
+ *      detection cascade) and what to do with it (label, transcode, CTE);
+ *   3. plan headers: raw 8-bit file names and header text, judged together
+ *      with the body;
+ *   -- in Mode report every planned repair becomes "report-only" here, once;
+ *   then each part's fields are rewritten once, combining every change to the
+ *   same field (fields.h), and 4. audit: MIME-Version and the audit header.
+ * A charset is only written when the whole text decodes under it (oracle.h);
+ * anything doubtful is left alone and reported with the reason.
  */
 #include "config.h"
 
@@ -32,6 +28,9 @@
 #include "report.h"
 #include "rfc2047.h"
 #include "fields.h"
+#include "oracle.h"
+#include "verdict.h"
+#include "evidence.h"
 
 #define FIELD_MAX	(256 * 1024)	/* a rewritten header field never exceeds this */
 
@@ -44,6 +43,9 @@ struct part_plan {
 	enum mime_cte new_cte;			/* CTE to write, CTE_ABSENT = keep */
 	const struct charset_info *param_cs;	/* charset of raw 8-bit name/filename params */
 	int row;				/* report row index, -1 if none */
+	enum verdict verdict;
+	const struct charset_info *declared;	/* what the label names, NULL if nothing known */
+	struct decode_oracle oracle;		/* text leaves that are judged */
 };
 
 struct plan {
@@ -53,168 +55,24 @@ struct plan {
 	struct field_writer fw;	/* the edit list and the spool error flag live here */
 	struct report *rep;
 	struct part_plan *pp;
+	int *hdr_row;		/* per header: report row of a planned encoding, -1 if none */
 	struct detect_context ctx;
-	const struct charset_info *utf8, *ascii, *latin1;
+	const struct charset_info *utf8;
 	bool mime_edit;		/* an edit that makes the top level a MIME message */
 	bool any_problem;	/* something found, repaired or not (for report mode) */
 };
 
-/* Printable ASCII only: labels and names come from strangers. */
-static void copy_printable(char *dst, size_t cap, const char *src, size_t len)
+static struct report_row *part_row(const struct plan *pl, unsigned i)
 {
-	size_t i, n = 0;
-
-	for (i = 0; i < len && n + 1 < cap; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	dst[n] = '\0';
+	return pl->pp[i].row >= 0 ? &pl->rep->rows[pl->pp[i].row] : NULL;
 }
 
-/* ---- the decodability oracle ----------------------------------------------------- */
-
-struct part_oracle {
-	struct plan *pl;
-	unsigned part;
-	const struct text_analysis *ta;
-	const char *bytes;		/* header text instead of a part, or NULL */
-	size_t len;
-	const struct charset_info *seen[8];
-	bool answer[8];
-	unsigned nseen;
-};
-
-static int discard_sink(void *arg, const char *data, size_t len)
+static void row_take(struct report_row *row, const struct detect_result *dr)
 {
-	(void)arg; (void)data; (void)len;
-	return 0;
-}
-
-struct reread {
-	struct charset_stream *cs;
-	int failed;
-};
-
-static void reread_sink(void *arg, const char *data, size_t len)
-{
-	struct reread *rr = arg;
-
-	if (!rr->failed && charset_stream_feed(rr->cs, data, len) < 0)
-		rr->failed = 1;
-}
-
-/* Decode the whole part again from the spool: only for multi-byte charsets on
- * parts larger than the analysis sample. */
-static bool part_decodes_fully(struct plan *pl, unsigned part, const struct charset_info *cs)
-{
-	const struct mime_part *p = &pl->m->parts[part];
-	struct cte_decoder dec;
-	struct reread rr = { NULL, 0 };
-	char chunk[64 * 1024];
-	size_t off = p->body_start, bad;
-
-	rr.cs = charset_stream_begin(pl->in->cv, cs, discard_sink, NULL);
-	if (rr.cs == NULL)
-		return false;
-	cte_decoder_init(&dec, p->cte);
-	while (off < p->body_end && !rr.failed) {
-		size_t want = p->body_end - off < sizeof(chunk) ? p->body_end - off : sizeof(chunk);
-		ssize_t got = spool_read(pl->in->spool, off, chunk, want);
-
-		if (got <= 0) {
-			pl->fw.error = 1;
-			rr.failed = 1;
-			break;
-		}
-		cte_decoder_feed(&dec, chunk, (size_t)got, reread_sink, &rr);
-		off += (size_t)got;
-	}
-	if (!rr.failed)
-		cte_decoder_finish(&dec, reread_sink, &rr);
-	return charset_stream_end(rr.cs, &bad) == 0 && !rr.failed;
-}
-
-static bool oracle_decodes(void *arg, const struct charset_info *cs)
-{
-	struct part_oracle *o = arg;
-	const struct text_analysis *ta = o->ta;
-	bool ok;
-	size_t bad;
-	unsigned i;
-
-	if (cs == NULL)
-		return false;
-	for (i = 0; i < o->nseen; i++)
-		if (o->seen[i] == cs)
-			return o->answer[i];
-	if (cs->props & CSP_SINGLE_BYTE)
-		ok = text_analysis_sbcs_decodes(ta, cs);
-	else if (strcmp(cs->mime_name, "utf-8") == 0 && o->bytes == NULL)
-		ok = text_analysis_utf8_ok(ta);
-	else if (o->bytes != NULL)
-		ok = charset_decodes(o->pl->in->cv, cs, o->bytes, o->len, &bad);
-	else if (ta->sample_complete)
-		ok = charset_decodes(o->pl->in->cv, cs, (const char *)ta->sample, ta->sample_len, &bad);
-	else
-		ok = part_decodes_fully(o->pl, o->part, cs);
-	if (o->nseen < ARRAY_LEN(o->seen)) {
-		o->seen[o->nseen] = cs;
-		o->answer[o->nseen++] = ok;
-	}
-	return ok;
-}
-
-/* ---- label judgement ------------------------------------------------------------- */
-
-static bool same_charset(const struct charset_info *a, const struct charset_info *b)
-{
-	return a != NULL && b != NULL && (a == b || strcmp(a->mime_name, b->mime_name) == 0);
-}
-
-/*
- * A label names a known charset but not by a name receivers are sure to know:
- * Windows code page forms ("1252", "cp1251", "win-1250", "x-cp1252"), vendor
- * names (ks_c_5601-1987, x-sjis, ms_kanji...).  IANA names and their common
- * aliases (latin1, iso8859-1, utf8...) are accepted as they are, so correctly
- * labelled mail is never touched.
- */
-static bool label_nonstandard(const char *label, const struct charset_info *cs)
-{
-	char low[64];
-	size_t n = strlen(label);
-	size_t i;
-	bool digits = n > 0;
-
-	if (!ascii_lower_copy(low, sizeof(low), label, n))
-		return false;
-	if (ascii_strcasecmp(low, cs->mime_name) == 0)
-		return false;
-	for (i = 0; i < n; i++)
-		if (low[i] < '0' || low[i] > '9')
-			digits = false;
-	if (digits)
-		return true;
-	if (strncmp(low, "cp", 2) == 0 || strncmp(low, "win", 3) == 0 || strncmp(low, "x-cp", 4) == 0 ||
-	    strncmp(low, "ms", 2) == 0 || strncmp(low, "ks_c_5601", 9) == 0 ||
-	    strcmp(low, "x-sjis") == 0 || strcmp(low, "x-euc-jp") == 0 || strcmp(low, "x-gbk") == 0 ||
-	    strcmp(low, "x-mac-roman") == 0 || strcmp(low, "ansi_x3.4-1968") == 0 ||
-	    strcmp(low, "x-user-defined") == 0 || strcmp(low, "ksc5601") == 0 ||
-	    strcmp(low, "sjis") == 0 || strcmp(low, "x-big5") == 0 || strcmp(low, "utf8") == 0 ||
-	    strcmp(low, "x-utf8") == 0)
-		return true;
-	return false;
-}
-
-static const struct charset_info *escape_charset(const struct text_analysis *ta)
-{
-	if (ta->iso2022jp)
-		return charset_lookup("iso-2022-jp");
-	if (ta->iso2022kr)
-		return charset_lookup("iso-2022-kr");
-	if (ta->hz)
-		return charset_lookup("hz-gb-2312");
-	return NULL;
+	row->chosen = dr->charset;
+	row->confidence = dr->confidence;
+	row->source = dr->source;
+	str_copy(row->reason, sizeof(row->reason), dr->reason);
 }
 
 static bool part_is_attachment(const struct mime_part *p)
@@ -222,90 +80,15 @@ static bool part_is_attachment(const struct mime_part *p)
 	return p->cd_header >= 0 && strcmp(p->cd.type, "attachment") == 0;
 }
 
-/* ---- phase 1: verdicts ------------------------------------------------------------ */
-
-static enum verdict judge_text_part(struct plan *pl, unsigned i, struct part_oracle *o,
-				    const struct charset_info **declared_out)
-{
-	const struct mime_part *p = &pl->m->parts[i];
-	const struct text_analysis *ta = pl->in->analysis[i];
-	const struct mparam *cp = mparams_get(&p->ct, "charset");
-	const struct charset_info *declared = NULL;
-	const struct charset_info *esc;
-	const char *label = cp != NULL ? cp->value : NULL;
-
-	if (label != NULL && label[0] != '\0' && !charset_is_placeholder(label))
-		declared = charset_lookup(label);
-	*declared_out = declared;
-	esc = escape_charset(ta);
-	/* Escape sequences alone prove nothing: only text that decodes under the
-	 * escape-based charset is legacy 7-bit; anything else is plain ASCII. */
-	if (!ta->has_8bit && esc != NULL && oracle_decodes(o, esc)) {
-		if (declared != NULL && (declared->props & CSP_7BIT_STATEFUL) && oracle_decodes(o, declared))
-			return VERDICT_OK;
-		return VERDICT_LEGACY_7BIT;
-	}
-	if (!ta->has_8bit)
-		return label != NULL ? VERDICT_OK : VERDICT_ASCII;
-	if (label == NULL || label[0] == '\0')
-		return VERDICT_MISSING;
-	if (declared == NULL)
-		return VERDICT_UNKNOWN_LABEL;
-	if (same_charset(declared, pl->ascii))
-		return VERDICT_ASCII_WITH_8BIT;
-	if (same_charset(declared, pl->utf8))
-		return text_analysis_utf8_ok(ta) ?
-		    (label_nonstandard(label, declared) ? VERDICT_NONSTANDARD_LABEL : VERDICT_OK) :
-		    VERDICT_INVALID_UTF8;
-	if (same_charset(declared, pl->latin1) && ta->has_c1)
-		return VERDICT_LATIN1_WITH_C1;
-	if (!oracle_decodes(o, declared))
-		return VERDICT_UNDECODABLE;
-	if (label_nonstandard(label, declared))
-		return VERDICT_NONSTANDARD_LABEL;
-	return VERDICT_OK;
-}
-
-/* ---- phase 2: choices --------------------------------------------------------- */
-
 static void choose_for_part(struct plan *pl, enum verdict v, const struct charset_info *declared,
-			    struct part_oracle *o, struct report_row *row)
+			    struct decode_oracle *o, struct report_row *row)
 {
-	const struct text_analysis *ta = o->ta;
 	struct detect_result dr;
 
-	if (v == VERDICT_NONSTANDARD_LABEL) {
-		row->chosen = declared;
-		row->confidence = 100;
-		row->source = DETECT_DECLARED;
-		snprintf(row->reason, sizeof(row->reason),
-			 "label names %s by a non-standard name", declared->mime_name);
-		return;
-	}
-	if (v == VERDICT_LATIN1_WITH_C1 || v == VERDICT_UNDECODABLE) {
-		const struct charset_info *sup = charset_superset(declared, ta->has_c1);
-
-		if (sup != NULL && !same_charset(sup, declared) && oracle_decodes(o, sup)) {
-			row->chosen = sup;
-			row->confidence = 95;
-			row->source = DETECT_DECLARED;
-			snprintf(row->reason, sizeof(row->reason),
-				 "%s label on bytes it cannot hold; its superset %s decodes them",
-				 declared->mime_name, sup->mime_name);
-			return;
-		}
-	}
-	detect_charset(ta, &pl->ctx, oracle_decodes, o, pl->in->cv, &dr);
-	row->chosen = dr.charset;
-	row->confidence = dr.confidence;
-	row->source = dr.source;
-	str_copy(row->reason, sizeof(row->reason), dr.reason);
-	if (dr.charset != NULL && !oracle_decodes(o, dr.charset)) {
-		/* the cascade's contract says this cannot happen; never act on it */
-		row->chosen = NULL;
-		snprintf(row->reason, sizeof(row->reason), "detector proposed %s, which does not decode",
-			 dr.charset->mime_name);
-	}
+	if (!evidence_from_label(v == VERDICT_NONSTANDARD_LABEL,
+				 v == VERDICT_LATIN1_WITH_C1 || v == VERDICT_UNDECODABLE, declared, o, &dr))
+		evidence_detect(&pl->ctx, o, pl->in->cv, &dr);
+	row_take(row, &dr);
 }
 
 /* Decide what happens to a broken text part once its charset is chosen. */
@@ -321,11 +104,7 @@ static void plan_text_action(struct plan *pl, unsigned i, struct report_row *row
 		row->actions |= ACT_CANNOT;
 		return;
 	}
-	if (pl->conf->mode == MODE_REPORT) {
-		row->actions |= ACT_REPORT;
-		return;
-	}
-	if (pl->conf->mode == MODE_TRANSCODE && !same_charset(row->chosen, pl->utf8) &&
+	if (pl->conf->mode == MODE_TRANSCODE && !charset_same(row->chosen, pl->utf8) &&
 	    !part_is_attachment(p) && !html_meta && charset_iconv_ok(row->chosen)) {
 		pp->transcode = true;
 		pp->label = pl->utf8;
@@ -358,7 +137,7 @@ static void plan_cte(struct plan *pl, unsigned i, struct report_row *row)
 	struct part_plan *pp = &pl->pp[i];
 	bool encoded = p->cte == CTE_QP || p->cte == CTE_BASE64;
 
-	if (pp->transcode || encoded || pl->conf->mode == MODE_REPORT)
+	if (pp->transcode || encoded)
 		return;
 	if (p->max_line_len > 998 || (p->body_has_8bit && pl->conf->seven_bit_output)) {
 		pp->reencode = true;
@@ -370,116 +149,59 @@ static void plan_cte(struct plan *pl, unsigned i, struct report_row *row)
 	}
 }
 
+/* What became of a part row when its fields could not be written. */
+static void part_left_alone(struct report_row *row, unsigned undone, const char *why)
+{
+	row->actions = (row->actions & ~undone) | ACT_CANNOT;
+	str_copy(row->reason, sizeof(row->reason), why);
+}
+
 /* Emit all field and body edits of one part, combining changes per field. */
 static void emit_part_edits(struct plan *pl, unsigned i)
 {
-	const struct mime_part *p = &pl->m->parts[i];
 	struct part_plan *pp = &pl->pp[i];
-	struct report_row *row = pp->row >= 0 ? &pl->rep->rows[pp->row] : NULL;
-	unsigned dummy = 0, *acts = row ? &row->actions : &dummy;
-	bool encoded = false;
-
-	if (pp->label != NULL || pp->param_cs != NULL) {
-		if (p->ct_header >= 0) {
-			if (p->ct_valid) {
-				int rc = fields_rewrite_params(&pl->fw, (unsigned)p->ct_header, &p->ct, pp->label,
-							       pp->param_cs, &encoded);
-
-				if (encoded)
-					*acts |= ACT_ENCODE_PARAM;
-				if (rc < 0 && row != NULL) {
-					row->actions = (row->actions & ~(ACT_LABEL | ACT_RELABEL | ACT_TRANSCODE |
-						ACT_CTE | ACT_ENCODE_PARAM)) | ACT_CANNOT;
-					str_copy(row->reason, sizeof(row->reason),
-						 "Content-Type field too unusual to rewrite safely: left alone");
-					return;
-				}
-			} else if (pp->label != NULL) {
-				if (row != NULL) {
-					row->actions = (row->actions & ~(ACT_LABEL | ACT_RELABEL | ACT_TRANSCODE |
-						ACT_CTE)) | ACT_CANNOT;
-					str_copy(row->reason, sizeof(row->reason),
-						 "unparsable Content-Type: left alone");
-				}
-				return;
-			}
-		} else if (pp->label != NULL) {
-			char value[96];
-
-			snprintf(value, sizeof(value), "text/plain; charset=%s", pp->label->mime_name);
-			if (!fields_add(&pl->fw, i, "Content-Type", value)) {
-				if (row != NULL) {
-					row->actions = (row->actions & ~(ACT_LABEL | ACT_RELABEL | ACT_TRANSCODE |
-						ACT_CTE)) | ACT_CANNOT;
-					str_copy(row->reason, sizeof(row->reason),
-						 "no room for a Content-Type field: left alone");
-				}
-				return;
-			}
-			*acts = (*acts & ~ACT_RELABEL) | ACT_LABEL | ACT_CT_ADDED;
-		}
-		if (pp->param_cs != NULL && p->cd_header >= 0) {
-			encoded = false;
-			(void)fields_rewrite_params(&pl->fw, (unsigned)p->cd_header, &p->cd, NULL, pp->param_cs,
-						    &encoded);
-			if (encoded)
-				*acts |= ACT_ENCODE_PARAM;
-		}
-		if (i == 0 && pp->label != NULL)
-			pl->mime_edit = true;
-	}
-	if (pp->new_cte != CTE_ABSENT) {
-		fields_set_cte(&pl->fw, i, pp->new_cte);
-		if (i == 0)
-			pl->mime_edit = true;
-	}
-	if (pp->transcode || pp->reencode) {
-		struct edit *e = edit_list_add(pl->fw.el, p->body_start, p->body_end);
-
-		e->kind = EDIT_TRANSCODE;
-		e->from_cs = pp->transcode ? row->chosen : NULL;
-		e->cte_from = p->cte;
-		e->cte_to = pp->new_cte != CTE_ABSENT ? pp->new_cte : p->cte;
-		e->crlf = p->eol_crlf;
-	}
-}
-
-/* ---- headers ---------------------------------------------------------------------- */
-
-static bool header_encodable(const char *name)
-{
-	static const char *const names[] = {
-		"subject", "from", "to", "cc", "bcc", "reply-to", "sender", "comments", "keywords",
-		"organization", "content-description", "resent-from", "resent-to", "resent-cc",
-		"resent-sender", "disposition-notification-to", "return-receipt-to", "thread-topic",
-		"summary", "x-mailer", "user-agent",
+	struct report_row *row = part_row(pl, i);
+	struct fields_part_change c = {
+		.label = pp->label, .param_cs = pp->param_cs, .new_cte = pp->new_cte,
+		.rewrite_body = pp->transcode || pp->reencode,
+		.body_from = pp->transcode && row != NULL ? row->chosen : NULL,
 	};
-	size_t i;
+	bool param_encoded = false, ct_added = false;
+	enum fields_part_result res = fields_emit_part(&pl->fw, i, &c, &param_encoded, &ct_added);
+	const unsigned undone = ACT_LABEL | ACT_RELABEL | ACT_TRANSCODE | ACT_CTE;
 
-	if (ascii_strncasecmp(name, "x-", 2) == 0)
-		return true;
-	for (i = 0; i < ARRAY_LEN(names); i++)
-		if (ascii_strcasecmp(name, names[i]) == 0)
-			return true;
-	return false;
+	if (row == NULL)
+		return;
+	if (param_encoded)
+		row->actions |= ACT_ENCODE_PARAM;
+	if (ct_added)
+		row->actions = (row->actions & ~ACT_RELABEL) | ACT_LABEL | ACT_CT_ADDED;
+	switch (res) {
+	case FIELDS_PART_DONE:
+		if (i == 0 && (pp->label != NULL || pp->new_cte != CTE_ABSENT))
+			pl->mime_edit = true;
+		break;
+	case FIELDS_PART_CT_UNUSUAL:
+		part_left_alone(row, undone | ACT_ENCODE_PARAM,
+				"Content-Type field too unusual to rewrite safely: left alone");
+		break;
+	case FIELDS_PART_CT_UNPARSABLE:
+		part_left_alone(row, undone, "unparsable Content-Type: left alone");
+		break;
+	case FIELDS_PART_NO_ROOM:
+		part_left_alone(row, undone, "no room for a Content-Type field: left alone");
+		break;
+	}
 }
 
 /* The charset of the body text nearest to part `part`: its own (for a text
  * part), else that of the first text part below or beside it. */
 static const struct charset_info *body_charset_near(const struct plan *pl, unsigned part)
 {
-	unsigned i;
+	unsigned k, n = pl->m->nparts;
 
-	for (i = part; i < pl->m->nparts; i++) {
-		const struct part_plan *pp = &pl->pp[i];
-
-		if (pp->trusted != NULL)
-			return pp->trusted;
-		if (pp->row >= 0 && pl->rep->rows[pp->row].chosen != NULL)
-			return pl->rep->rows[pp->row].chosen;
-	}
-	for (i = 0; i < part && i < pl->m->nparts; i++) {
-		const struct part_plan *pp = &pl->pp[i];
+	for (k = 0; k < n; k++) {
+		const struct part_plan *pp = &pl->pp[(part + k) % n];	/* part, the ones after, then before */
 
 		if (pp->trusted != NULL)
 			return pp->trusted;
@@ -493,55 +215,11 @@ static const struct charset_info *body_charset_near(const struct plan *pl, unsig
 static const struct charset_info *choose_for_bytes(struct plan *pl, unsigned part, const char *bytes,
 						   size_t len, struct report_row *row)
 {
-	struct text_analysis ta;
-	struct part_oracle o;
-	const struct charset_info *near;
 	struct detect_result dr;
-	const struct charset_info *chosen = NULL;
 
-	memset(&o, 0, sizeof(o));
-	o.pl = pl;
-	o.bytes = bytes;
-	o.len = len;
-	text_analysis_of_bytes(&ta, bytes, len);
-	o.ta = &ta;
-	if (pl->ctx.rule != NULL && oracle_decodes(&o, pl->ctx.rule)) {
-		chosen = pl->ctx.rule;
-		row->confidence = 100;
-		row->source = DETECT_RULE;
-		snprintf(row->reason, sizeof(row->reason), "source rule: %s",
-			 pl->ctx.rule_name ? pl->ctx.rule_name : chosen->mime_name);
-	} else if (text_analysis_utf8_ok(&ta)) {
-		chosen = pl->utf8;
-		row->confidence = 99;
-		row->source = DETECT_UTF8;
-		str_copy(row->reason, sizeof(row->reason), "valid UTF-8");
-	} else if ((near = body_charset_near(pl, part)) != NULL && oracle_decodes(&o, near) &&
-		   !same_charset(near, pl->utf8)) {
-		chosen = near;
-		row->confidence = 90;
-		row->source = DETECT_CONTEXT;
-		snprintf(row->reason, sizeof(row->reason), "same charset as the body text (%s)",
-			 near->mime_name);
-	} else {
-		detect_charset(&ta, &pl->ctx, oracle_decodes, &o, pl->in->cv, &dr);
-		chosen = dr.charset;
-		row->confidence = dr.confidence;
-		row->source = dr.source;
-		str_copy(row->reason, sizeof(row->reason), dr.reason);
-		if (chosen != NULL && !oracle_decodes(&o, chosen))
-			chosen = NULL;
-	}
-	text_analysis_free(&ta);
-	return chosen;
-}
-
-static bool in_message_global(const struct plan *pl, unsigned part)
-{
-	int p = pl->m->parts[part].parent;
-
-	return p >= 0 && strcmp(pl->m->parts[p].type, "message") == 0 &&
-	    strcmp(pl->m->parts[p].subtype, "global") == 0;
+	evidence_detect_bytes(bytes, len, &pl->ctx, body_charset_near(pl, part), pl->in->cv, &dr);
+	row_take(row, &dr);
+	return dr.charset;
 }
 
 static bool skip_signed(const struct plan *pl, unsigned part)
@@ -549,139 +227,94 @@ static bool skip_signed(const struct plan *pl, unsigned part)
 	return !pl->conf->repair_signed && mime_part_in_signed(pl->m, part);
 }
 
-/* Raw 8-bit between '<' and '>' of an address header: no charset can make
- * that an encoded-word, and the test needs none ('<' and '>' are never trail
- * bytes of the multi-byte charsets we know), so the verdict cannot depend on
- * which charset the rest of the message suggests. */
-static bool eight_bit_in_angle_addr(const char *v, size_t n)
+/* A report row for raw 8-bit text in a header field of part `part`, judged:
+ * left alone inside signed content or for `refusal`, else a charset chosen
+ * for bytes[0..len).  Returns the row when there is something to encode. */
+static struct report_row *judge_header_text(struct plan *pl, unsigned part, const char *what,
+					     const char *bytes, size_t len, const char *refusal)
 {
-	size_t i;
-	bool in_angle = false;
+	struct report_row *row = report_add(pl->rep);
 
-	for (i = 0; i < n; i++) {
-		if (v[i] == '<')
-			in_angle = true;
-		else if (v[i] == '>')
-			in_angle = false;
-		else if (in_angle && (unsigned char)v[i] >= 0x80)
-			return true;
+	str_copy(row->id, sizeof(row->id), pl->m->parts[part].id);
+	row->is_header = true;
+	str_copy(row->content_type, sizeof(row->content_type), what);
+	row->verdict = VERDICT_RAW_8BIT_HEADER;
+	pl->any_problem = true;
+	if (skip_signed(pl, part)) {
+		row->verdict = VERDICT_SKIPPED;
+		str_copy(row->reason, sizeof(row->reason), "inside signed content: left alone");
+		return NULL;
 	}
-	return false;
+	if (refusal != NULL) {
+		row->actions |= ACT_CANNOT;
+		str_copy(row->reason, sizeof(row->reason), refusal);
+		return NULL;
+	}
+	if (choose_for_bytes(pl, part, bytes, len, row) == NULL) {
+		row->actions |= ACT_CANNOT;
+		return NULL;
+	}
+	return row;
 }
 
+/* Raw 8-bit text in header hidx: judged and a charset chosen; the encoding
+ * itself is written by emit_header_edit. */
 static void plan_header(struct plan *pl, unsigned hidx)
 {
 	const struct mime_header *h = &pl->m->headers[hidx];
+	char name[sizeof(((struct report_row *)0)->content_type)];
 	struct report_row *row;
-	const struct charset_info *cs;
 
 	if (!h->has_8bit)
 		return;
 	if (ascii_strcasecmp(h->name, "content-type") == 0 ||
 	    ascii_strcasecmp(h->name, "content-disposition") == 0)
 		return;		/* parameters: see plan_params */
-	if ((pl->in->smtputf8 || in_message_global(pl, h->part)) && utf8_valid(h->value, h->value_len))
+	if ((pl->in->smtputf8 || mime_part_in_message_global(pl->m, h->part)) && utf8_valid(h->value, h->value_len))
 		return;		/* RFC 6532: raw UTF-8 is legal here */
-	row = report_add(pl->rep);
-	snprintf(row->id, sizeof(row->id), "%s", pl->m->parts[h->part].id);
-	row->is_header = true;
-	copy_printable(row->content_type, sizeof(row->content_type), h->name, strlen(h->name));
-	row->verdict = VERDICT_RAW_8BIT_HEADER;
-	pl->any_problem = true;
-	if (skip_signed(pl, h->part)) {
-		row->verdict = VERDICT_SKIPPED;
-		str_copy(row->reason, sizeof(row->reason), "inside signed content: left alone");
+	report_copy_printable(name, sizeof(name), h->name, strlen(h->name));
+	row = judge_header_text(pl, h->part, name, h->value, h->value_len, fields_header_refusal(h));
+	if (row == NULL)
 		return;
-	}
-	if (!header_encodable(h->name) || h->truncated || fields_unsafe_bytes(h->value, h->value_len)) {
-		row->actions |= ACT_CANNOT;
-		str_copy(row->reason, sizeof(row->reason), h->truncated ?
-			 "header too long to rewrite safely: left alone" :
-			 !header_encodable(h->name) ?
-			 "8-bit in a structured header that encoded-words may not appear in: left alone" :
-			 "NUL or bare CR in the header: left alone");
+	row->actions |= ACT_ENCODE_HDR;
+	pl->hdr_row[hidx] = (int)(row - pl->rep->rows);
+}
+
+static void emit_header_edit(struct plan *pl, unsigned hidx)
+{
+	struct report_row *row;
+	enum fields_encode_result res;
+
+	if (pl->hdr_row[hidx] < 0)
 		return;
-	}
-	if (rfc2047_kind_of(h->name) == RFC2047_ADDRESS && eight_bit_in_angle_addr(h->value, h->value_len)) {
-		row->actions |= ACT_CANNOT;
-		str_copy(row->reason, sizeof(row->reason),
-			 "8-bit inside an address, where encoded-words are not allowed: left alone");
+	row = &pl->rep->rows[pl->hdr_row[hidx]];
+	res = fields_encode_header(&pl->fw, hidx, row->chosen);
+	if (res == FIELDS_ENCODED)
 		return;
-	}
-	cs = choose_for_bytes(pl, h->part, h->value, h->value_len, row);
-	row->chosen = cs;
-	if (cs == NULL) {
-		row->actions |= ACT_CANNOT;
-		return;
-	}
-	if (pl->conf->mode == MODE_REPORT) {
-		row->actions |= ACT_REPORT;
-		return;
-	}
-	switch (fields_encode_header(&pl->fw, hidx, cs)) {
-	case FIELDS_ENCODED:
-		row->actions |= ACT_ENCODE_HDR;
-		break;
-	case FIELDS_ENCODE_8BIT_LEFT:
-		row->actions |= ACT_CANNOT;
-		str_copy(row->reason, sizeof(row->reason),
-			 "8-bit inside an address, where encoded-words are not allowed: left alone");
-		break;
-	case FIELDS_ENCODE_FAILED:
-		row->actions |= ACT_CANNOT;
-		str_copy(row->reason, sizeof(row->reason), "could not encode the header: left alone");
-		break;
-	}
+	row->actions = (row->actions & ~ACT_ENCODE_HDR) | ACT_CANNOT;
+	str_copy(row->reason, sizeof(row->reason), res == FIELDS_ENCODE_8BIT_LEFT ?
+		 "8-bit inside an address, where encoded-words are not allowed: left alone" :
+		 "could not encode the header: left alone");
 }
 
 /* Raw 8-bit name/filename parameters of part i: choose their charset. */
 static void plan_params(struct plan *pl, unsigned i)
 {
-	const struct mime_part *p = &pl->m->parts[i];
-	const struct mparams *lists[2] = { &p->ct, &p->cd };
-	int hidx[2] = { p->ct_header, p->cd_header };
+	const struct mparam *bad = fields_raw_file_name(&pl->m->parts[i]);
+	char what[sizeof(((struct report_row *)0)->content_type)];
 	struct report_row *row;
-	const struct mparam *bad = NULL;
-	size_t k, j;
 
-	for (k = 0; k < 2 && bad == NULL; k++) {
-		if (hidx[k] < 0)
-			continue;
-		for (j = 0; j < lists[k]->nparam; j++)
-			if (lists[k]->param[j].raw_8bit && fields_param_is_file_name(lists[k]->param[j].name)) {
-				bad = &lists[k]->param[j];
-				break;
-			}
-	}
 	if (bad == NULL)
 		return;
-	row = report_add(pl->rep);
-	str_copy(row->id, sizeof(row->id), p->id);
-	row->is_header = true;
-	snprintf(row->content_type, sizeof(row->content_type), "%s parameter", bad->name);
-	row->verdict = VERDICT_RAW_8BIT_HEADER;
-	pl->any_problem = true;
-	if (skip_signed(pl, i)) {
-		row->verdict = VERDICT_SKIPPED;
-		str_copy(row->reason, sizeof(row->reason), "inside signed content: left alone");
+	snprintf(what, sizeof(what), "%s parameter", bad->name);
+	row = judge_header_text(pl, i, what, bad->value, bad->value_len, NULL);
+	if (row == NULL)
 		return;
-	}
-	row->chosen = choose_for_bytes(pl, i, bad->value, bad->value_len, row);
-	if (row->chosen == NULL) {
-		row->actions |= ACT_CANNOT;
-		return;
-	}
-	if (pl->conf->mode == MODE_REPORT) {
-		row->actions |= ACT_REPORT;
-		return;
-	}
 	pl->pp[i].param_cs = row->chosen;
 	row->actions |= ACT_ENCODE_PARAM;
 }
 
-/* ---- the whole message ------------------------------------------------------------- */
-
-static void add_part_row(struct plan *pl, unsigned i, struct report_row **rowp)
+static struct report_row *add_part_row(struct plan *pl, unsigned i)
 {
 	const struct mime_part *p = &pl->m->parts[i];
 	const struct mparam *cp = mparams_get(&p->ct, "charset");
@@ -691,38 +324,22 @@ static void add_part_row(struct plan *pl, unsigned i, struct report_row **rowp)
 	str_copy(row->id, sizeof(row->id), p->id);
 	snprintf(row->content_type, sizeof(row->content_type), "%s/%s", p->type, p->subtype);
 	if (cp != NULL)
-		copy_printable(row->declared, sizeof(row->declared), cp->value, cp->value_len);
-	*rowp = row;
+		report_copy_printable(row->declared, sizeof(row->declared), cp->value, cp->value_len);
+	return row;
 }
 
-/* Context for the cascade: labels that other parts declared and that hold. */
-static void build_context(struct plan *pl, const struct rule_match *rule)
+/* Context for the cascade: the source, and labels that other parts declared and that hold. */
+static void build_context(struct plan *pl)
 {
 	unsigned i;
 
-	pl->ctx.site_default = pl->conf->default_charset;
-	pl->ctx.sender_tld = pl->in->sender_tld;
-	pl->ctx.priors = pl->in->priors;
-	pl->ctx.n_priors = pl->in->n_priors;
-	if (rule != NULL) {
-		pl->ctx.rule = rule->charset;
-		pl->ctx.rule_name = rule->description;
-	}
-	for (i = 0; i < pl->m->nparts && pl->ctx.n_message_charsets < ARRAY_LEN(pl->ctx.message_charsets); i++) {
-		const struct charset_info *t = pl->pp[i].trusted;
-		size_t k;
-		bool dup = false;
-
-		if (t == NULL || same_charset(t, pl->utf8) || same_charset(t, pl->ascii))
-			continue;
-		for (k = 0; k < pl->ctx.n_message_charsets; k++)
-			dup |= same_charset(pl->ctx.message_charsets[k], t);
-		if (!dup)
-			pl->ctx.message_charsets[pl->ctx.n_message_charsets++] = t;
-	}
+	evidence_context_init(&pl->ctx, pl->conf->default_charset, pl->in->rule, pl->in->sender_tld,
+			      pl->in->priors, pl->in->n_priors);
+	for (i = 0; i < pl->m->nparts; i++)
+		evidence_context_add_label(&pl->ctx, pl->pp[i].trusted);
 }
 
-static const char *message_skip_reason(const struct plan *pl)
+static enum repair_skip message_skip(const struct plan *pl)
 {
 	const struct mime_message *m = pl->m;
 	unsigned fatal = MIME_ANOM_TOO_BIG | MIME_ANOM_DEPTH | MIME_ANOM_PARTS | MIME_ANOM_HDR_COUNT |
@@ -730,129 +347,105 @@ static const char *message_skip_reason(const struct plan *pl)
 	unsigned i;
 
 	if (m->anomalies & MIME_ANOM_TOO_BIG)
-		return "message larger than MaxMessageSize: passed untouched";
+		return REPAIR_SKIP_TOO_BIG;
 	if (m->anomalies & fatal)
-		return "MIME structure beyond the configured limits: passed untouched";
+		return REPAIR_SKIP_LIMITS;
 	if (pl->conf->repair_signed)
-		return NULL;
+		return REPAIR_SKIP_NONE;
 	for (i = 0; i < m->nheaders && m->headers[i].part == 0; i++)
 		if (ascii_strcasecmp(m->headers[i].name, "DKIM-Signature") == 0)
-			return "DKIM-signed message: passed untouched (SignedMessages skip)";
+			return REPAIR_SKIP_DKIM;
 	if (m->nparts > 0 && mime_part_in_signed(m, 0))
+		return REPAIR_SKIP_SIGNED;
+	return REPAIR_SKIP_NONE;
+}
+
+const char *repair_skip_reason(enum repair_skip why)
+{
+	switch (why) {
+	case REPAIR_SKIP_NONE:
+		break;
+	case REPAIR_SKIP_TOO_BIG:
+		return "message larger than MaxMessageSize: passed untouched";
+	case REPAIR_SKIP_LIMITS:
+		return "MIME structure beyond the configured limits: passed untouched";
+	case REPAIR_SKIP_DKIM:
+		return "DKIM-signed message: passed untouched (SignedMessages skip)";
+	case REPAIR_SKIP_SIGNED:
 		return "signed message: passed untouched (SignedMessages skip)";
+	}
 	return NULL;
 }
 
-void repair_report_untouched(const struct mime_message *m, struct report *rep, const char *why)
+/* Why text leaf i is not judged at all, or NULL when it is. */
+static const char *part_skip_reason(const struct plan *pl, unsigned i)
 {
-	unsigned i;
+	const struct text_analysis *ta = pl->in->analysis[i];
 
-	rep->passed_untouched = true;
-	rep->message_anomalies = m->anomalies;
-	str_copy(rep->note, sizeof(rep->note), why);
-	for (i = 0; i < m->nparts; i++) {
-		const struct mime_part *p = &m->parts[i];
-		const struct mparam *cp = mparams_get(&p->ct, "charset");
-		struct report_row *row = report_add(rep);
-
-		str_copy(row->id, sizeof(row->id), p->id);
-		snprintf(row->content_type, sizeof(row->content_type), "%s/%s", p->type, p->subtype);
-		if (cp != NULL)
-			copy_printable(row->declared, sizeof(row->declared), cp->value, cp->value_len);
-		if (p->is_leaf && strcmp(p->type, "text") == 0) {
-			row->verdict = VERDICT_SKIPPED;
-			str_copy(row->reason, sizeof(row->reason), why);
-		} else {
-			row->verdict = VERDICT_NOT_TEXT;
-		}
-	}
+	if (ta == NULL)
+		return "not analysed (limits): left alone";
+	if (ta->has_nul)
+		return "NUL bytes: not text, left alone";
+	if (skip_signed(pl, i))
+		return "inside signed content: left alone";
+	if (pl->m->parts[i].anomalies & (MIME_ANOM_BAD_HDR_LINE | MIME_ANOM_TRUNC_HDR))
+		return "header block not ended by a blank line: left alone";
+	return NULL;
 }
 
-int repair_plan(const struct repair_input *in, struct edit_list *el, struct report *rep)
+/* Step 1, judge: a verdict for every part on its own bytes and label; parts
+ * whose label holds become context for the others. */
+static void judge_parts(struct plan *pl)
 {
-	struct plan pl;
-	const struct mime_message *m = in->msg;
-	const char *skip;
 	unsigned i;
-	size_t edits_before = el->n;
 
-	memset(&pl, 0, sizeof(pl));
-	pl.in = in;
-	pl.m = m;
-	pl.conf = in->conf;
-	pl.fw.m = m;
-	pl.fw.spool = in->spool;
-	pl.fw.el = el;
-	pl.fw.limit = FIELD_MAX;
-	pl.rep = rep;
-	pl.utf8 = charset_lookup("utf-8");
-	pl.ascii = charset_lookup("us-ascii");
-	pl.latin1 = charset_lookup("iso-8859-1");
-	rep->message_anomalies = m->anomalies;
-	if (m->nparts == 0)
-		return 0;
-	skip = message_skip_reason(&pl);
-	if (skip != NULL) {
-		rep->signed_message = strstr(skip, "signed") != NULL;
-		repair_report_untouched(m, rep, skip);
-		return 0;
-	}
-	pl.pp = xcalloc(m->nparts, sizeof(*pl.pp));
-	for (i = 0; i < m->nparts; i++)
-		pl.pp[i].row = -1;
+	for (i = 0; i < pl->m->nparts && !pl->fw.error; i++) {
+		const struct mime_part *p = &pl->m->parts[i];
+		struct part_plan *pp = &pl->pp[i];
+		struct report_row *row = add_part_row(pl, i);
+		const char *skip;
 
-	/* phase 1: verdicts on every part */
-	enum verdict *verdicts = xcalloc(m->nparts, sizeof(*verdicts));
-	const struct charset_info **declared = xcalloc(m->nparts, sizeof(*declared));
-	struct part_oracle *oracles = xcalloc(m->nparts, sizeof(*oracles));
-
-	for (i = 0; i < m->nparts && !pl.fw.error; i++) {
-		const struct mime_part *p = &m->parts[i];
-		struct report_row *row;
-
-		add_part_row(&pl, i, &row);
 		if (!p->is_leaf || strcmp(p->type, "text") != 0) {
-			row->verdict = verdicts[i] = VERDICT_NOT_TEXT;
+			row->verdict = pp->verdict = VERDICT_NOT_TEXT;
 			continue;
 		}
-		if (in->analysis[i] == NULL || skip_signed(&pl, i) || in->analysis[i]->has_nul ||
-		    (p->anomalies & (MIME_ANOM_BAD_HDR_LINE | MIME_ANOM_TRUNC_HDR))) {
-			row->verdict = verdicts[i] = VERDICT_SKIPPED;
-			str_copy(row->reason, sizeof(row->reason), in->analysis[i] == NULL ?
-				 "not analysed (limits): left alone" : in->analysis[i]->has_nul ?
-				 "NUL bytes: not text, left alone" : skip_signed(&pl, i) ?
-				 "inside signed content: left alone" :
-				 "header block not ended by a blank line: left alone");
+		if ((skip = part_skip_reason(pl, i)) != NULL) {
+			row->verdict = pp->verdict = VERDICT_SKIPPED;
+			str_copy(row->reason, sizeof(row->reason), skip);
 			continue;
 		}
-		oracles[i].pl = &pl;
-		oracles[i].part = i;
-		oracles[i].ta = in->analysis[i];
-		row->verdict = verdicts[i] = judge_text_part(&pl, i, &oracles[i], &declared[i]);
-		if (verdicts[i] == VERDICT_OK && in->analysis[i]->has_8bit)
-			pl.pp[i].trusted = declared[i];
-		if (verdicts[i] == VERDICT_OK || verdicts[i] == VERDICT_ASCII) {
-			row->chosen = declared[i];
+		oracle_init_part(&pp->oracle, pl->in->analysis[i], p, pl->in->spool, pl->in->cv, &pl->fw.error);
+		row->verdict = pp->verdict = verdict_of_text_part(p, pl->in->analysis[i], &pp->oracle, &pp->declared);
+		if (pp->verdict == VERDICT_OK && pl->in->analysis[i]->has_8bit)
+			pp->trusted = pp->declared;
+		if (pp->verdict == VERDICT_OK || pp->verdict == VERDICT_ASCII) {
+			row->chosen = pp->declared;
 			row->confidence = 100;
-			str_copy(row->reason, sizeof(row->reason), verdicts[i] == VERDICT_ASCII ?
+			str_copy(row->reason, sizeof(row->reason), pp->verdict == VERDICT_ASCII ?
 				 "plain ASCII: no label needed" : "label present and the text decodes");
 		}
 	}
-	build_context(&pl, in->rule);
+	build_context(pl);
+}
 
-	/* phase 2: choices and edits for broken parts */
-	for (i = 0; i < m->nparts && !pl.fw.error; i++) {
-		struct report_row *row = pl.pp[i].row >= 0 ? &rep->rows[pl.pp[i].row] : NULL;
+/* Step 2, choose: a charset and an action for every broken part. */
+static void choose_parts(struct plan *pl)
+{
+	unsigned i;
 
-		switch (verdicts[i]) {
+	for (i = 0; i < pl->m->nparts && !pl->fw.error; i++) {
+		struct part_plan *pp = &pl->pp[i];
+		struct report_row *row = part_row(pl, i);
+
+		switch (pp->verdict) {
 		case VERDICT_OK:
 		case VERDICT_ASCII:
 			/* the label is right, but a line over 998 bytes breaks RFC 5322
 			 * transport (RFC 5321 4.5.3.1.6): quoted-printable keeps the text */
-			if (m->parts[i].max_line_len > 998 && pl.conf->mode != MODE_REPORT) {
-				plan_cte(&pl, i, row);
-				if (pl.pp[i].reencode) {
-					pl.any_problem = true;
+			if (pl->m->parts[i].max_line_len > 998) {
+				plan_cte(pl, i, row);
+				if (pp->reencode) {
+					pl->any_problem = true;
 					str_copy(row->reason, sizeof(row->reason),
 						 "label right; line over 998 bytes re-encoded as quoted-printable");
 				}
@@ -862,42 +455,140 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 		case VERDICT_SKIPPED:
 			break;
 		default:
-			choose_for_part(&pl, verdicts[i], declared[i], &oracles[i], row);
-			plan_text_action(&pl, i, row);
+			choose_for_part(pl, pp->verdict, pp->declared, &pp->oracle, row);
+			plan_text_action(pl, i, row);
 			if (row->chosen != NULL)
-				plan_cte(&pl, i, row);
+				plan_cte(pl, i, row);
 			break;
 		}
 	}
-	for (i = 0; i < m->nparts && !pl.fw.error; i++)
-		if (verdicts[i] != VERDICT_SKIPPED)
-			plan_params(&pl, i);
-	for (i = 0; i < m->nparts && !pl.fw.error; i++)
-		emit_part_edits(&pl, i);
-	for (i = 0; i < m->nheaders && !pl.fw.error; i++)
-		plan_header(&pl, i);
+}
 
-	if (!pl.fw.error && el->n > edits_before && pl.mime_edit && m->parts[0].mimever_header < 0 &&
-	    fields_add(&pl.fw, 0, "MIME-Version", "1.0"))
-		rep->rows[0].actions |= ACT_MIMEVER;
-	/* Report mode writes only the audit header, once: a message that already
-	 * carries ours (a second pass, a second MTA hop) is left as it is. */
-	if (!pl.fw.error && pl.conf->audit_header != NULL &&
-	    (el->n > edits_before || (pl.conf->mode == MODE_REPORT && pl.any_problem &&
-				      mime_part_header(m, 0, pl.conf->audit_header, 0) == NULL))) {
-		struct buf audit;
+/* Step 3, plan headers: raw 8-bit file names, then raw 8-bit header text. */
+static void plan_headers(struct plan *pl)
+{
+	unsigned i;
 
-		buf_init(&audit, 4096);
-		report_format_audit(rep, fields_part_eol(m, 0), &audit);
-		(void)fields_add(&pl.fw, 0, pl.conf->audit_header,
-				     buf_cstr(&audit) + (audit.len > 0 && audit.data[0] == ' '));
-		buf_free(&audit);
+	for (i = 0; i < pl->m->nparts && !pl->fw.error; i++)
+		if (pl->pp[i].verdict != VERDICT_SKIPPED)
+			plan_params(pl, i);
+	for (i = 0; i < pl->m->nheaders && !pl->fw.error; i++)
+		plan_header(pl, i);
+}
+
+#define ACT_REPAIRS	(ACT_LABEL | ACT_RELABEL | ACT_TRANSCODE | ACT_ENCODE_HDR | ACT_ENCODE_PARAM | \
+			 ACT_CTE | ACT_MIMEVER | ACT_CT_ADDED)
+
+/* Mode report: every planned repair becomes "report-only" and nothing is
+ * written; the one place the mode is looked at. */
+static void report_only(struct plan *pl)
+{
+	size_t i;
+
+	for (i = 0; i < pl->rep->n; i++) {
+		struct report_row *row = &pl->rep->rows[i];
+
+		if (row->actions & ACT_REPAIRS)
+			row->actions = (row->actions & ~ACT_REPAIRS) | ACT_REPORT;
 	}
-	free(verdicts);
-	free(declared);
-	free(oracles);
+	for (i = 0; i < pl->m->nparts; i++) {
+		struct part_plan *pp = &pl->pp[i];
+
+		pp->label = pp->param_cs = NULL;
+		pp->transcode = pp->reencode = false;
+		pp->new_cte = CTE_ABSENT;
+	}
+	for (i = 0; i < pl->m->nheaders; i++)
+		pl->hdr_row[i] = -1;
+}
+
+/* Step 4, audit: MIME-Version where the top level became MIME, and the audit
+ * header on a changed message -- or, in report mode, on one with findings
+ * that does not carry ours yet (a second pass, a second MTA hop). */
+static void plan_audit(struct plan *pl, size_t edits_before)
+{
+	const struct mime_message *m = pl->m;
+	struct edit_list *el = pl->fw.el;
+	struct buf audit;
+
+	if (el->n > edits_before && pl->mime_edit && m->parts[0].mimever_header < 0 &&
+	    fields_add(&pl->fw, 0, "MIME-Version", "1.0"))
+		pl->rep->rows[0].actions |= ACT_MIMEVER;
+	if (pl->conf->audit_header == NULL)
+		return;
+	if (el->n == edits_before && !(pl->conf->mode == MODE_REPORT && pl->any_problem &&
+				       mime_part_header(m, 0, pl->conf->audit_header, 0) == NULL))
+		return;
+	buf_init(&audit, 4096);
+	report_format_audit(pl->rep, fields_part_eol(m, 0), &audit);
+	(void)fields_add(&pl->fw, 0, pl->conf->audit_header,
+			 buf_cstr(&audit) + (audit.len > 0 && audit.data[0] == ' '));
+	buf_free(&audit);
+}
+
+static void emit_edits(struct plan *pl)
+{
+	unsigned i;
+
+	for (i = 0; i < pl->m->nparts && !pl->fw.error; i++)
+		emit_part_edits(pl, i);
+	for (i = 0; i < pl->m->nheaders && !pl->fw.error; i++)
+		emit_header_edit(pl, i);
+}
+
+static void plan_init(struct plan *pl, const struct repair_input *in, struct edit_list *el, struct report *rep)
+{
+	unsigned i;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->in = in;
+	pl->m = in->msg;
+	pl->conf = in->conf;
+	pl->fw.m = in->msg;
+	pl->fw.spool = in->spool;
+	pl->fw.el = el;
+	pl->fw.limit = FIELD_MAX;
+	pl->rep = rep;
+	pl->utf8 = charset_lookup("utf-8");
+	pl->pp = xcalloc(pl->m->nparts, sizeof(*pl->pp));
+	for (i = 0; i < pl->m->nparts; i++)
+		pl->pp[i].row = -1;
+	pl->hdr_row = xcalloc(pl->m->nheaders ? pl->m->nheaders : 1, sizeof(*pl->hdr_row));
+	for (i = 0; i < pl->m->nheaders; i++)
+		pl->hdr_row[i] = -1;
+}
+
+int repair_plan(const struct repair_input *in, struct edit_list *el, struct report *rep)
+{
+	struct plan pl;
+	enum repair_skip skip;
+	size_t edits_before = el->n;
+	int error;
+
+	rep->message_anomalies = in->msg->anomalies;
+	if (in->msg->nparts == 0)
+		return 0;
+	plan_init(&pl, in, el, rep);
+	skip = message_skip(&pl);
+	if (skip != REPAIR_SKIP_NONE) {
+		rep->signed_message = skip == REPAIR_SKIP_DKIM || skip == REPAIR_SKIP_SIGNED;
+		report_untouched(in->msg, rep, repair_skip_reason(skip));
+		free(pl.pp);
+		free(pl.hdr_row);
+		return 0;
+	}
+	judge_parts(&pl);
+	choose_parts(&pl);
+	plan_headers(&pl);
+	if (pl.conf->mode == MODE_REPORT)
+		report_only(&pl);
+	emit_edits(&pl);
+	if (!pl.fw.error)
+		plan_audit(&pl, edits_before);
+	error = pl.fw.error;
 	free(pl.pp);
-	if (pl.fw.error)
+	free(pl.hdr_row);
+	if (error)
 		return -1;
 	if (!edit_list_finalize(el)) {
 		/* overlapping edits would corrupt the message: refuse them all */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "mimeparam.h"
 #include "report.h"
 
 static const char *const verdict_names[] = {
@@ -98,15 +99,53 @@ struct report_row *report_add(struct report *r)
 	return row;
 }
 
+/* The one rule for text from strangers: printable ASCII stays, anything
+ * else (controls, CR/LF, 8-bit) becomes '?'. */
+static char printable(char c)
+{
+	return ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f) ? c : '?';
+}
+
 void report_sanitize(const char *s, size_t len, struct buf *out)
 {
 	size_t i;
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (buf_putc(out, (c >= 0x20 && c < 0x7f) ? c : '?') < 0)
+	for (i = 0; i < len; i++)
+		if (buf_putc(out, printable(s[i])) < 0)
 			return;
+}
+
+void report_copy_printable(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && i + 1 < cap; i++)
+		dst[i] = printable(src[i]);
+	dst[i] = '\0';
+}
+
+void report_untouched(const struct mime_message *m, struct report *rep, const char *why)
+{
+	unsigned i;
+
+	rep->passed_untouched = true;
+	rep->message_anomalies = m->anomalies;
+	str_copy(rep->note, sizeof(rep->note), why);
+	for (i = 0; i < m->nparts; i++) {
+		const struct mime_part *p = &m->parts[i];
+		const struct mparam *cp = mparams_get(&p->ct, "charset");
+		struct report_row *row = report_add(rep);
+
+		str_copy(row->id, sizeof(row->id), p->id);
+		snprintf(row->content_type, sizeof(row->content_type), "%s/%s", p->type, p->subtype);
+		if (cp != NULL)
+			report_copy_printable(row->declared, sizeof(row->declared), cp->value, cp->value_len);
+		if (p->is_leaf && strcmp(p->type, "text") == 0) {
+			row->verdict = VERDICT_SKIPPED;
+			str_copy(row->reason, sizeof(row->reason), why);
+		} else {
+			row->verdict = VERDICT_NOT_TEXT;
+		}
 	}
 }
 

@@ -1199,20 +1199,60 @@ int rfc2231_encode_param(const char *name, const char *value, size_t len,
 	return 0;
 }
 
-enum rfc2047_kind rfc2047_kind_of(const char *header_name)
+/*
+ * The one table of header names whose raw 8-bit text we may turn into
+ * encoded-words (RFC 2047 section 5), and how.  Address headers: encoded-words
+ * only in a display name or comment ("phrase"); RFC 2047 5(3) allows them in
+ * any header that carries addresses with phrases, so the RFC 5322 address
+ * fields (3.6.2, 3.6.3, 3.6.6 including Resent-Bcc), the obsolete
+ * Resent-Reply-To (RFC 822) and the common non-standard address lists
+ * (Mail-Followup-To, Mail-Reply-To, Errors-To, Apparently-To, Return-Receipt-To,
+ * Disposition-Notification-To of RFC 8098) are all encodable.  Unstructured
+ * fields (RFC 5322 3.6.5 Subject, Comments, Keywords -- a phrase list; RFC 2045
+ * Content-Description; Organization, Summary, Thread-Topic, the mailer
+ * fields): any text.  Every X- field counts as unstructured (below).  Other
+ * structured fields (Message-ID, Received, Date, List-*...) never are.
+ */
+static const struct {
+	const char *name;
+	enum rfc2047_kind kind;
+} encodable_headers[] = {
+	{ "subject", RFC2047_UNSTRUCTURED }, { "comments", RFC2047_UNSTRUCTURED },
+	{ "keywords", RFC2047_UNSTRUCTURED }, { "content-description", RFC2047_UNSTRUCTURED },
+	{ "organization", RFC2047_UNSTRUCTURED }, { "thread-topic", RFC2047_UNSTRUCTURED },
+	{ "summary", RFC2047_UNSTRUCTURED }, { "user-agent", RFC2047_UNSTRUCTURED },
+	{ "from", RFC2047_ADDRESS }, { "to", RFC2047_ADDRESS }, { "cc", RFC2047_ADDRESS },
+	{ "bcc", RFC2047_ADDRESS }, { "reply-to", RFC2047_ADDRESS }, { "sender", RFC2047_ADDRESS },
+	{ "resent-from", RFC2047_ADDRESS }, { "resent-to", RFC2047_ADDRESS },
+	{ "resent-cc", RFC2047_ADDRESS }, { "resent-bcc", RFC2047_ADDRESS },
+	{ "resent-sender", RFC2047_ADDRESS }, { "resent-reply-to", RFC2047_ADDRESS },
+	{ "return-receipt-to", RFC2047_ADDRESS }, { "disposition-notification-to", RFC2047_ADDRESS },
+	{ "mail-followup-to", RFC2047_ADDRESS }, { "mail-reply-to", RFC2047_ADDRESS },
+	{ "errors-to", RFC2047_ADDRESS }, { "apparently-to", RFC2047_ADDRESS },
+};
+
+/* The table row of header_name, or -1 when it has none. */
+static int header_row(const char *header_name)
 {
-	static const char *const address_headers[] = {
-		"from", "to", "cc", "bcc", "reply-to", "sender",
-		"resent-from", "resent-to", "resent-cc", "resent-bcc", "resent-sender",
-		"resent-reply-to", "return-receipt-to", "disposition-notification-to",
-		"mail-followup-to", "mail-reply-to", "errors-to", "apparently-to",
-	};
 	size_t i;
 
 	if (header_name == NULL)
-		return RFC2047_UNSTRUCTURED;
-	for (i = 0; i < ARRAY_LEN(address_headers); i++)
-		if (ascii_strcasecmp(header_name, address_headers[i]) == 0)
-			return RFC2047_ADDRESS;
-	return RFC2047_UNSTRUCTURED;
+		return -1;
+	for (i = 0; i < ARRAY_LEN(encodable_headers); i++)
+		if (ascii_strcasecmp(header_name, encodable_headers[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+enum rfc2047_kind rfc2047_kind_of(const char *header_name)
+{
+	int row = header_row(header_name);
+
+	return row >= 0 ? encodable_headers[row].kind : RFC2047_UNSTRUCTURED;
+}
+
+bool rfc2047_header_encodable(const char *header_name)
+{
+	return header_row(header_name) >= 0 ||
+	    (header_name != NULL && ascii_strncasecmp(header_name, "x-", 2) == 0);
 }

@@ -1,0 +1,30 @@
+/*
+ * verdict.h -- judging a text part's charset label on its own bytes.
+ *
+ * The verdicts (report.h) in the order they are tested:
+ *   - pure ASCII with ISO-2022/HZ escapes that decode under the escape-based
+ *     charset: legacy-7bit, unless a stateful 7-bit label already says so;
+ *   - pure ASCII: ok with a label, ascii without;
+ *   - 8-bit: missing (no label), unknown-label (no converter knows it),
+ *     ascii-with-8bit, invalid-utf8, latin1-with-c1 (iso-8859-1 on 0x80-0x9F),
+ *     undecodable (the bytes do not decode under the label), nonstandard-label
+ *     (a known charset under a name receivers may not know: cp1251, 1252,
+ *     ks_c_5601-1987, utf8...), else ok.
+ * Every "decodes" is asked of the part's oracle (oracle.h), so the verdict is
+ * exact for the whole part, not just the analysis sample.
+ */
+#ifndef CPM_VERDICT_H
+#define CPM_VERDICT_H
+
+#include "analyze.h"
+#include "charset.h"
+#include "mime.h"
+#include "oracle.h"
+#include "report.h"
+
+/* The verdict on text leaf p (analysis ta); *declared is what its label
+ * names (NULL when no label, a placeholder, or an unknown name). */
+enum verdict verdict_of_text_part(const struct mime_part *p, const struct text_analysis *ta,
+				  struct decode_oracle *o, const struct charset_info **declared);
+
+#endif

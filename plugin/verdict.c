@@ -1,0 +1,94 @@
+/*
+ * verdict.c -- is a text part's label right?  See verdict.h.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "util.h"
+#include "verdict.h"
+
+/*
+ * A label names a known charset but not by a name receivers are sure to know:
+ * Windows code page forms ("1252", "cp1251", "win-1250", "x-cp1252"), vendor
+ * names (ks_c_5601-1987, x-sjis, ms_kanji...).  IANA names and their common
+ * aliases (latin1, iso8859-1, utf8...) are accepted as they are, so correctly
+ * labelled mail is never touched.
+ */
+static bool label_nonstandard(const char *label, const struct charset_info *cs)
+{
+	char low[64];
+	size_t n = strlen(label);
+	size_t i;
+	bool digits = n > 0;
+
+	if (!ascii_lower_copy(low, sizeof(low), label, n))
+		return false;
+	if (ascii_strcasecmp(low, cs->mime_name) == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (low[i] < '0' || low[i] > '9')
+			digits = false;
+	if (digits)
+		return true;
+	if (strncmp(low, "cp", 2) == 0 || strncmp(low, "win", 3) == 0 || strncmp(low, "x-cp", 4) == 0 ||
+	    strncmp(low, "ms", 2) == 0 || strncmp(low, "ks_c_5601", 9) == 0 ||
+	    strcmp(low, "x-sjis") == 0 || strcmp(low, "x-euc-jp") == 0 || strcmp(low, "x-gbk") == 0 ||
+	    strcmp(low, "x-mac-roman") == 0 || strcmp(low, "ansi_x3.4-1968") == 0 ||
+	    strcmp(low, "x-user-defined") == 0 || strcmp(low, "ksc5601") == 0 ||
+	    strcmp(low, "sjis") == 0 || strcmp(low, "x-big5") == 0 || strcmp(low, "utf8") == 0 ||
+	    strcmp(low, "x-utf8") == 0)
+		return true;
+	return false;
+}
+
+static const struct charset_info *escape_charset(const struct text_analysis *ta)
+{
+	if (ta->iso2022jp)
+		return charset_lookup("iso-2022-jp");
+	if (ta->iso2022kr)
+		return charset_lookup("iso-2022-kr");
+	if (ta->hz)
+		return charset_lookup("hz-gb-2312");
+	return NULL;
+}
+
+enum verdict verdict_of_text_part(const struct mime_part *p, const struct text_analysis *ta,
+				  struct decode_oracle *o, const struct charset_info **declared_out)
+{
+	const struct mparam *cp = mparams_get(&p->ct, "charset");
+	const struct charset_info *declared = NULL;
+	const struct charset_info *esc;
+	const char *label = cp != NULL ? cp->value : NULL;
+
+	if (label != NULL && label[0] != '\0' && !charset_is_placeholder(label))
+		declared = charset_lookup(label);
+	*declared_out = declared;
+	esc = escape_charset(ta);
+	/* Escape sequences alone prove nothing: only text that decodes under the
+	 * escape-based charset is legacy 7-bit; anything else is plain ASCII. */
+	if (!ta->has_8bit && esc != NULL && oracle_decodes(o, esc)) {
+		if (declared != NULL && (declared->props & CSP_7BIT_STATEFUL) && oracle_decodes(o, declared))
+			return VERDICT_OK;
+		return VERDICT_LEGACY_7BIT;
+	}
+	if (!ta->has_8bit)
+		return label != NULL ? VERDICT_OK : VERDICT_ASCII;
+	if (label == NULL || label[0] == '\0')
+		return VERDICT_MISSING;
+	if (declared == NULL)
+		return VERDICT_UNKNOWN_LABEL;
+	if (charset_same(declared, charset_lookup("us-ascii")))
+		return VERDICT_ASCII_WITH_8BIT;
+	if (charset_same(declared, charset_lookup("utf-8")))
+		return text_analysis_utf8_ok(ta) ?
+		    (label_nonstandard(label, declared) ? VERDICT_NONSTANDARD_LABEL : VERDICT_OK) :
+		    VERDICT_INVALID_UTF8;
+	if (charset_same(declared, charset_lookup("iso-8859-1")) && ta->has_c1)
+		return VERDICT_LATIN1_WITH_C1;
+	if (!oracle_decodes(o, declared))
+		return VERDICT_UNDECODABLE;
+	if (label_nonstandard(label, declared))
+		return VERDICT_NONSTANDARD_LABEL;
+	return VERDICT_OK;
+}
