@@ -4,7 +4,8 @@
  *
  * The detection context (detect.h) of a message is: the charset of the
  * configured source rule that matched (rules.h), the sender's TLD, the site
- * default, the sender memory's priors (memory.h), and the labels other parts of the message declared and that hold
+ * default, the sender memory's priors (memory.h), and the labels other
+ * parts of the message declared and that hold
  * (most relevant first, at most 8, utf-8 and us-ascii left out: they say
  * nothing about a legacy charset).  Parts and headers share it.
  *

@@ -26,7 +26,6 @@
 #include "conf.h"
 #include "repair.h"
 #include "report.h"
-#include "rfc2047.h"
 #include "fields.h"
 #include "oracle.h"
 #include "verdict.h"
