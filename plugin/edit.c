@@ -30,12 +30,8 @@ struct edit *edit_list_add(struct edit_list *el, size_t start, size_t end)
 {
 	struct edit *e;
 
-	if (el->n == el->cap) {
-		el->cap = el->cap ? el->cap * 2 : 8;
-		el->v = xreallocarray(el->v, el->cap, sizeof(*el->v));
-	}
+	el->v = array_grow_zeroed(el->v, el->n, &el->cap, 8, sizeof(*el->v));
 	e = &el->v[el->n++];
-	memset(e, 0, sizeof(*e));
 	e->start = start;
 	e->end = end;
 	e->kind = EDIT_BYTES;

@@ -46,7 +46,7 @@ struct open_part {
 struct mime_scanner {
 	struct mime_limits lim;
 	struct mime_message m;
-	unsigned parts_cap, headers_cap;
+	size_t parts_cap, headers_cap;
 	mime_body_fn body_cb;
 	mime_part_end_fn end_cb;
 	void *cb_arg;
@@ -120,12 +120,8 @@ static unsigned new_part(struct mime_scanner *sc, int parent, size_t hdr_start)
 	struct mime_part *p;
 	unsigned idx = sc->m.nparts;
 
-	if (sc->m.nparts == sc->parts_cap) {
-		sc->parts_cap = sc->parts_cap ? sc->parts_cap * 2 : 4;
-		sc->m.parts = xreallocarray(sc->m.parts, sc->parts_cap, sizeof(*sc->m.parts));
-	}
+	sc->m.parts = array_grow_zeroed(sc->m.parts, sc->m.nparts, &sc->parts_cap, 4, sizeof(*sc->m.parts));
 	p = &sc->m.parts[sc->m.nparts++];
-	memset(p, 0, sizeof(*p));
 	p->parent = parent;
 	p->hdr_start = p->hdr_end = p->body_start = p->body_end = hdr_start;
 	p->first_header = sc->m.nheaders;
@@ -423,12 +419,9 @@ static void finish_field(struct mime_scanner *sc)
 		buf_reset(&sc->field_value);
 		return;
 	}
-	if (sc->m.nheaders == sc->headers_cap) {
-		sc->headers_cap = sc->headers_cap ? sc->headers_cap * 2 : 16;
-		sc->m.headers = xreallocarray(sc->m.headers, sc->headers_cap, sizeof(*sc->m.headers));
-	}
+	sc->m.headers = array_grow_zeroed(sc->m.headers, sc->m.nheaders, &sc->headers_cap, 16,
+					  sizeof(*sc->m.headers));
 	h = &sc->m.headers[sc->m.nheaders];
-	memset(h, 0, sizeof(*h));
 	h->start = sc->field_start;
 	h->colon = sc->field_colon;
 	h->end = sc->field_end;

@@ -336,17 +336,6 @@ static void section_literal(const unsigned char *in, const struct section *s,
 	}
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Append p[0..n) %XX-decoded; a bad escape is kept literally. */
 static void percent_decode(struct buf *out, const char *p, size_t n, unsigned *errors)
 {
@@ -359,8 +348,8 @@ static void percent_decode(struct buf *out, const char *p, size_t n, unsigned *e
 		if (p[i] != '%')
 			continue;
 		value_put(out, p + run, i - run, errors);
-		hi = i + 2 < n ? hexval((unsigned char)p[i + 1]) : -1;
-		lo = i + 2 < n ? hexval((unsigned char)p[i + 2]) : -1;
+		hi = i + 2 < n ? hex_digit_value((unsigned char)p[i + 1]) : -1;
+		lo = i + 2 < n ? hex_digit_value((unsigned char)p[i + 2]) : -1;
 		if (hi < 0 || lo < 0) {
 			*errors |= MPARAM_ERR_2231;
 			value_put(out, "%", 1, errors);
@@ -386,14 +375,9 @@ static struct mparam *emit(struct mparams *out, const struct section *first,
 		free(charset);
 		return NULL;
 	}
-	if (out->nparam == out->param_cap) {
-		out->param_cap = out->param_cap ? out->param_cap * 2 : 4;
-		if (out->param_cap > MPARAM_MAX)
-			out->param_cap = MPARAM_MAX;
-		out->param = xreallocarray(out->param, out->param_cap, sizeof(*out->param));
-	}
+	/* nparam < MPARAM_MAX here (checked above), so the array stays bounded */
+	out->param = array_grow_zeroed(out->param, out->nparam, &out->param_cap, 4, sizeof(*out->param));
 	mp = &out->param[out->nparam++];
-	memset(mp, 0, sizeof(*mp));
 	mp->name = xstrdup(first->name);
 	mp->value = buf_steal(val, &mp->value_len);
 	mp->charset = charset;

@@ -90,12 +90,8 @@ struct report_row *report_add(struct report *r)
 {
 	struct report_row *row;
 
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 8;
-		r->rows = xreallocarray(r->rows, r->cap, sizeof(*r->rows));
-	}
+	r->rows = array_grow_zeroed(r->rows, r->n, &r->cap, 8, sizeof(*r->rows));
 	row = &r->rows[r->n++];
-	memset(row, 0, sizeof(*row));
 	return row;
 }
 

@@ -37,17 +37,6 @@ static bool is_crlf(char c)
 	return c == '\r' || c == '\n';
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static const char hexdigits[] = "0123456789ABCDEF";
 
 /* ---- character structure of a charset ---------------------------------------------- */
@@ -291,8 +280,8 @@ static int ew_decode_text(const struct ew *ew, struct buf *out)
 			int hi, lo;
 
 			if (i + 2 >= ew->text_len ||
-			    (hi = hexval((unsigned char)ew->text[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)ew->text[i + 2])) < 0)
+			    (hi = hex_digit_value((unsigned char)ew->text[i + 1])) < 0 ||
+			    (lo = hex_digit_value((unsigned char)ew->text[i + 2])) < 0)
 				return -1;
 			r = buf_putc(out, hi * 16 + lo);
 			i += 2;

@@ -141,3 +141,24 @@ void str_copy(char *dst, size_t cap, const char *src)
 	memcpy(dst, src, n);
 	dst[n] = '\0';
 }
+
+void *array_grow_zeroed(void *v, size_t n, size_t *cap, size_t first, size_t size)
+{
+	if (n >= *cap) {
+		*cap = *cap ? *cap * 2 : first;
+		v = xreallocarray(v, *cap, size);
+	}
+	memset((char *)v + n * size, 0, size);
+	return v;
+}
+
+int hex_digit_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
