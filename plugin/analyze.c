@@ -26,16 +26,14 @@ struct cte_out {
 	void *arg;
 };
 
-static void
-out_flush(struct cte_out *o)
+static void out_flush(struct cte_out *o)
 {
 	if (o->len > 0)
 		o->sink(o->arg, o->buf, o->len);
 	o->len = 0;
 }
 
-static inline void
-out_byte(struct cte_out *o, char c)
+static inline void out_byte(struct cte_out *o, char c)
 {
 	if (o->len == sizeof(o->buf))
 		out_flush(o);
@@ -71,8 +69,7 @@ static const unsigned char b64_table[256] = {
  * padding, the quantum is over: the partial bits are dropped (a correct
  * encoder leaves only zero bits there).
  */
-static void
-b64_feed(struct cte_decoder *d, const unsigned char *p, size_t len, struct cte_out *o)
+static void b64_feed(struct cte_decoder *d, const unsigned char *p, size_t len, struct cte_out *o)
 {
 	size_t i = 0;
 
@@ -134,8 +131,7 @@ static const signed char hex_table[256] = {
 	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
 };
 
-static inline int
-hex_value(unsigned char c)
+static inline int hex_value(unsigned char c)
 {
 	return hex_table[c];
 }
@@ -145,8 +141,7 @@ hex_value(unsigned char c)
  * "=\r"); acc counts white space seen after a lone "=" (a soft break may be
  * padded: "=  \r\n"), all of it spaces/tabs as pend[1] records the first.
  */
-static void
-qp_flush_pending(struct cte_decoder *d, struct cte_out *o)
+static void qp_flush_pending(struct cte_decoder *d, struct cte_out *o)
 {
 	for (unsigned k = 0; k < d->npend; k++)
 		if (d->pend[k] != '\r')
@@ -158,8 +153,7 @@ qp_flush_pending(struct cte_decoder *d, struct cte_out *o)
 	d->acc = 0;
 }
 
-static void
-qp_byte(struct cte_decoder *d, unsigned char c, struct cte_out *o)
+static void qp_byte(struct cte_decoder *d, unsigned char c, struct cte_out *o)
 {
 	if (d->npend == 0) {
 		if (c == '=') {
@@ -226,8 +220,7 @@ qp_byte(struct cte_decoder *d, unsigned char c, struct cte_out *o)
 	}
 }
 
-static void
-qp_feed(struct cte_decoder *d, const unsigned char *p, size_t len, struct cte_out *o)
+static void qp_feed(struct cte_decoder *d, const unsigned char *p, size_t len, struct cte_out *o)
 {
 	size_t i = 0;
 
@@ -256,15 +249,13 @@ qp_feed(struct cte_decoder *d, const unsigned char *p, size_t len, struct cte_ou
 	}
 }
 
-void
-cte_decoder_init(struct cte_decoder *d, enum mime_cte cte)
+void cte_decoder_init(struct cte_decoder *d, enum mime_cte cte)
 {
 	memset(d, 0, sizeof(*d));
 	d->cte = cte;
 }
 
-void
-cte_decoder_feed(struct cte_decoder *d, const char *data, size_t len, cte_sink_fn sink, void *arg)
+void cte_decoder_feed(struct cte_decoder *d, const char *data, size_t len, cte_sink_fn sink, void *arg)
 {
 	struct cte_out o;
 
@@ -287,8 +278,7 @@ cte_decoder_feed(struct cte_decoder *d, const char *data, size_t len, cte_sink_f
 	}
 }
 
-void
-cte_decoder_finish(struct cte_decoder *d, cte_sink_fn sink, void *arg)
+void cte_decoder_finish(struct cte_decoder *d, cte_sink_fn sink, void *arg)
 {
 	struct cte_out o;
 
@@ -325,8 +315,7 @@ enum esc_state {
 /* One step of the escape-sequence recogniser: ISO-2022-JP (ESC $ B, ESC $ @,
  * ESC $ ( D, ESC ( J, ESC ( I) and ISO-2022-KR (ESC $ ) C).  ESC ( B alone
  * (back to ASCII) proves nothing. */
-static void
-esc_step(struct text_analysis *ta, unsigned char c)
+static void esc_step(struct text_analysis *ta, unsigned char c)
 {
 	switch (ta->esc_state) {
 	case ESC_SEEN:
@@ -360,8 +349,7 @@ esc_step(struct text_analysis *ta, unsigned char c)
 		ta->esc_state = ESC_SEEN;
 }
 
-static void
-scan_escapes(struct text_analysis *ta, const unsigned char *p, size_t len)
+static void scan_escapes(struct text_analysis *ta, const unsigned char *p, size_t len)
 {
 	size_t i = 0;
 
@@ -381,8 +369,7 @@ scan_escapes(struct text_analysis *ta, const unsigned char *p, size_t len)
 /* HZ (RFC 1843): "~{" enters GB mode, "~}" leaves it; "~~" is a tilde.
  * Counted as HZ once a "~{ ... ~}" pair is seen.  A "~" at the end of a
  * chunk is remembered in hz_tilde. */
-static void
-scan_hz(struct text_analysis *ta, const unsigned char *p, size_t len)
+static void scan_hz(struct text_analysis *ta, const unsigned char *p, size_t len)
 {
 	size_t i = 0;
 
@@ -408,8 +395,7 @@ scan_hz(struct text_analysis *ta, const unsigned char *p, size_t len)
 }
 
 /* Longest line, excluding its CRLF or LF. */
-static void
-scan_lines(struct text_analysis *ta, const unsigned char *p, size_t len)
+static void scan_lines(struct text_analysis *ta, const unsigned char *p, size_t len)
 {
 	size_t i = 0;
 
@@ -433,8 +419,7 @@ scan_lines(struct text_analysis *ta, const unsigned char *p, size_t len)
 	}
 }
 
-static void
-count_bytes(uint64_t *hist, const unsigned char *p, size_t len)
+static void count_bytes(uint64_t *hist, const unsigned char *p, size_t len)
 {
 	/* Four interleaved tables keep runs of one byte value (spaces, the same
 	 * Cyrillic letter) from serialising on one counter. */
@@ -465,8 +450,7 @@ count_bytes(uint64_t *hist, const unsigned char *p, size_t len)
 		hist[p[i]]++;
 }
 
-static void
-keep_sample(struct text_analysis *ta, const unsigned char *p, size_t len)
+static void keep_sample(struct text_analysis *ta, const unsigned char *p, size_t len)
 {
 	size_t room = ANALYZE_SAMPLE - ta->sample_len;
 	size_t take = len < room ? len : room;
@@ -492,8 +476,7 @@ keep_sample(struct text_analysis *ta, const unsigned char *p, size_t len)
 }
 
 /* The sink of the transfer-encoding decoder: decoded text arrives here. */
-static void
-analyze_decoded(void *arg, const char *data, size_t len)
+static void analyze_decoded(void *arg, const char *data, size_t len)
 {
 	struct text_analysis *ta = arg;
 	const unsigned char *p = (const unsigned char *)data;
@@ -516,8 +499,7 @@ analyze_decoded(void *arg, const char *data, size_t len)
 	}
 }
 
-void
-text_analysis_init(struct text_analysis *ta, enum mime_cte cte, bool is_html)
+void text_analysis_init(struct text_analysis *ta, enum mime_cte cte, bool is_html)
 {
 	memset(ta, 0, sizeof(*ta));
 	ta->cte = cte;
@@ -527,14 +509,12 @@ text_analysis_init(struct text_analysis *ta, enum mime_cte cte, bool is_html)
 	cte_decoder_init(&ta->dec, cte);
 }
 
-void
-text_analysis_feed(struct text_analysis *ta, const char *data, size_t len)
+void text_analysis_feed(struct text_analysis *ta, const char *data, size_t len)
 {
 	cte_decoder_feed(&ta->dec, data, len, analyze_decoded, ta);
 }
 
-static bool
-is_token_char(unsigned char c)
+static bool is_token_char(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 	    c == '-' || c == '_' || c == '.' || c == ':';
@@ -543,8 +523,7 @@ is_token_char(unsigned char c)
 /* Find "charset" inside a <meta ...> tag of the first bytes of an HTML
  * text: covers <meta charset="x"> and <meta http-equiv=... content="text/html;
  * charset=x">.  Only the first KB is looked at, as browsers do. */
-static void
-sniff_html_meta(struct text_analysis *ta)
+static void sniff_html_meta(struct text_analysis *ta)
 {
 	const char *s = ta->html_scan;
 	size_t n = ta->html_scan_len;
@@ -578,8 +557,7 @@ sniff_html_meta(struct text_analysis *ta)
 	}
 }
 
-void
-text_analysis_finish(struct text_analysis *ta)
+void text_analysis_finish(struct text_analysis *ta)
 {
 	if (ta->finished)
 		return;
@@ -604,36 +582,31 @@ text_analysis_finish(struct text_analysis *ta)
 	ta->finished = true;
 }
 
-void
-text_analysis_free(struct text_analysis *ta)
+void text_analysis_free(struct text_analysis *ta)
 {
 	free(ta->sample);
 	ta->sample = NULL;
 	ta->sample_len = ta->sample_cap = 0;
 }
 
-void
-text_analysis_of_bytes(struct text_analysis *ta, const char *data, size_t len)
+void text_analysis_of_bytes(struct text_analysis *ta, const char *data, size_t len)
 {
 	text_analysis_init(ta, CTE_8BIT, false);
 	text_analysis_feed(ta, data, len);
 	text_analysis_finish(ta);
 }
 
-bool
-text_analysis_is_ascii(const struct text_analysis *ta)
+bool text_analysis_is_ascii(const struct text_analysis *ta)
 {
 	return !ta->has_8bit && !ta->iso2022jp && !ta->iso2022kr && !ta->hz;
 }
 
-bool
-text_analysis_utf8_ok(const struct text_analysis *ta)
+bool text_analysis_utf8_ok(const struct text_analysis *ta)
 {
 	return utf8_final_ok(&ta->utf8);
 }
 
-bool
-text_analysis_sbcs_decodes(const struct text_analysis *ta, const struct charset_info *cs)
+bool text_analysis_sbcs_decodes(const struct text_analysis *ta, const struct charset_info *cs)
 {
 	if (cs == NULL || !(cs->props & CSP_SINGLE_BYTE))
 		return false;

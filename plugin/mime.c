@@ -496,23 +496,10 @@ static bool is_digest_child(const struct mime_scanner *sc, const struct mime_par
 }
 
 /* The header block of the current part ended; body starts at body_start. */
-static void header_block_end(struct mime_scanner *sc, size_t body_start)
+/* Content-Type, Content-Disposition and Content-Transfer-Encoding of part p,
+ * parsed once its header block is complete. */
+static void parse_content_fields(struct mime_scanner *sc, struct mime_part *p)
 {
-	unsigned idx = sc->stack[sc->nopen - 1].part;
-	struct mime_part *p = &sc->m.parts[idx];
-	const struct mparam *bd;
-
-	finish_field(sc);
-	p = &sc->m.parts[idx];
-	if (p->nheaders == 0)
-		p->hdr_end = p->hdr_start;
-	p->body_start = p->body_end = body_start;
-	if (sc->block_crlf + sc->block_lf > 0)
-		p->eol_crlf = sc->block_crlf > sc->block_lf;
-	if (is_digest_child(sc, p)) {
-		memcpy(p->type, "message", 8);
-		memcpy(p->subtype, "rfc822", 7);
-	}
 	if (p->ct_header >= 0) {
 		const struct mime_header *h = &sc->m.headers[p->ct_header];
 
@@ -543,6 +530,26 @@ static void header_block_end(struct mime_scanner *sc, size_t body_start)
 		if (p->cte == CTE_UNKNOWN)
 			flag(sc, MIME_ANOM_BAD_CTE);
 	}
+}
+
+static void header_block_end(struct mime_scanner *sc, size_t body_start)
+{
+	unsigned idx = sc->stack[sc->nopen - 1].part;
+	struct mime_part *p = &sc->m.parts[idx];
+	const struct mparam *bd;
+
+	finish_field(sc);
+	p = &sc->m.parts[idx];
+	if (p->nheaders == 0)
+		p->hdr_end = p->hdr_start;
+	p->body_start = p->body_end = body_start;
+	if (sc->block_crlf + sc->block_lf > 0)
+		p->eol_crlf = sc->block_crlf > sc->block_lf;
+	if (is_digest_child(sc, p)) {
+		memcpy(p->type, "message", 8);
+		memcpy(p->subtype, "rfc822", 7);
+	}
+	parse_content_fields(sc, p);
 	sc->state = ST_BODY;
 	sc->pend_len = 0;
 	if (strcmp(p->type, "multipart") == 0) {
