@@ -998,6 +998,28 @@ START_TEST(test_rfc2231_single_and_continued)
 }
 END_TEST
 
+/* One table answers both questions, so every address header is also one
+ * whose display names may be encoded (they used to disagree). */
+START_TEST(test_header_table_address_lists_are_encodable)
+{
+	static const char *const addr[] = {
+		"Resent-Bcc", "Resent-Reply-To", "Mail-Followup-To", "Mail-Reply-To", "Errors-To",
+		"Apparently-To", "From", "Disposition-Notification-To",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(addr) / sizeof(addr[0]); i++) {
+		ck_assert_int_eq(rfc2047_kind_of(addr[i]), RFC2047_ADDRESS);
+		ck_assert(rfc2047_header_encodable(addr[i]));
+	}
+	ck_assert(rfc2047_header_encodable("Subject"));
+	ck_assert(rfc2047_header_encodable("X-Anything"));
+	ck_assert(!rfc2047_header_encodable("Message-ID"));
+	ck_assert(!rfc2047_header_encodable("Received"));
+	ck_assert(!rfc2047_header_encodable(NULL));
+}
+END_TEST
+
 START_TEST(test_kind_of)
 {
 	ck_assert_int_eq(rfc2047_kind_of("From"), RFC2047_ADDRESS);
@@ -1045,6 +1067,7 @@ static Suite *rfc2047_suite(void)
 	tcase_add_test(tc, test_glued_tokens_fit_the_line);
 	tcase_add_test(tc, test_rfc2231_single_and_continued);
 	tcase_add_test(tc, test_kind_of);
+	tcase_add_test(tc, test_header_table_address_lists_are_encodable);
 	suite_add_tcase(s, tc);
 	return s;
 }
