@@ -14,6 +14,11 @@ unchanged) and tempfail (4xx, the client keeps the original; re-submitted
 once the daemon is back, it arrives repaired), and the daemon SIGKILLed in
 the middle of a submission (delivered, unchanged or repaired, or 4xx: never
 lost).  Postfix also gets the non_smtpd_milters path (its sendmail command).
+Sendmail has no such path: it calls milters only from its SMTP server, so
+`sendmail -bm` with the MTA's own configuration delivers without asking the
+milter (asserted: delivered unchanged), and command-line mail reaches the
+milter through the MSP (`sendmail -t` with a submit.cf, relaying over SMTP to
+the daemon), which is tested like Postfix's local path.
 
 The MTAs run from tests/mta/postfix-run.sh and sendmail-run.sh: private
 instances in temp directories, in a mount+UTS namespace whose resolver only
@@ -201,6 +206,77 @@ class Suite:
         self.r.check(acted == changed, '%s: one log line per repaired message (%d lines, %d messages)'
                      % (name, acted, changed), log)
 
+    def sendmail_bm(self):
+        """sendmail -bm with the MTA's .cf and the milter attached: Sendmail
+        does not consult milters outside its SMTP server, so every message is
+        delivered as -bm delivers it with no milter configured (Sendmail
+        itself unfolds address fields there) and the daemon logs no repair."""
+        name = 'local-bm-unix-label'
+        msgdir = self.message_dir(name, self.corpus_files(golden=False))
+        env = {'HARNESS_SUBMIT': 'local'}
+        rc, text, out, report = self.run_mta(name + '-baseline', 'none', msgdir, 'accept', env)
+        plain = {}
+        for fn in os.listdir(msgdir):
+            p = os.path.join(out, 'delivered', fn)
+            if os.path.exists(p):
+                plain[fn] = strip_trace(open(p, 'rb').read())[0]
+        self.r.check(rc == 0 and len(plain) == len(os.listdir(msgdir)),
+                     '%s: baseline without milter: every message delivered' % name, text)
+        d = self.daemon(name, 'Mode label\nUMask 000\n').start()
+        rc, text, out, report = self.run_mta(name, d.sock, msgdir, 'tempfail', env)
+        self.r.check(rc == 0, '%s: every message delivered (harness exit %d)' % (name, rc), text)
+        self.compare_delivered(name, msgdir, out, report, lambda p: plain.get(os.path.basename(p)))
+        log = self.stop(d, name)
+        self.r.check(not re.search(r'^.*: parts=', log, re.M),
+                     '%s: Sendmail did not ask the milter (no repair logged)' % name, log)
+
+    def msp_rest(self, delivered):
+        """(the MSP's Received: field, the rest) of what the daemon delivered
+        from the MSP, after the daemon's own trace header."""
+        after, had = strip_trace(delivered)
+        rest, had_msp = strip_trace(after)
+        return (after[:len(after) - len(rest)] if had and had_msp else None), rest
+
+    def sendmail_msp(self, mode='label'):
+        """sendmail -t through the MSP (submit.cf) to the daemon with the
+        milter: delivered equals the CLI's repair of what the MSP relayed
+        (the MSP's Received: field plus the message as the MSP, with no
+        milter anywhere, passes it on: a baseline run)."""
+        name = 'msp-unix-%s' % mode
+        files = self.corpus_files(golden=False)
+        msgdir = self.message_dir(name, files)
+        env = {'HARNESS_SUBMIT': 'msp'}
+        rc, text, out, report = self.run_mta(name + '-baseline', 'none', msgdir, 'accept', env)
+        self.r.check(rc == 0, '%s: baseline without milter: every message delivered' % name, text)
+        relayed = {}
+        for fn in os.listdir(msgdir):
+            p = os.path.join(out, 'delivered', fn)
+            if os.path.exists(p):
+                relayed[fn] = self.msp_rest(open(p, 'rb').read())[1]
+        d = self.daemon(name, 'Mode %s\nUMask 000\n' % mode).start()
+        rc, text, out, report = self.run_mta(name, d.sock, msgdir, 'tempfail', env)
+        self.r.check(rc == 0, '%s: every message delivered (harness exit %d)' % (name, rc), text)
+        changed = 0
+        for fn in sorted(os.listdir(msgdir)):
+            p = os.path.join(out, 'delivered', fn)
+            if not self.r.check(os.path.exists(p) and fn in relayed, '%s: %s delivered' % (name, fn),
+                                json.dumps(report.get(fn))):
+                continue
+            got = open(p, 'rb').read()
+            msp_field, _ = self.msp_rest(got)
+            if not self.r.check(msp_field is not None, '%s: %s has the daemon\'s and the MSP\'s trace' % (name, fn)):
+                continue
+            seen = mtlib.to_crlf(msp_field + relayed[fn])
+            want = self.expected(d.conf, fn, {fn: seen})
+            changed += want != mtlib.to_lf(seen)
+            after, _ = strip_trace(got)
+            self.r.check(after == want, '%s: %s equals the expected repair' % (name, fn), first_difference(after, want))
+        self.r.check(changed > 0, '%s: the corpus contains messages the milter repairs (%d)' % (name, changed))
+        log = self.stop(d, name)
+        acted = len(re.findall(r'^.*: parts=', log, re.M))
+        self.r.check(acted == changed, '%s: one log line per repaired message (%d lines, %d messages)'
+                     % (name, acted, changed), log)
+
     def milter_down(self):
         """Daemon not running: accept delivers unchanged; tempfail answers 4xx
         and the client keeps the message, which arrives repaired once the
@@ -276,6 +352,10 @@ class Suite:
         ]
         if self.mta == 'postfix':
             scenarios.insert(2, ('local-unix-label', lambda: self.corpus_through_mta('label', False, 'local')))
+        else:
+            scenarios.insert(2, ('local-bm', self.sendmail_bm))
+            scenarios.insert(3, ('msp-unix-label', self.sendmail_msp))
+            scenarios.insert(4, ('msp-unix-transcode', lambda: self.sendmail_msp('transcode')))
         for name, fn in scenarios:
             if only and name not in only:
                 continue
