@@ -734,6 +734,27 @@ def cases():
 		      note="a short text only the configured rule can place"))
 	c.append(Case("defaultcharset-ru-short", Text(SHORT["ru"], "koi8_r", None, "missing"),
 		      conf="DefaultCharset koi8-r\n", families=["koi8-r ru"]))
+	c += header_structure_cases()
+	return c
+
+
+def nested(depth, leaf):
+	"""leaf inside depth levels of multipart/mixed (a forwarded-forwarded chain)."""
+	for _ in range(depth):
+		leaf = Multi("mixed", [leaf])
+	return leaf
+
+
+def header_structure_cases():
+	"""Issue 11: headers and structure that real legacy mail gets wrong."""
+	c = []
+	for mode in ("label", "transcode"):
+		conf = "Mode transcode\n" if mode == "transcode" else None
+		c.append(Case("nested-50-de-%s" % mode,
+			      nested(50, Text(LONG["de"], "cp1252", None, "missing")), conf=conf,
+			      families=["windows-1252 de"],
+			      note="50 levels of multipart (the default MaxDepth is Postfix's "
+				   "mime_nesting_limit, 100): the deep text is repaired"))
 	return c
 
 
