@@ -51,6 +51,17 @@ def strip_trace(delivered):
     return delivered[pos:], True
 
 
+# Sendmail's MAXMIMENESTING: at delivery it strips the 8th bit from (and
+# mangles the boundaries of) MIME nested deeper than this, with or without a
+# milter, so such a message cannot equal the CLI's repair there.
+SENDMAIL_MIME_NESTING = 20
+
+
+def multipart_depth(raw):
+    """Upper bound of a message's MIME nesting: its multipart Content-Types."""
+    return len(re.findall(rb'(?im)^content-type:\s*multipart/', raw))
+
+
 def first_difference(a, b):
     n = min(len(a), len(b))
     i = next((k for k in range(n) if a[k] != b[k]), n)
@@ -149,7 +160,7 @@ class Suite:
             raise RuntimeError('codepage-milter -t failed (%d): %s' % (rc, err.decode('utf-8', 'replace')))
         return mtlib.to_lf(out)
 
-    def compare_delivered(self, name, msgdir, out, report, want_fn, seen=None):
+    def compare_delivered(self, name, msgdir, out, report, want_fn, seen=None, milter_on=True):
         """Each message delivered once, equal to want_fn(path) apart from trace."""
         changed = 0
         for fn in sorted(os.listdir(msgdir)):
@@ -166,6 +177,17 @@ class Suite:
                 continue
             got = open(os.path.join(out, 'delivered', fn), 'rb').read()
             got, had_trace = strip_trace(got)
+            if self.mta == 'sendmail' and multipart_depth(got) > SENDMAIL_MIME_NESTING:
+                # repaired by the milter (its audit header) before Sendmail's
+                # own delivery damage: the most that can be checked here
+                hdr = got.split(b'\n\n', 1)[0]
+                repaired = milter_on and \
+                    self.expected(None, path) != mtlib.to_lf(mtlib.to_crlf(open(path, 'rb').read()))
+                changed += repaired
+                self.r.check(had_trace and (b'\nX-Codepage-Milter:' in hdr) == repaired,
+                             '%s: %s nested deeper than Sendmail delivers intact (%d): audit header %s'
+                             % (name, fn, SENDMAIL_MIME_NESTING, 'present' if repaired else 'absent'))
+                continue
             want = want_fn(path)
             orig = mtlib.to_lf(mtlib.to_crlf(open(path, 'rb').read()))
             if seen and fn in seen:
@@ -293,7 +315,8 @@ class Suite:
                 self.r.check(rc == 0, '%s: every message delivered' % name, text)
                 # unchanged: as the MTA delivers it with no milter at all
                 self.compare_delivered(name, msgdir, out, report,
-                                       lambda p: mtlib.to_lf(self.seen[os.path.basename(p)]), self.seen)
+                                       lambda p: mtlib.to_lf(self.seen[os.path.basename(p)]), self.seen,
+                                       milter_on=False)
                 continue
             for fn in sorted(os.listdir(msgdir)):
                 m = report.get(fn) or {}
