@@ -1049,19 +1049,103 @@ static bool eight_bit_in_angle_addr(const char *v, size_t n)
 	return false;
 }
 
+/* The charset of 7-bit escape sequences (ISO-2022-JP/-KR, HZ) in a header
+ * value without 8-bit bytes, or NULL when it has none. */
+static const struct charset_info *header_escape_charset(const struct mime_header *h)
+{
+	struct text_analysis ta;
+	const struct charset_info *cs;
+
+	if (h->has_8bit || memchr(h->value, 0x1b, h->value_len) == NULL)
+		return NULL;
+	text_analysis_of_bytes(&ta, h->value, h->value_len);
+	cs = escape_charset(&ta);
+	text_analysis_free(&ta);
+	return cs;
+}
+
+static int utf8_sink(void *arg, const char *data, size_t len)
+{
+	return buf_append(arg, data, len);
+}
+
+/* A header value in a stateful 7-bit charset (cs): converted to UTF-8, then
+ * written as encoded-words labelled cs (or utf-8 in transcode mode), phrases
+ * only in address fields.  Raw, Sendmail and others parse its escape bytes
+ * as address syntax and destroy the display name. */
+static void plan_header_escapes(struct plan *pl, unsigned hidx, const struct charset_info *cs,
+				struct report_row *row)
+{
+	const struct mime_header *h = &pl->m->headers[hidx];
+	const struct charset_info *target = pl->conf->mode == MODE_TRANSCODE ? pl->utf8 : cs;
+	struct charset_stream *st;
+	struct buf text, nf, enc;
+	size_t bad;
+	bool ok;
+
+	row->verdict = VERDICT_LEGACY_7BIT;
+	row->chosen = cs;
+	row->confidence = 95;
+	row->source = DETECT_ESCAPES;
+	snprintf(row->reason, sizeof(row->reason), "%s escape sequences outside encoded-words",
+		 cs->mime_name);
+	if (!charset_iconv_ok(cs)) {
+		row->actions |= ACT_CANNOT;
+		snprintf(row->reason, sizeof(row->reason), "%s escapes, but no converter for %s here "
+			 "(glibc has none): left alone", cs->mime_name, cs->mime_name);
+		return;
+	}
+	buf_init(&text, FIELD_MAX);
+	st = charset_stream_begin(pl->in->cv, cs, utf8_sink, &text);
+	ok = st != NULL && charset_stream_feed(st, h->value, h->value_len) == 0;
+	if (st != NULL && charset_stream_end(st, &bad) != 0)
+		ok = false;
+	if (!ok || (rfc2047_kind_of(h->name) == RFC2047_ADDRESS && eight_bit_in_angle_addr(text.data, text.len))) {
+		row->actions |= ACT_CANNOT;
+		copy_str(row->reason, sizeof(row->reason), !ok ?
+			 "escape sequences that do not decode: left alone" :
+			 "legacy text inside an address, where encoded-words are not allowed: left alone");
+		buf_free(&text);
+		return;
+	}
+	if (pl->conf->mode == MODE_REPORT) {
+		row->actions |= ACT_REPORT;
+		buf_free(&text);
+		return;
+	}
+	buf_init(&nf, FIELD_MAX);
+	buf_init(&enc, FIELD_MAX);
+	if (rfc2047_encode_header_as(text.data, text.len, target, pl->in->cv, rfc2047_kind_of(h->name),
+				     h->colon + 1 - h->start, part_eol(pl, h->part), &enc) == 0 &&
+	    !bytes_have_8bit(enc.data, enc.len) && enc.len > 0 && field_prefix(pl, h, &nf) == 0 &&
+	    buf_append(&nf, enc.data, enc.len) == 0 && buf_puts(&nf, part_eol(pl, h->part)) == 0 &&
+	    edit_replace_field(pl, hidx, &nf)) {
+		row->actions |= ACT_ENCODE_HDR;
+		if (target != cs)
+			row->actions |= ACT_TRANSCODE;
+	} else {
+		row->actions |= ACT_CANNOT;
+		copy_str(row->reason, sizeof(row->reason), "could not encode the header: left alone");
+	}
+	buf_free(&text);
+	buf_free(&nf);
+	buf_free(&enc);
+}
+
 static void plan_header(struct plan *pl, unsigned hidx)
 {
 	const struct mime_header *h = &pl->m->headers[hidx];
 	struct report_row *row;
-	const struct charset_info *cs;
+	const struct charset_info *cs, *esc = header_escape_charset(h);
 	struct buf nf, enc;
 
-	if (!h->has_8bit)
+	if (!h->has_8bit && esc == NULL)
 		return;
 	if (ascii_strcasecmp(h->name, "content-type") == 0 ||
 	    ascii_strcasecmp(h->name, "content-disposition") == 0)
 		return;		/* parameters: see plan_params */
-	if ((pl->in->smtputf8 || in_message_global(pl, h->part)) && utf8_valid(h->value, h->value_len))
+	if (esc == NULL && (pl->in->smtputf8 || in_message_global(pl, h->part)) &&
+	    utf8_valid(h->value, h->value_len))
 		return;		/* RFC 6532: raw UTF-8 is legal here */
 	row = report_add(pl->rep);
 	snprintf(row->id, sizeof(row->id), "%s", pl->m->parts[h->part].id);
@@ -1081,6 +1165,10 @@ static void plan_header(struct plan *pl, unsigned hidx)
 			 !header_encodable(h->name) ?
 			 "8-bit in a structured header that encoded-words may not appear in: left alone" :
 			 "NUL or bare CR in the header: left alone");
+		return;
+	}
+	if (esc != NULL) {
+		plan_header_escapes(pl, hidx, esc, row);
 		return;
 	}
 	if (rfc2047_kind_of(h->name) == RFC2047_ADDRESS && eight_bit_in_angle_addr(h->value, h->value_len)) {
