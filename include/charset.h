@@ -119,6 +119,7 @@ bool charset_byte_defined(const struct charset_info *cs, unsigned char b);
 
 /* ---- conversion --------------------------------------------------------------- */
 
+struct buf;
 struct charset_conv;	/* cached iconv descriptors, one owner, not thread-shared */
 
 struct charset_conv *charset_conv_new(void);
@@ -139,6 +140,15 @@ struct charset_stream *charset_stream_begin(struct charset_conv *cv, const struc
 					    charset_sink_fn sink, void *arg);
 int charset_stream_feed(struct charset_stream *st, const char *data, size_t len);
 int charset_stream_end(struct charset_stream *st, size_t *bad_offset);	/* frees st */
+
+/* The other way: complete UTF-8 text utf8[0..len) converted into cs,
+ * appended to out, starting and ending in cs's initial shift state (a
+ * stateful charset such as iso-2022-jp gets its designation escape first
+ * and its return to ASCII last): what one encoded-word of that charset
+ * holds.  Returns 0, or -1 when a character has no representation in cs,
+ * the UTF-8 is invalid, iconv has no converter, or out's limit was reached. */
+int charset_encode_utf8(struct charset_conv *cv, const struct charset_info *cs,
+			const char *utf8, size_t len, struct buf *out);
 
 /* ---- byte-level validators (no iconv) -------------------------------------------- */
 

@@ -55,7 +55,7 @@
  *   UserID            user[:group]  [none]
  *   PidFile           path  [none]
  *   UMask             octal  [007]
- *   MaxHeaders        count [1000]   MaxDepth  count [32]   MaxParts count [1000]
+ *   MaxHeaders        count [1000]   MaxDepth  count [100]   MaxParts count [1000]
  *   MaxHeaderSize     size [64k]
  *   MemoryBackend     none | lmdb | redis  [lmdb]     MemoryPath  path [SpoolDir/memory.lmdb]
  *   MemoryRedis       host:port [127.0.0.1:6379]     MemoryPrefix string [cpm:]

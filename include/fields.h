@@ -48,6 +48,11 @@ bool fields_param_is_file_name(const char *name);
  * Content-Disposition), or NULL. */
 const struct mparam *fields_raw_file_name(const struct mime_part *p);
 
+/* The original bytes of header h up to and including its colon, into out. */
+int fields_prefix(struct field_writer *fw, const struct mime_header *h, struct buf *out);
+/* Raw 8-bit between '<' and '>' (no encoded-word can stand there). */
+bool fields_8bit_in_angle_addr(const char *v, size_t n);
+
 /* Replace header field hidx by nf: a whole field with its EOL, beginning with
  * the original bytes up to and including the colon.  False when the field
  * cannot be named exactly. */

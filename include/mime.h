@@ -80,7 +80,7 @@ enum mime_cte {
 };
 
 struct mime_limits {
-	unsigned max_depth;		/* default 32 */
+	unsigned max_depth;		/* default 100 (Postfix's mime_nesting_limit) */
 	unsigned max_parts;		/* default 1000 */
 	unsigned max_headers;		/* per header block, default 1000 */
 	size_t max_header_size;		/* one field incl. folding, default 64 KiB */
@@ -107,8 +107,9 @@ struct mime_header {
 };
 
 struct mime_part {
-	char id[96];		/* "1", "1.2", "1.2.1"... (the top level is "1"; a message/rfc822
-				   child of part P is "P.1"; ids past the buffer are truncated) */
+	char id[256];		/* "1", "1.2", "1.2.1"... (the top level is "1"; a message/rfc822
+				   child of part P is "P.1"; room for the default MaxDepth, 100;
+				   ids past the buffer are truncated) */
 	int parent;		/* index of the parent part, -1 for the top level */
 	unsigned depth;		/* 0 for the top level */
 	unsigned nchildren;

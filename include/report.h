@@ -46,7 +46,7 @@ enum verdict {
 #define ACT_REPORT	0x200	/* would repair, but mode is report */
 
 struct report_row {
-	char id[96];			/* part id, or "1:Subject" style for a header */
+	char id[256];			/* part id (up to the default MaxDepth), or "1:Subject" */
 	bool is_header;
 	char content_type[130];		/* "text/plain", or the header name */
 	char declared[64];		/* declared charset label as written, "" if none */

@@ -91,6 +91,18 @@ int rfc2047_encode_header(const char *value, size_t len, const struct charset_in
 			  enum rfc2047_kind kind, size_t start_col, const char *eol,
 			  struct buf *out);
 
+/* The same for text already converted to UTF-8 (utf8[0..len)), written as
+ * encoded-words labelled `target` whose payload is the text converted into
+ * target (charset_encode_utf8: each word starts and ends in target's initial
+ * shift state, so the iso-2022 charsets, which rfc2047_encode_header refuses,
+ * work here).  Tokenising, phrase rules, folding and word limits are those
+ * of rfc2047_encode_header on the UTF-8 text (which is ASCII-compatible:
+ * the stateful charset's bytes can no longer look like address syntax).
+ * Only B encoding.  -1 when a character has no representation in target. */
+int rfc2047_encode_header_as(const char *utf8, size_t len, const struct charset_info *target,
+			     struct charset_conv *cv, enum rfc2047_kind kind, size_t start_col,
+			     const char *eol, struct buf *out);
+
 /* Encode a parameter `name` with raw value bytes in cs as RFC 2231:
  * writes "name*=charset''%.." or continuations, each section on its own
  * folded line ("; " EOL " " separators are written by the caller between

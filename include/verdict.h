@@ -27,4 +27,7 @@
 enum verdict verdict_of_text_part(const struct mime_part *p, const struct text_analysis *ta,
 				  struct decode_oracle *o, const struct charset_info **declared);
 
+/* The charset of the 7-bit escape sequences ta saw (ISO-2022-JP/-KR, HZ), or NULL. */
+const struct charset_info *verdict_escape_charset(const struct text_analysis *ta);
+
 #endif

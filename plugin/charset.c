@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "charset.h"
 #include "util.h"
 
@@ -528,6 +529,7 @@ bool charset_byte_defined(const struct charset_info *cs, unsigned char b)
 
 struct charset_conv {
 	iconv_t cd[N_CHARSETS];		/* to UTF-8; (iconv_t)-1 until opened */
+	iconv_t to[N_CHARSETS];		/* from UTF-8 (charset_encode_utf8) */
 };
 
 struct charset_conv *charset_conv_new(void)
@@ -536,7 +538,7 @@ struct charset_conv *charset_conv_new(void)
 	size_t i;
 
 	for (i = 0; i < N_CHARSETS; i++)
-		cv->cd[i] = (iconv_t)-1;
+		cv->cd[i] = cv->to[i] = (iconv_t)-1;
 	return cv;
 }
 
@@ -546,10 +548,49 @@ void charset_conv_free(struct charset_conv *cv)
 
 	if (cv == NULL)
 		return;
-	for (i = 0; i < N_CHARSETS; i++)
+	for (i = 0; i < N_CHARSETS; i++) {
 		if (cv->cd[i] != (iconv_t)-1)
 			iconv_close(cv->cd[i]);
+		if (cv->to[i] != (iconv_t)-1)
+			iconv_close(cv->to[i]);
+	}
 	free(cv);
+}
+
+/* One iconv call into out through a small stack buffer; in == NULL flushes
+ * the shift state (the return to ASCII of a stateful charset). */
+static int encode_step(iconv_t cd, char **in, size_t *inleft, struct buf *out)
+{
+	char tmp[256], *o;
+	size_t ol, r;
+
+	do {
+		o = tmp;
+		ol = sizeof(tmp);
+		r = iconv(cd, in, inleft, &o, &ol);
+		if (buf_append(out, tmp, sizeof(tmp) - ol) < 0)
+			return -1;
+	} while (r == (size_t)-1 && errno == E2BIG);
+	return r == (size_t)-1 ? -1 : 0;
+}
+
+int charset_encode_utf8(struct charset_conv *cv, const struct charset_info *cs,
+			const char *utf8, size_t len, struct buf *out)
+{
+	size_t idx = cs_index(cs);
+	char *in = (char *)(uintptr_t)utf8;
+	size_t left = len;
+
+	if (idx >= N_CHARSETS || !charset_iconv_ok(cs))
+		return -1;
+	if (cv->to[idx] == (iconv_t)-1)
+		cv->to[idx] = iconv_open(cs->iconv_name, "UTF-8");
+	if (cv->to[idx] == (iconv_t)-1)
+		return -1;
+	iconv(cv->to[idx], NULL, NULL, NULL, NULL);
+	if (encode_step(cv->to[idx], &in, &left, out) < 0 || left != 0)
+		return -1;
+	return encode_step(cv->to[idx], NULL, NULL, out);
 }
 
 /* Take the cached descriptor out of the cache (open one if needed), reset.

@@ -698,8 +698,10 @@ const struct conf_key_info conf_keys[] = {
 	  "Most header fields in one header block (1..100000); a message with a block "
 	  "over this, or with more than 10000 (or MaxHeaders, if larger) fields in all, "
 	  "passes untouched.", set_max_headers },
-	{ "MaxDepth", "32", false, "COUNT",
-	  "MIME nesting deeper than this (1..1000) is treated as an opaque body.",
+	{ "MaxDepth", "100", false, "COUNT",
+	  "MIME nesting deeper than this (1..1000) is treated as an opaque body; the "
+	  "default is Postfix's mime_nesting_limit, so forwarded-forwarded chains the MTA "
+	  "accepts are examined.",
 	  set_max_depth },
 	{ "MaxParts", "1000", false, "COUNT",
 	  "At most this many MIME parts (1..100000) are examined per message; the rest "

@@ -57,7 +57,7 @@ bool fields_unsafe_bytes(const char *p, size_t n)
 
 /* The original bytes of a field up to and including its colon ("Subject :"
  * stays as written), so a rewritten field and its milter value agree. */
-static int field_prefix(struct field_writer *fw, const struct mime_header *h, struct buf *out)
+int fields_prefix(struct field_writer *fw, const struct mime_header *h, struct buf *out)
 {
 	return field_read(fw, h->start, h->colon + 1, out);
 }
@@ -356,7 +356,7 @@ void fields_set_cte(struct field_writer *fw, unsigned part, enum mime_cte cte)
 		struct buf nf;
 
 		buf_init(&nf, fw->limit);
-		if (field_prefix(fw, h, &nf) == 0 && buf_printf(&nf, " %s%s", name, fields_part_eol(fw->m, part)) == 0)
+		if (fields_prefix(fw, h, &nf) == 0 && buf_printf(&nf, " %s%s", name, fields_part_eol(fw->m, part)) == 0)
 			(void)fields_replace(fw, (unsigned)p->cte_header, &nf);
 		buf_free(&nf);
 	} else {
@@ -380,7 +380,7 @@ enum fields_encode_result fields_encode_header(struct field_writer *fw, unsigned
 		/* 8-bit where no encoded-word may stand (an address, a quoted
 		 * local part): a half-encoded field would be no repair */
 		res = FIELDS_ENCODE_8BIT_LEFT;
-	} else if (enc.len > 0 && field_prefix(fw, h, &nf) == 0 &&
+	} else if (enc.len > 0 && fields_prefix(fw, h, &nf) == 0 &&
 		   buf_append(&nf, enc.data, enc.len) == 0 && buf_puts(&nf, eol) == 0 &&
 		   fields_replace(fw, hidx, &nf)) {
 		res = FIELDS_ENCODED;
@@ -446,7 +446,7 @@ enum fields_part_result fields_emit_part(struct field_writer *fw, unsigned part,
  * that an encoded-word, and the test needs none ('<' and '>' are never trail
  * bytes of the multi-byte charsets we know), so the verdict cannot depend on
  * which charset the rest of the message suggests. */
-static bool eight_bit_in_angle_addr(const char *v, size_t n)
+bool fields_8bit_in_angle_addr(const char *v, size_t n)
 {
 	size_t i;
 	bool in_angle = false;
@@ -471,7 +471,7 @@ const char *fields_header_refusal(const struct mime_header *h)
 		return "8-bit in a structured header that encoded-words may not appear in: left alone";
 	if (fields_unsafe_bytes(h->value, h->value_len))
 		return "NUL or bare CR in the header: left alone";
-	if (rfc2047_kind_of(h->name) == RFC2047_ADDRESS && eight_bit_in_angle_addr(h->value, h->value_len))
+	if (rfc2047_kind_of(h->name) == RFC2047_ADDRESS && fields_8bit_in_angle_addr(h->value, h->value_len))
 		return "8-bit inside an address, where encoded-words are not allowed: left alone";
 	return NULL;
 }

@@ -733,8 +733,9 @@ memory_shared(const struct memory_conf *mc, const char *spool_dir)
 		return NULL;
 	if (mc->backend == MEMORY_LMDB)
 		lmdb_place(mc, spool_dir, place, sizeof(place));
-	else
-		snprintf(place, sizeof(place), "%s", mc->redis ? mc->redis : "127.0.0.1:6379");
+	else	/* the prefix names the index too: a new prefix is a new store */
+		snprintf(place, sizeof(place), "%s %s", mc->redis ? mc->redis : "127.0.0.1:6379",
+			 mc->prefix ? mc->prefix : "");
 	pthread_mutex_lock(&shared_lock);
 	for (i = 0; i < ARRAY_LEN(shared) && (shared[i].m != NULL || shared[i].failed_at != 0); i++)
 		if (shared[i].kind == mc->backend && strcmp(shared[i].place, place) == 0)

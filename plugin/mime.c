@@ -100,7 +100,7 @@ struct mime_scanner {
 
 void mime_limits_default(struct mime_limits *l)
 {
-	l->max_depth = 32;
+	l->max_depth = 100;	/* Postfix's mime_nesting_limit: never stricter than the MTA */
 	l->max_parts = 1000;
 	l->max_headers = 1000;
 	l->max_header_size = 64 * 1024;

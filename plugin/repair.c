@@ -27,6 +27,7 @@
 #include "repair.h"
 #include "report.h"
 #include "fields.h"
+#include "rfc2047.h"
 #include "oracle.h"
 #include "verdict.h"
 #include "evidence.h"
@@ -230,7 +231,7 @@ static bool skip_signed(const struct plan *pl, unsigned part)
  * left alone inside signed content or for `refusal`, else a charset chosen
  * for bytes[0..len).  Returns the row when there is something to encode. */
 static struct report_row *judge_header_text(struct plan *pl, unsigned part, const char *what,
-					     const char *bytes, size_t len, const char *refusal)
+					     const char *bytes, size_t len, const char *refusal, bool choose)
 {
 	struct report_row *row = report_add(pl->rep);
 
@@ -249,11 +250,94 @@ static struct report_row *judge_header_text(struct plan *pl, unsigned part, cons
 		str_copy(row->reason, sizeof(row->reason), refusal);
 		return NULL;
 	}
-	if (choose_for_bytes(pl, part, bytes, len, row) == NULL) {
+	if (choose && choose_for_bytes(pl, part, bytes, len, row) == NULL) {
 		row->actions |= ACT_CANNOT;
 		return NULL;
 	}
 	return row;
+}
+
+/* The charset of 7-bit escape sequences (ISO-2022-JP/-KR, HZ) in a header
+ * value without 8-bit bytes, or NULL when it has none. */
+static const struct charset_info *header_escape_charset(const struct mime_header *h)
+{
+	struct text_analysis ta;
+	const struct charset_info *cs;
+
+	if (h->has_8bit || memchr(h->value, 0x1b, h->value_len) == NULL)
+		return NULL;
+	text_analysis_of_bytes(&ta, h->value, h->value_len);
+	cs = verdict_escape_charset(&ta);
+	text_analysis_free(&ta);
+	return cs;
+}
+
+static int utf8_sink(void *arg, const char *data, size_t len)
+{
+	return buf_append(arg, data, len);
+}
+
+/* A header value in a stateful 7-bit charset (cs): converted to UTF-8, then
+ * written as encoded-words labelled cs (or utf-8 in transcode mode), phrases
+ * only in address fields.  Raw, Sendmail and others parse its escape bytes
+ * as address syntax and destroy the display name. */
+static void plan_header_escapes(struct plan *pl, unsigned hidx, const struct charset_info *cs,
+				struct report_row *row)
+{
+	const struct mime_header *h = &pl->m->headers[hidx];
+	const struct charset_info *target = pl->conf->mode == MODE_TRANSCODE ? pl->utf8 : cs;
+	struct charset_stream *st;
+	struct buf text, nf, enc;
+	size_t bad;
+	bool ok;
+
+	row->verdict = VERDICT_LEGACY_7BIT;
+	row->chosen = cs;
+	row->confidence = 95;
+	row->source = DETECT_ESCAPES;
+	snprintf(row->reason, sizeof(row->reason), "%s escape sequences outside encoded-words",
+		 cs->mime_name);
+	if (!charset_iconv_ok(cs)) {
+		row->actions |= ACT_CANNOT;
+		snprintf(row->reason, sizeof(row->reason), "%s escapes, but no converter for %s here "
+			 "(glibc has none): left alone", cs->mime_name, cs->mime_name);
+		return;
+	}
+	buf_init(&text, FIELD_MAX);
+	st = charset_stream_begin(pl->in->cv, cs, utf8_sink, &text);
+	ok = st != NULL && charset_stream_feed(st, h->value, h->value_len) == 0;
+	if (st != NULL && charset_stream_end(st, &bad) != 0)
+		ok = false;
+	if (!ok || (rfc2047_kind_of(h->name) == RFC2047_ADDRESS && fields_8bit_in_angle_addr(text.data, text.len))) {
+		row->actions |= ACT_CANNOT;
+		str_copy(row->reason, sizeof(row->reason), !ok ?
+			 "escape sequences that do not decode: left alone" :
+			 "legacy text inside an address, where encoded-words are not allowed: left alone");
+		buf_free(&text);
+		return;
+	}
+	if (pl->conf->mode == MODE_REPORT) {
+		row->actions |= ACT_REPORT;
+		buf_free(&text);
+		return;
+	}
+	buf_init(&nf, FIELD_MAX);
+	buf_init(&enc, FIELD_MAX);
+	if (rfc2047_encode_header_as(text.data, text.len, target, pl->in->cv, rfc2047_kind_of(h->name),
+				     h->colon + 1 - h->start, fields_part_eol(pl->m, h->part), &enc) == 0 &&
+	    !bytes_have_8bit(enc.data, enc.len) && enc.len > 0 && fields_prefix(&pl->fw, h, &nf) == 0 &&
+	    buf_append(&nf, enc.data, enc.len) == 0 && buf_puts(&nf, fields_part_eol(pl->m, h->part)) == 0 &&
+	    fields_replace(&pl->fw, hidx, &nf)) {
+		row->actions |= ACT_ENCODE_HDR;
+		if (target != cs)
+			row->actions |= ACT_TRANSCODE;
+	} else {
+		row->actions |= ACT_CANNOT;
+		str_copy(row->reason, sizeof(row->reason), "could not encode the header: left alone");
+	}
+	buf_free(&text);
+	buf_free(&nf);
+	buf_free(&enc);
 }
 
 /* Raw 8-bit text in header hidx: judged and a charset chosen; the encoding
@@ -263,16 +347,23 @@ static void plan_header(struct plan *pl, unsigned hidx)
 	const struct mime_header *h = &pl->m->headers[hidx];
 	char name[sizeof(((struct report_row *)0)->content_type)];
 	struct report_row *row;
+	const struct charset_info *esc = header_escape_charset(h);
 
-	if (!h->has_8bit)
+	if (!h->has_8bit && esc == NULL)
 		return;
 	if (ascii_strcasecmp(h->name, "content-type") == 0 ||
 	    ascii_strcasecmp(h->name, "content-disposition") == 0)
 		return;		/* parameters: see plan_params */
-	if ((pl->in->smtputf8 || mime_part_in_message_global(pl->m, h->part)) && utf8_valid(h->value, h->value_len))
+	if (esc == NULL && (pl->in->smtputf8 || mime_part_in_message_global(pl->m, h->part)) &&
+	    utf8_valid(h->value, h->value_len))
 		return;		/* RFC 6532: raw UTF-8 is legal here */
 	report_copy_printable(name, sizeof(name), h->name, strlen(h->name));
-	row = judge_header_text(pl, h->part, name, h->value, h->value_len, fields_header_refusal(h));
+	row = judge_header_text(pl, h->part, name, h->value, h->value_len, fields_header_refusal(h), esc == NULL);
+	if (row != NULL && esc != NULL) {
+		/* written here, not in emit_edits: the one other place Mode report is looked at */
+		plan_header_escapes(pl, hidx, esc, row);
+		return;
+	}
 	if (row == NULL)
 		return;
 	row->actions |= ACT_ENCODE_HDR;
@@ -306,7 +397,7 @@ static void plan_params(struct plan *pl, unsigned i)
 	if (bad == NULL)
 		return;
 	snprintf(what, sizeof(what), "%s parameter", bad->name);
-	row = judge_header_text(pl, i, what, bad->value, bad->value_len, NULL);
+	row = judge_header_text(pl, i, what, bad->value, bad->value_len, NULL, true);
 	if (row == NULL)
 		return;
 	pl->pp[i].param_cs = row->chosen;

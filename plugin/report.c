@@ -169,7 +169,7 @@ void report_format_table(const struct report *r, struct buf *out)
 	for (i = 0; i < r->n; i++) {
 		const struct report_row *row = &r->rows[i];
 
-		put_cell(out, row->id, 8);
+		put_cell(out, row->id, strlen(row->id) > 8 ? strlen(row->id) : 8);	/* never cut an id */
 		put_cell(out, row->content_type, 28);
 		put_cell(out, row->declared[0] ? row->declared : "-", 16);
 		put_cell(out, verdict_name(row->verdict), 17);

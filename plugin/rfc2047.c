@@ -511,8 +511,24 @@ struct emitter {
 	size_t overhead;		/* "=?" label "?X?" ... "?=" */
 	enum width_class w;
 	bool structured;		/* folding allowed between any tokens */
+	/* Converted words (rfc2047_encode_header_as): the input is UTF-8, each
+	 * word holds its characters converted into `target` (B encoding only),
+	 * so a stateful charset's word starts and ends in its initial state. */
+	const struct charset_info *target;
+	struct charset_conv *cv;
+	struct buf *conv;		/* scratch: the current conversion */
 	int err;
 };
+
+/* Bytes of p[0..n) (whole UTF-8 characters) once converted into e->target,
+ * left in e->conv; SIZE_MAX (and e->err set) when they do not convert. */
+static size_t conv_len(const struct emitter *e, const unsigned char *p, size_t n)
+{
+	buf_reset(e->conv);
+	if (charset_encode_utf8(e->cv, e->target, (const char *)p, n, e->conv) < 0)
+		return SIZE_MAX;
+	return e->conv->len;
+}
 
 static void emit(struct emitter *e, const char *p, size_t n)
 {
@@ -620,6 +636,14 @@ static void emit_word(struct emitter *e, char enc, const unsigned char *p, size_
 	char tmp[WORD_MAX + 8];
 	size_t t = 0, i;
 
+	if (e->target != NULL) {
+		if (conv_len(e, p, n) == SIZE_MAX) {
+			e->err = -1;
+			return;
+		}
+		p = (const unsigned char *)e->conv->data;
+		n = e->conv->len;
+	}
 	if (buf_printf(e->out, "=?%s?%c?", e->label, enc) < 0) {
 		e->err = -1;
 		return;
@@ -661,6 +685,10 @@ static size_t first_char_cost(const struct emitter *e, const unsigned char *p, s
 {
 	size_t clen = char_len(e->w, p, n), qc = 0, k;
 
+	if (e->target != NULL) {
+		k = conv_len(e, p, clen);
+		return k == SIZE_MAX ? WORD_MAX : b_cost(k);
+	}
 	for (k = 0; k < clen; k++)
 		qc += q_cost(p[k]);
 	return qc < b_cost(clen) ? qc : b_cost(clen);
@@ -673,7 +701,10 @@ static size_t word_want(const struct emitter *e, const unsigned char *p, size_t 
 {
 	size_t want, k, min_char = first_char_cost(e, p, n);
 
-	if (n <= 16) {
+	if (n <= 16 && e->target != NULL) {
+		k = conv_len(e, p, n);
+		want = (k == SIZE_MAX ? 12 : b_cost(k)) + reserve;
+	} else if (n <= 16) {
 		size_t qa = 0;
 
 		for (k = 0; k < n; k++)
@@ -706,8 +737,14 @@ static void fit_prefix(const struct emitter *e, const unsigned char *p, size_t n
 
 		for (j = 0; j < l; j++)
 			qc += q_cost(p[i + j]);
-		q_fits = f->q_end == i && f->q_len + qc <= budget;
-		b_fits = f->b_end == i && b_cost(i + l) <= budget;
+		q_fits = f->q_end == i && f->q_len + qc <= budget && e->target == NULL;
+		if (e->target != NULL) {
+			size_t cl = conv_len(e, p, i + l);
+
+			b_fits = f->b_end == i && cl != SIZE_MAX && b_cost(cl) <= budget;
+		} else {
+			b_fits = f->b_end == i && b_cost(i + l) <= budget;
+		}
 		if (!q_fits && !b_fits)
 			break;
 		if (q_fits) {
@@ -1018,40 +1055,38 @@ static int run_append_ws(struct buf *run, const char *p, size_t n)
 	return 0;
 }
 
-int rfc2047_encode_header(const char *value, size_t len, const struct charset_info *cs,
-			  enum rfc2047_kind kind, size_t start_col, const char *eol,
-			  struct buf *out)
+static void emitter_init(struct emitter *e, const struct charset_info *label_cs, enum width_class w,
+			 enum rfc2047_kind kind, size_t start_col, const char *eol, struct buf *out)
 {
-	struct emitter e;
+	memset(e, 0, sizeof(*e));
+	e->out = out;
+	e->col = start_col;
+	e->line_has_text = start_col > 0;	/* the field name */
+	e->eol = eol;
+	e->label = label_cs->mime_name;
+	e->overhead = strlen(label_cs->mime_name) + 7;
+	e->w = w;
+	e->structured = kind == RFC2047_ADDRESS;
+}
+
+/* The tokens of value[0..len): literal ones copied (folded where needed),
+ * runs of encodable ones written as encoded-words. */
+static int encode_tokens(struct emitter *e, const char *value, size_t len, enum rfc2047_kind kind)
+{
 	struct tokenizer tz;
 	struct token t, ws, nx;
 	struct buf run;
 
-	if (value == NULL || eol == NULL || out == NULL)
-		return -1;
-	if (!bytes_have_8bit(value, len))
-		return buf_append(out, value, len);
-	if (cs == NULL || !(cs->props & CSP_ASCII_COMPAT) || width_class_of(cs) == W_UNSUPPORTED)
-		return -1;
-	memset(&e, 0, sizeof(e));
-	e.out = out;
-	e.col = start_col;
-	e.line_has_text = start_col > 0;	/* the field name */
-	e.eol = eol;
-	e.label = cs->mime_name;
-	e.overhead = strlen(cs->mime_name) + 7;
-	e.w = width_class_of(cs);
-	e.structured = kind == RFC2047_ADDRESS;
 	memset(&tz, 0, sizeof(tz));
 	tz.v = value;
 	tz.len = len;
 	tz.address = kind == RFC2047_ADDRESS;
-	tz.w = e.w;
+	tz.w = e->w;
 	buf_init(&run, len + 1);
 	memset(&ws, 0, sizeof(ws));
 	ws.p = value;
 	next_token(&tz, &t);
-	while (t.type != T_END && !e.err) {
+	while (t.type != T_END && !e->err) {
 		struct token gap;
 
 		if (t.type == T_WS) {
@@ -1061,7 +1096,7 @@ int rfc2047_encode_header(const char *value, size_t len, const struct charset_in
 		}
 		if (t.type == T_LIT) {
 			/* fold before it for the width of all tokens glued to it */
-			emit_literal(&e, ws.p, ws.n, t.p, t.n, ws.n > 0 ? glued_width(&tz, &t) : t.n);
+			emit_literal(e, ws.p, ws.n, t.p, t.n, ws.n > 0 ? glued_width(&tz, &t) : t.n);
 			ws.n = 0;
 			next_token(&tz, &t);
 			continue;
@@ -1069,8 +1104,8 @@ int rfc2047_encode_header(const char *value, size_t len, const struct charset_in
 		/* An encodable token: join the following ones separated only by
 		 * white space (or nothing), in the same comment context. */
 		buf_reset(&run);
-		if (run_append_token(&run, &t, e.w) < 0) {
-			e.err = -1;
+		if (run_append_token(&run, &t, e->w) < 0) {
+			e->err = -1;
 			break;
 		}
 		for (;;) {
@@ -1083,20 +1118,60 @@ int rfc2047_encode_header(const char *value, size_t len, const struct charset_in
 			}
 			if (nx.type != T_ENC || nx.ctx != t.ctx)
 				break;
-			if (run_append_ws(&run, gap.p, gap.n) < 0 || run_append_token(&run, &nx, e.w) < 0) {
-				e.err = -1;
+			if (run_append_ws(&run, gap.p, gap.n) < 0 || run_append_token(&run, &nx, e->w) < 0) {
+				e->err = -1;
 				break;
 			}
 		}
-		emit_encoded(&e, ws.p, ws.n, (const unsigned char *)run.data, run.len,
+		emit_encoded(e, ws.p, ws.n, (const unsigned char *)run.data, run.len,
 			     gap.n == 0 ? glued_width(&tz, &nx) : 0);
 		ws = gap;
 		t = nx;
 	}
-	if (!e.err && ws.n > 0)
-		emit(&e, ws.p, ws.n);	/* trailing white space */
+	if (!e->err && ws.n > 0)
+		emit(e, ws.p, ws.n);	/* trailing white space */
 	buf_free(&run);
-	return e.err ? -1 : 0;
+	return e->err ? -1 : 0;
+}
+
+int rfc2047_encode_header(const char *value, size_t len, const struct charset_info *cs,
+			  enum rfc2047_kind kind, size_t start_col, const char *eol,
+			  struct buf *out)
+{
+	struct emitter e;
+
+	if (value == NULL || eol == NULL || out == NULL)
+		return -1;
+	if (!bytes_have_8bit(value, len))
+		return buf_append(out, value, len);
+	if (cs == NULL || !(cs->props & CSP_ASCII_COMPAT) || width_class_of(cs) == W_UNSUPPORTED)
+		return -1;
+	emitter_init(&e, cs, width_class_of(cs), kind, start_col, eol, out);
+	return encode_tokens(&e, value, len, kind);
+}
+
+int rfc2047_encode_header_as(const char *utf8, size_t len, const struct charset_info *target,
+			     struct charset_conv *cv, enum rfc2047_kind kind, size_t start_col,
+			     const char *eol, struct buf *out)
+{
+	struct emitter e;
+	struct buf conv;
+	int rc;
+
+	if (utf8 == NULL || eol == NULL || out == NULL || target == NULL || cv == NULL)
+		return -1;
+	if (!bytes_have_8bit(utf8, len))
+		return buf_append(out, utf8, len);
+	if (!utf8_valid(utf8, len))
+		return -1;
+	emitter_init(&e, target, W_UTF8, kind, start_col, eol, out);
+	e.target = target;
+	e.cv = cv;
+	buf_init(&conv, 4 * WORD_MAX);	/* one word's worth: more never fits */
+	e.conv = &conv;
+	rc = encode_tokens(&e, utf8, len, kind);
+	buf_free(&conv);
+	return rc;
 }
 
 /* ---- RFC 2231 --------------------------------------------------------------------------- */

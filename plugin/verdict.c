@@ -42,7 +42,7 @@ static bool label_nonstandard(const char *label, const struct charset_info *cs)
 	return false;
 }
 
-static const struct charset_info *escape_charset(const struct text_analysis *ta)
+const struct charset_info *verdict_escape_charset(const struct text_analysis *ta)
 {
 	if (ta->iso2022jp)
 		return charset_lookup("iso-2022-jp");
@@ -64,7 +64,7 @@ enum verdict verdict_of_text_part(const struct mime_part *p, const struct text_a
 	if (label != NULL && label[0] != '\0' && !charset_is_placeholder(label))
 		declared = charset_lookup(label);
 	*declared_out = declared;
-	esc = escape_charset(ta);
+	esc = verdict_escape_charset(ta);
 	/* Escape sequences alone prove nothing: only text that decodes under the
 	 * escape-based charset is legacy 7-bit; anything else is plain ASCII. */
 	if (!ta->has_8bit && esc != NULL && oracle_decodes(o, esc)) {

@@ -210,11 +210,14 @@ class Render:
 	def raw_value(self, pid, name, occurrence, raw):
 		enc = encode_text(raw.text, raw.codec)
 		truth = enc.decode(raw.codec) if raw.codec != "cp1258" else raw.text
-		assert any(b >= 0x80 for b in enc), "raw header must have 8-bit bytes"
+		stateful = raw.codec.startswith("iso2022")
+		assert any(b >= 0x80 for b in enc) or (stateful and b"\x1b" in enc), \
+			"raw header must have 8-bit bytes (or 7-bit escape sequences)"
 		self.headers.append({
 			"part": pid, "name": name, "occurrence": occurrence, "kind": raw.kind,
 			"text": truth, "codec": raw.codec, "address": raw.addr,
-			"verdict": "raw-8bit-header", "correct_charsets": correct_charsets(enc, truth),
+			"verdict": "legacy-7bit" if stateful else "raw-8bit-header",
+			"correct_charsets": correct_charsets(enc, truth),
 		})
 		if raw.kind == "address":
 			return enc + b" <" + raw.addr.encode() + b">"
@@ -734,6 +737,39 @@ def cases():
 		      note="a short text only the configured rule can place"))
 	c.append(Case("defaultcharset-ru-short", Text(SHORT["ru"], "koi8_r", None, "missing"),
 		      conf="DefaultCharset koi8-r\n", families=["koi8-r ru"]))
+	c += header_structure_cases()
+	return c
+
+
+def nested(depth, leaf):
+	"""leaf inside depth levels of multipart/mixed (a forwarded-forwarded chain)."""
+	for _ in range(depth):
+		leaf = Multi("mixed", [leaf])
+	return leaf
+
+
+def header_structure_cases():
+	"""Issue 11: headers and structure that real legacy mail gets wrong."""
+	c = []
+	for mode in ("label", "transcode"):
+		conf = "Mode transcode\n" if mode == "transcode" else None
+		c.append(Case("nested-50-de-%s" % mode,
+			      nested(50, Text(LONG["de"], "cp1252", None, "missing")), conf=conf,
+			      families=["windows-1252 de"],
+			      note="50 levels of multipart (the default MaxDepth is Postfix's "
+				   "mime_nesting_limit, 100): the deep text is repaired"))
+		c.append(Case("rawfrom-ja-iso-2022-jp-%s" % mode,
+			      Text(LONG["ja2"], "iso2022_jp", "iso-2022-jp", "ok", cte="7bit"),
+			      subject=Raw(SUBJECT["ja"] + "（第三回）のお知らせ", "iso2022_jp"),
+			      sender=(Raw("山田 太郎", "iso2022_jp", "address", "yamada@example.jp"), None),
+			      conf=conf, families=["iso-2022-jp ja"],
+			      note="raw 7-bit ISO-2022-JP in From and Subject (no encoded-word): "
+				   "Sendmail would parse the escapes as address syntax"))
+		c.append(Case("rawsubj-ko-iso-2022-kr-%s" % mode,
+			      Text(LONG["ascii"], "ascii", "us-ascii", ["ascii", "ok"], cte="7bit"),
+			      subject=Raw("회의 일정 안내", "iso2022_kr"), conf=conf,
+			      families=["iso-2022-kr ko"],
+			      note="raw ISO-2022-KR (designation and SO/SI) in the Subject"))
 	return c
 
 

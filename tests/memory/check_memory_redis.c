@@ -5,7 +5,8 @@
  * a temporary directory, so a killed server comes back with its data) and
  * stops it at the end.  Two processes with stores of their own share it
  * and learn from each other; a killed Redis costs no failure and at most
- * one timeout per retry interval; the prior returns when Redis does.
+ * one timeout per retry interval; the prior returns when Redis does; a
+ * flood of new sources stays within MemoryMaxKeys.
  * Without redis-server installed the test is skipped (exit 77).
  */
 #include "config.h"
@@ -93,6 +94,9 @@ static struct conf *redis_conf(void)
 	c->memory.backend = MEMORY_REDIS;
 	free(c->memory.redis);
 	c->memory.redis = xstrdup(hostport);
+	/* a busy test machine can take longer than the 20 ms default to answer;
+	 * a refused connection or a closed socket fails at once regardless */
+	c->memory.timeout_ms = 250;
 	return c;
 }
 
@@ -130,6 +134,50 @@ static enum detect_source run_message(const struct conf *c, const char *text, do
 	s = engine_report(e)->rows[0].source;
 	engine_free(e);
 	return s;
+}
+
+/* Hostile traffic: 600 new sources cannot grow the index past
+ * MemoryMaxKeys nor evict the 10 established ones. */
+static void flood_stays_in_bounds(void)
+{
+	struct conf *fc = redis_conf();
+	struct memory_keys k[10], f;
+	struct memory_prior p[MEMORY_PRIORS];
+	struct memory_source src;
+	const char *cs[1] = { "windows-1250" };
+	char err[256], name[64];
+	struct memory *m;
+
+	free(fc->memory.prefix);
+	fc->memory.prefix = xstrdup("flood:");
+	fc->memory.max_keys = 30;
+	ck_assert_ptr_nonnull(m = memory_open(&fc->memory, NULL, err, sizeof(err)));
+	memset(&src, 0, sizeof(src));
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "u@est%d.example", i);
+		src.env_sender = name;
+		memory_keys_build(&k[i], "flood:", &src);
+		for (int j = 0; j < 5; j++)
+			memory_learn(m, &fc->memory, &k[i], cs, 1);
+	}
+	memory_flush(m);
+	cs[0] = "koi8-r";
+	for (int i = 0; i < 600; i++) {
+		snprintf(name, sizeof(name), "x@flood%d.example", i);
+		src.env_sender = name;
+		memory_keys_build(&f, "flood:", &src);
+		memory_learn(m, &fc->memory, &f, cs, 1);
+		if (i % 100 == 0)
+			memory_flush(m);
+	}
+	memory_flush(m);
+	ck_assert_int_le(memory_count(m), 30);
+	for (int i = 0; i < 10; i++) {
+		ck_assert_uint_eq(memory_lookup(m, &fc->memory, &k[i], p), 1);
+		ck_assert_str_eq(p[0].charset, "windows-1250");
+	}
+	memory_close(m);
+	conf_free(fc);
 }
 
 START_TEST(two_processes_share_what_they_learn_and_survive_a_dead_redis)
@@ -170,6 +218,7 @@ START_TEST(two_processes_share_what_they_learn_and_survive_a_dead_redis)
 	redis_start();
 	sleep(MEMORY_RETRY_SEC + 1);
 	ck_assert_int_eq(run_message(c, turkish_short, NULL), DETECT_MEMORY);
+	flood_stays_in_bounds();
 	memory_shutdown();
 	conf_free(c);
 	redis_kill();

@@ -9,15 +9,19 @@
 #   --syslog  also give the command a private /dev/log whose messages go to LOGFILE
 #             (a small Python listener started here; it exits when RUN_DIR/sandbox/dev/log goes;
 #             SANDBOX_KEEP_PRIORITY=1 keeps each line's <PRI> prefix)
+#   --syslog-reuse  give the command the private /dev/log an earlier --syslog run of this
+#             RUN_DIR started (its listener still writes to that LOGFILE): how a second
+#             process of the same MTA instance (sendmail -bm, -t) logs to the same maillog
 # Inside the namespace: /etc/resolv.conf -> nameserver 127.0.0.1, /etc/nsswitch.conf ->
 # files only, /etc/hosts -> private. Nothing outside the namespace changes. If unshare is not
 # permitted, the command runs unsandboxed and a warning is printed.
 set -u
 RUN=$1; NAME=$2; shift 2
-SYSLOG=""
+SYSLOG=""; REUSE=0
 while [ $# -gt 0 ]; do
   case $1 in
     --syslog) SYSLOG=$2; shift 2 ;;
+    --syslog-reuse) REUSE=1; shift ;;
     --) shift; break ;;
     *) echo "mta-sandbox: bad argument $1" >&2; exit 2 ;;
   esac
@@ -29,9 +33,12 @@ printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\nnetworks: file
 short=${NAME%%.*}
 { printf '127.0.0.1\t%s %s localhost\n' "$NAME" "$short"
   printf '::1\t%s %s localhost ip6-localhost ip6-loopback\n' "$NAME" "$short"; } > "$SB/hosts"
-chmod 644 "$SB"/*
+find "$SB" -maxdepth 1 -type f -exec chmod 644 {} +    # not dev/: --syslog-reuse runs after it exists
 
-if [ -n "$SYSLOG" ]; then
+if [ "$REUSE" = 1 ]; then
+  [ -S "$SB/dev/log" ] || { echo "mta-sandbox: no private /dev/log to reuse in $SB" >&2; exit 2; }
+  SYSLOG=$SB/dev/log                  # only "set": the mounts below give the command $SB/dev
+elif [ -n "$SYSLOG" ]; then
   mkdir -p "$SB/dev"
   /usr/bin/python3 - "$SB/dev/log" "$SYSLOG" <<'EOF' &
 import os, socket, sys, time

@@ -22,7 +22,11 @@ submit   sends every MSG file over SMTP, one session per message.  The file's
          half of the message data has been sent (then the rest follows).
 submit-local  submits every MSG with Postfix's sendmail command (postdrop,
          pickup: the non_smtpd_milters path), one at a time, and learns each
-         queue id from pickup's line in the maillog.
+         queue id from pickup's line in the maillog.  With --mta sendmail,
+         --sendmail is a command line (split on blanks) running Sendmail's
+         own binary (-bm or -t), and the queue id comes from its from= line
+         (with --msp: from the MSP's relay line, the daemon's queue id);
+         --no-rcpt leaves the recipients to -t.
 collect  matches accepted queue ids with the files the capture mailer wrote
          into the spool, moves them to OUT_DIR/delivered/<message name>, and
          writes OUT_DIR/report.tsv and OUT_DIR/report.json.
@@ -178,10 +182,22 @@ def cmd_submit_local(a):
     """Postfix's sendmail command, one message at a time; the queue id comes
     from pickup's maillog line."""
     import subprocess
-    if not a.rcpt:
+    if a.no_rcpt:
+        a.rcpt = []
+    elif not a.rcpt:
         a.rcpt = ['harness-rcpt@example.test']
     seen = set()
-    pat = re.compile(r'postfix[^:]*/pickup\[\d+\]: ([0-9A-Za-z]+): uid=')
+    if a.mta == 'sendmail':
+        # -bm: the queue id of its own from= line; the MSP (-t): the id the
+        # daemon answered the MSP's relay with
+        if a.msp:
+            pat = re.compile(r'sendmail\[\d+\]: [0-9A-Za-z]+: to=.*stat=Sent \(([0-9A-Za-z]+) Message accepted')
+        else:
+            pat = re.compile(r'sendmail\[\d+\]: ([0-9A-Za-z]+): from=.*relay=root@localhost$', re.M)
+        cmd = a.sendmail.split() + ['-C', a.config_dir, '-i', '-f', a.mail_from] + a.rcpt
+    else:
+        pat = re.compile(r'postfix[^:]*/pickup\[\d+\]: ([0-9A-Za-z]+): uid=')
+        cmd = [a.sendmail, '-C', a.config_dir, '-i', '-f', a.mail_from] + a.rcpt
 
     def pickup_ids():
         try:
@@ -197,8 +213,7 @@ def cmd_submit_local(a):
                    'bytes': os.path.getsize(path), 'status': None, 'stage': 'sendmail',
                    'reply': None, 'queue_id': None}
             with open(path, 'rb') as msg:
-                p = subprocess.run([a.sendmail, '-C', a.config_dir, '-i', '-f', a.mail_from] + a.rcpt,
-                                   stdin=msg, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+                p = subprocess.run(cmd, stdin=msg, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
             res['reply'] = 'exit %d %s' % (p.returncode, p.stdout.decode('utf-8', 'replace').strip())
             if p.returncode == 0:
                 res['status'] = 'accepted'
@@ -427,6 +442,9 @@ def main():
     p.add_argument('messages', nargs='+')
     p = sub.add_parser('submit-local')
     p.add_argument('--sendmail', default='/usr/sbin/sendmail')
+    p.add_argument('--mta', choices=['postfix', 'sendmail'], default='postfix')
+    p.add_argument('--no-rcpt', action='store_true', help='no recipient arguments (sendmail -t)')
+    p.add_argument('--msp', action='store_true', help='Sendmail MSP: queue id from the relay line')
     p.add_argument('--config-dir', required=True)
     p.add_argument('--maillog', required=True)
     p.add_argument('--out', required=True)

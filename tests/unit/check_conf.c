@@ -277,7 +277,7 @@ static const struct key_probe probes[] = {
 	{ "PidFile", p_pid, "(none)", "/run/cpm.pid", "/run/cpm.pid" },
 	{ "UMask", p_umask, "007", "022", "022" },
 	{ "MaxHeaders", p_max_headers, "1000", "200", "200" },
-	{ "MaxDepth", p_max_depth, "32", "8", "8" },
+	{ "MaxDepth", p_max_depth, "100", "8", "8" },
 	{ "MaxParts", p_max_parts, "1000", "50", "50" },
 	{ "MaxHeaderSize", p_max_header_size, "65536", "8k", "8192" },
 	{ "MemoryBackend", p_mem_backend, "lmdb", "redis", "redis" },
