@@ -1,5 +1,7 @@
 /*
- * daemon.h -- process life cycle: background, pid file, privilege drop, signals.
+ * daemon.h -- process life cycle: background, pid file, privilege drop,
+ * signals, and the checks around the listening socket.  No libmilter here
+ * (milter.c calls the socket checks around smfi_opensocket).
  *
  * Order that main.c follows, and why: open the milter socket as the starting
  * user (it may need a privileged directory), then detach (so errors so far
@@ -35,5 +37,34 @@ void daemon_block_signals(void);
 int daemon_take_signals(void);
 /* Wait for one of those signals (or timeout_ms passing: returns 0). */
 int daemon_wait_signal(int timeout_ms);
+
+/*
+ * Socket specifications, in libmilter's notation and by libmilter's own rule
+ * (mi_milteropen in listener.c): the text before the first colon names the
+ * protocol -- "unix" or "local" (any case) or nothing at all is a unix
+ * socket, "inet"/"inet6" TCP, anything else is refused by libmilter; a
+ * specification without a colon is a unix socket path as a whole, absolute
+ * or relative ("/run/x.sock", "x.sock").
+ *
+ * daemon_unix_socket_path: the socket file's path, or NULL when spec is not
+ * a unix socket.  Points into spec.
+ * daemon_absolute_path: path made absolute against the current directory
+ * (the daemon changes to / when it detaches); malloc'd copy.
+ * daemon_absolute_socket: spec with a relative unix path made absolute,
+ * written "local:/abs/path"; other specs copied unchanged.  malloc'd.
+ * daemon_socket_in_use: true when a process accepts connections on spec's
+ * unix socket (libmilter would unlink it and steal it from that process).
+ * daemon_explain_socket_failure: log why spec cannot be opened (path too
+ * long for sun_path, missing or unwritable directory) as best we can tell.
+ * daemon_tcp_nodelay_on_listeners: set TCP_NODELAY on every listening TCP
+ * socket of this process (accepted sockets inherit it on Linux); returns how
+ * many were changed.
+ */
+const char *daemon_unix_socket_path(const char *spec);
+char *daemon_absolute_path(const char *path);
+char *daemon_absolute_socket(const char *spec);
+bool daemon_socket_in_use(const char *spec);
+void daemon_explain_socket_failure(const char *spec);
+int daemon_tcp_nodelay_on_listeners(void);
 
 #endif

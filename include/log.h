@@ -12,6 +12,11 @@
  * so one event is one line.  log_msg preserves errno.  Before log_open the
  * output goes to stderr at level notice.
  *
+ * Threads: log_msg, log_get_level and log_set_level may be called from any
+ * thread at any time (the level is an atomic: a SIGHUP reload changes it
+ * while milter threads log).  log_open must be called before other threads
+ * log, as it switches the sink without synchronisation.
+ *
  * log_level_parse accepts error|err, warning|warn, notice, info, debug;
  * log_facility_parse mail, daemon, local0..local7 (case-insensitive).
  */

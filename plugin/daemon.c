@@ -1,10 +1,16 @@
 /*
- * daemon.c -- process life cycle.  See daemon.h.
+ * daemon.c -- process life cycle and the checks around the listening
+ * socket.  See daemon.h.
  */
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -19,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "daemon.h"
 #include "log.h"
 #include "util.h"
@@ -266,4 +273,147 @@ int daemon_wait_signal(int timeout_ms)
 	ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
 	sig = sigtimedwait(&set, NULL, &ts);
 	return sig > 0 ? sig : 0;
+}
+
+/* ---- the listening socket -------------------------------------------------- */
+
+const char *daemon_unix_socket_path(const char *spec)
+{
+	const char *colon = strchr(spec, ':');
+	size_t n;
+
+	if (colon == NULL)
+		return spec;		/* libmilter: no protocol means unix */
+	n = (size_t)(colon - spec);
+	if (n == 0 || (n == 4 && ascii_strncasecmp(spec, "unix", 4) == 0) ||
+	    (n == 5 && ascii_strncasecmp(spec, "local", 5) == 0))
+		return colon + 1;
+	return NULL;
+}
+
+char *daemon_absolute_path(const char *path)
+{
+	char cwd[4096];
+	struct buf b;
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return xstrdup(path);
+	buf_init(&b, sizeof(cwd) + strlen(path) + 2);
+	buf_printf(&b, "%s/%s", cwd, path);
+	return buf_steal(&b, NULL);
+}
+
+char *daemon_absolute_socket(const char *spec)
+{
+	const char *path = daemon_unix_socket_path(spec);
+	char *abs, *out;
+	struct buf b;
+
+	if (path == NULL || path[0] == '/')
+		return xstrdup(spec);
+	abs = daemon_absolute_path(path);
+	buf_init(&b, strlen(abs) + 16);
+	buf_printf(&b, "local:%s", abs);
+	out = buf_steal(&b, NULL);
+	free(abs);
+	return out;
+}
+
+/*
+ * libmilter removes an existing unix socket file before binding (rmsocket),
+ * which would silently steal the socket of a daemon still running: the
+ * caller refuses to start when something answers on it.
+ */
+bool daemon_socket_in_use(const char *spec)
+{
+	struct sockaddr_un sun;
+	const char *path = daemon_unix_socket_path(spec);
+	int fd, rc;
+
+	if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path))
+		return false;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return rc == 0;
+}
+
+/* libmilter says only that it failed; for a unix socket, say why if we can. */
+void daemon_explain_socket_failure(const char *spec)
+{
+	const char *path = daemon_unix_socket_path(spec);
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *slash;
+	struct stat st;
+
+	if (path != NULL && strlen(path) >= sizeof(dir)) {
+		log_err("cannot open milter socket %s: path longer than %zu bytes", spec, sizeof(dir) - 1);
+		return;
+	}
+	if (path != NULL && (slash = strrchr(path, '/')) != NULL && slash != path) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		if (stat(dir, &st) == -1 || access(dir, W_OK | X_OK) == -1) {
+			log_err("cannot open milter socket %s: directory %s: %s", spec, dir, strerror(errno));
+			return;
+		}
+	}
+	log_err("cannot open milter socket %s (address in use or not ours, or bad specification)", spec);
+}
+
+/* Set TCP_NODELAY on fd if it is a listening TCP socket: 1 when set, else 0. */
+static int tcp_nodelay_if_listener(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss), ol;
+	int on = 1, listening = 0;
+	struct stat st;
+
+	ol = sizeof(listening);
+	if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) == -1 || !listening)
+		return 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return 0;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == 0)
+		return 1;
+	log_warn("TCP_NODELAY on the milter socket: %s", strerror(errno));
+	return 0;
+}
+
+/*
+ * libmilter writes each reply with its own write() and leaves Nagle on, so an
+ * end of message answered with several replies (change header, add header,
+ * continue) waits for the MTA's delayed ACK, ~40 ms per message on TCP.
+ * libmilter hands out neither the listening nor the accepted descriptors, but
+ * on Linux an accepted TCP socket inherits TCP_NODELAY from its listener
+ * (the child socket is a clone of the listener).  So: find our listening TCP
+ * sockets among our own descriptors right after smfi_opensocket() and set the
+ * option there.
+ */
+int daemon_tcp_nodelay_on_listeners(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int changed = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long v = strtol(de->d_name, &end, 10);
+
+		if (*end != '\0' || end == de->d_name || v < 0 || v > INT_MAX || v == dirfd(d))
+			continue;
+		changed += tcp_nodelay_if_listener((int)v);
+	}
+	closedir(d);
+	return changed;
 }

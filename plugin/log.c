@@ -6,11 +6,18 @@
  * buffer and written with a single write(2), so lines from concurrent milter
  * threads do not interleave; line breaks inside a message are flattened to
  * spaces so one event is always one log line.
+ *
+ * Threads: the threshold is written by the main thread on SIGHUP
+ * (log_set_level) while milter worker threads read it in every log_msg, so it
+ * is a C11 atomic; relaxed order is enough because it guards no other data.
+ * The sink (log_to_syslog) is chosen by log_open before any thread starts and
+ * never changes afterwards.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -22,7 +29,7 @@
 #define LOG_LINE_MAX	2048	/* longer messages are truncated */
 
 static bool log_to_syslog;
-static int log_threshold = LOG_NOTICE;
+static atomic_int log_threshold = LOG_NOTICE;
 
 static const struct { const char *name; int value; } level_names[] = {
 	{ "error", LOG_ERR }, { "err", LOG_ERR },
@@ -56,12 +63,12 @@ void log_set_level(int level)
 		level = LOG_EMERG;
 	if (level > LOG_DEBUG)
 		level = LOG_DEBUG;
-	log_threshold = level;
+	atomic_store_explicit(&log_threshold, level, memory_order_relaxed);
 }
 
 int log_get_level(void)
 {
-	return log_threshold;
+	return atomic_load_explicit(&log_threshold, memory_order_relaxed);
 }
 
 /* Name used in stderr lines; the canonical (first) spelling of each level. */
@@ -95,7 +102,7 @@ void log_msg(int priority, const char *fmt, ...)
 	int saved_errno = errno;	/* callers may log and then inspect errno */
 
 	priority &= LOG_PRIMASK;
-	if (priority > log_threshold)
+	if (priority > atomic_load_explicit(&log_threshold, memory_order_relaxed))
 		return;
 	if (!log_to_syslog) {
 		n = snprintf(line, sizeof(line), "codepage-milter[%ld]: %s: ",

@@ -39,6 +39,7 @@
 #include "memory_admin.h"
 #include "log.h"
 #include "milter.h"
+#include "runtime.h"
 #include "util.h"
 
 #define STOP_GRACE_SEC	30	/* longest wait for messages in flight at stop */
@@ -149,52 +150,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* The unix socket's path in a milter socket specification, or NULL. */
-static const char *unix_socket_path(const char *spec)
-{
-	if (strncmp(spec, "unix:", 5) == 0)
-		return spec + 5;
-	if (strncmp(spec, "local:", 6) == 0)
-		return spec + 6;
-	if (strchr(spec, ':') == NULL)
-		return spec;	/* libmilter takes a bare path as unix */
-	return NULL;
-}
-
-/*
- * The daemon changes to / when it detaches; SIGHUP reloads the file later,
- * and the pid file and a unix socket are touched after that: make relative
- * paths absolute first.  Returns a malloc'd string.
- */
-static char *absolute_path(const char *path)
-{
-	char cwd[4096];
-	struct buf b;
-
-	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
-		return xstrdup(path);
-	buf_init(&b, sizeof(cwd) + strlen(path) + 2);
-	buf_printf(&b, "%s/%s", cwd, path);
-	return buf_steal(&b, NULL);
-}
-
-/* The same for the path inside a unix socket specification. */
-static char *absolute_socket(const char *spec)
-{
-	const char *path = unix_socket_path(spec);
-	char *abs, *out;
-	struct buf b;
-
-	if (path == NULL || path[0] == '/')
-		return xstrdup(spec);
-	abs = absolute_path(path);
-	buf_init(&b, strlen(abs) + 16);
-	buf_printf(&b, "local:%s", abs);
-	out = buf_steal(&b, NULL);
-	free(abs);
-	return out;
-}
-
 /* Load -c FILE or the embedded defaults; errors go to stderr as FILE:LINE. */
 static struct conf *load_config(const char *path)
 {
@@ -248,7 +203,7 @@ static void reload_config(const char *path)
 	log_set_level(c->log_level);
 	check_spool_dir(c);
 	log_notice("configuration reloaded from %s (mode %s)", path, conf_mode_name(c->mode));
-	milter_set_conf(c);
+	runtime_set_conf(c);
 }
 
 static atomic_bool milter_loop_done;
@@ -262,53 +217,57 @@ static void *milter_thread(void *arg)
 	return NULL;
 }
 
-static int run_daemon(const struct options *o, struct conf *conf)
+/* What the daemon runs with: options over keys, paths made absolute. */
+struct daemon_setup {
+	char *socket;
+	char *pidfile;		/* NULL: none */
+	char *user;		/* NULL: keep the invoking user */
+};
+
+static void setup_init(struct daemon_setup *d, const struct options *o, const struct conf *conf)
 {
-	const char *socket = o->socket != NULL ? o->socket : conf->socket;
 	const char *user = o->user != NULL ? o->user : conf->user_id;
 	const char *pidfile = o->pidfile != NULL ? o->pidfile : conf->pid_file;
-	char *socket_copy = absolute_socket(socket);
-	char *pidfile_copy = pidfile != NULL ? absolute_path(pidfile) : NULL;
-	char *user_copy = user != NULL ? xstrdup(user) : NULL;
-	pthread_t tid;
-	bool thread_running = false;
-	int status = 0, sig;
 
-	log_open(o->foreground ? false : conf->syslog, conf->syslog_facility, conf->log_level);
-	umask(conf->umask);
-	milter_set_conf(conf);		/* owned by the milter from here on */
+	d->socket = daemon_absolute_socket(o->socket != NULL ? o->socket : conf->socket);
+	d->pidfile = pidfile != NULL ? daemon_absolute_path(pidfile) : NULL;
+	d->user = user != NULL ? xstrdup(user) : NULL;
+}
+
+static void setup_free(struct daemon_setup *d)
+{
+	free(d->socket);
+	free(d->pidfile);
+	free(d->user);
+}
+
+/*
+ * Socket, detach, pid file, privileges, in the order daemon.h explains.
+ * 0, or an exit status; *pid_written says whether to remove the pid file.
+ */
+static int start_daemon(const struct options *o, const struct daemon_setup *d, bool *pid_written)
+{
+	*pid_written = false;
 	daemon_block_signals();
-	if (milter_open(socket_copy, LISTEN_BACKLOG) == -1) {
-		fprintf(stderr, "codepage-milter: cannot listen on %s\n", socket_copy);
-		status = EX_UNAVAILABLE;
-		goto out;
+	if (milter_open(d->socket, LISTEN_BACKLOG) == -1) {
+		fprintf(stderr, "codepage-milter: cannot listen on %s\n", d->socket);
+		return EX_UNAVAILABLE;
 	}
-	if (!o->foreground && daemon_detach() == -1) {
-		status = EX_OSERR;
-		goto out;
-	}
-	if (pidfile_copy != NULL && daemon_write_pidfile(pidfile_copy) == -1) {
-		status = EX_CANTCREAT;
-		goto out;
-	}
-	if (user_copy != NULL &&
-	    daemon_drop_privileges(user_copy, unix_socket_path(socket_copy)) == -1) {
-		status = EX_NOUSER;
-		goto out_pid;
-	}
-	if (pthread_create(&tid, NULL, milter_thread, NULL) != 0) {
-		log_err("cannot start the milter thread");
-		status = EX_OSERR;
-		goto out_pid;
-	}
-	thread_running = true;
-	/* From here on our handler, not libmilter's sigwait(), gets signals
-	 * (the threads just created inherited the blocked mask). */
-	if (daemon_take_signals() == -1)
-		log_warn("cannot install signal handlers (%s): a SIGHUP may stop the milter",
-			 strerror(errno));
-	check_spool_dir(conf);
-	log_notice("codepage-milter %s listening on %s", PACKAGE_VERSION, socket_copy);
+	if (!o->foreground && daemon_detach() == -1)
+		return EX_OSERR;
+	if (d->pidfile != NULL && daemon_write_pidfile(d->pidfile) == -1)
+		return EX_CANTCREAT;
+	*pid_written = d->pidfile != NULL;
+	if (d->user != NULL && daemon_drop_privileges(d->user, daemon_unix_socket_path(d->socket)) == -1)
+		return EX_NOUSER;
+	return 0;
+}
+
+/* Reload on SIGHUP until SIGTERM/SIGINT or libmilter's loop ends. */
+static void serve(const struct options *o)
+{
+	int sig;
+
 	for (;;) {
 		sig = daemon_wait_signal(500);
 		if (sig == SIGHUP)
@@ -319,28 +278,59 @@ static int run_daemon(const struct options *o, struct conf *conf)
 			break;
 	}
 	log_notice("stopping%s", sig ? " on signal" : "");
-	milter_begin_stop();
-	if (!milter_wait_idle(STOP_GRACE_SEC))
+}
+
+/* Finish the messages in flight, then stop libmilter; true when its thread ended. */
+static bool stop_milter(pthread_t tid)
+{
+	runtime_begin_stop();
+	if (!runtime_wait_idle(STOP_GRACE_SEC))
 		log_warn("messages still in flight after %d s: exiting anyway", STOP_GRACE_SEC);
 	milter_stop();
 	/* libmilter leaves its loop within its poll interval; do not wait forever. */
 	for (int i = 0; i < 100 && !atomic_load(&milter_loop_done); i++)
 		usleep(100000);
-	if (atomic_load(&milter_loop_done)) {
-		pthread_join(tid, NULL);
-		thread_running = false;
+	if (!atomic_load(&milter_loop_done))
+		return false;
+	pthread_join(tid, NULL);
+	return true;
+}
+
+static int run_daemon(const struct options *o, struct conf *conf)
+{
+	struct daemon_setup d;
+	pthread_t tid;
+	bool thread_running = false, pid_written;
+	int status;
+
+	setup_init(&d, o, conf);
+	log_open(o->foreground ? false : conf->syslog, conf->syslog_facility, conf->log_level);
+	umask(conf->umask);
+	runtime_set_conf(conf);		/* owned by the runtime from here on */
+	status = start_daemon(o, &d, &pid_written);
+	if (status == 0 && pthread_create(&tid, NULL, milter_thread, NULL) != 0) {
+		log_err("cannot start the milter thread");
+		status = EX_OSERR;
 	}
-out_pid:
-	if (pidfile_copy != NULL)
-		daemon_remove_pidfile(pidfile_copy);
-out:
+	if (status == 0) {
+		thread_running = true;
+		/* From here on our handler, not libmilter's sigwait(), gets signals
+		 * (the threads just created inherited the blocked mask). */
+		if (daemon_take_signals() == -1)
+			log_warn("cannot install signal handlers (%s): a SIGHUP may stop the milter",
+			    strerror(errno));
+		check_spool_dir(conf);
+		log_notice("codepage-milter %s listening on %s", PACKAGE_VERSION, d.socket);
+		serve(o);
+		thread_running = !stop_milter(tid);
+	}
+	if (pid_written)
+		daemon_remove_pidfile(d.pidfile);
 	if (!thread_running) {
-		milter_release_conf();	/* else callbacks may still use it */
+		runtime_clear_conf();	/* else callbacks may still use it */
 		memory_shutdown();	/* the last updates reach the store */
 	}
-	free(socket_copy);
-	free(pidfile_copy);
-	free(user_copy);
+	setup_free(&d);
 	return status;
 }
 
@@ -364,7 +354,7 @@ int main(int argc, char **argv)
 	if (conf == NULL)
 		return EX_CONFIG;
 	if (o.config != NULL)
-		o.config = config_path = absolute_path(o.config);	/* for SIGHUP */
+		o.config = config_path = daemon_absolute_path(o.config);	/* for SIGHUP */
 	if (o.memory_action != NULL) {
 		log_open(false, conf->syslog_facility, conf->log_level);
 		rc = memory_admin(conf, o.memory_action, o.memory_key, stdout);

@@ -3,37 +3,32 @@
  *
  * Callbacks translate milter events into engine calls (engine.h) and the
  * engine's edit list back into smfi_* calls; every decision about mail
- * content belongs to the engine.
+ * content belongs to the engine.  The configuration in force and the count
+ * of messages in flight live in runtime.c, the checks around the listening
+ * socket in daemon.c: this file is the callbacks and the per-message session.
  */
 #include "config.h"
 
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <arpa/inet.h>
-#include <dirent.h>
-#include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
 
 #include "buf.h"
 #include "conf.h"
+#include "daemon.h"
 #include "engine.h"
 #include "log.h"
 #include "milter.h"
 #include "report.h"
-#include "rules.h"
+#include "runtime.h"
 #include "util.h"
 
 /* Longest header field we rebuild for the engine; longer ones make the
@@ -42,122 +37,11 @@
 /* smfi_replacebody takes at most this much per call. */
 #define REPLACE_CHUNK	65535
 
-/* ---- configuration: refcounted, swapped under a mutex -------------------- */
-
-struct conf_ref {
-	struct conf *conf;
-	unsigned refs;		/* 1 for "current" + 1 per message using it */
-};
-
-static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct conf_ref *current_conf;
-
-static void conf_ref_drop_locked(struct conf_ref *r)
-{
-	if (--r->refs == 0) {
-		conf_free(r->conf);
-		free(r);
-	}
-}
-
-void milter_set_conf(struct conf *c)
-{
-	struct conf_ref *r = xmalloc(sizeof(*r));
-
-	r->conf = c;
-	r->refs = 1;
-	pthread_mutex_lock(&conf_lock);
-	if (current_conf != NULL)
-		conf_ref_drop_locked(current_conf);
-	current_conf = r;
-	pthread_mutex_unlock(&conf_lock);
-}
-
-void milter_release_conf(void)
-{
-	pthread_mutex_lock(&conf_lock);
-	if (current_conf != NULL)
-		conf_ref_drop_locked(current_conf);
-	current_conf = NULL;
-	pthread_mutex_unlock(&conf_lock);
-}
-
-static struct conf_ref *conf_acquire(void)
-{
-	struct conf_ref *r;
-
-	pthread_mutex_lock(&conf_lock);
-	r = current_conf;
-	if (r != NULL)
-		r->refs++;
-	pthread_mutex_unlock(&conf_lock);
-	return r;
-}
-
-static void conf_release(struct conf_ref *r)
-{
-	pthread_mutex_lock(&conf_lock);
-	conf_ref_drop_locked(r);
-	pthread_mutex_unlock(&conf_lock);
-}
-
-/* ---- messages in flight, for a graceful stop ----------------------------- */
-
-static pthread_mutex_t flight_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool stopping;		/* under flight_lock: no new messages */
-static pthread_cond_t flight_cond = PTHREAD_COND_INITIALIZER;
-static unsigned messages_in_flight;
-
-static void flight_leave(void)
-{
-	pthread_mutex_lock(&flight_lock);
-	if (messages_in_flight > 0)
-		messages_in_flight--;
-	if (messages_in_flight == 0)
-		pthread_cond_broadcast(&flight_cond);
-	pthread_mutex_unlock(&flight_lock);
-}
-
-void milter_begin_stop(void)
-{
-	pthread_mutex_lock(&flight_lock);
-	stopping = true;
-	pthread_mutex_unlock(&flight_lock);
-}
-
-/* Count a new message in, unless the daemon is stopping. */
-static bool flight_enter(void)
-{
-	bool ok;
-
-	pthread_mutex_lock(&flight_lock);
-	ok = !stopping;
-	if (ok)
-		messages_in_flight++;
-	pthread_mutex_unlock(&flight_lock);
-	return ok;
-}
-
-bool milter_wait_idle(unsigned timeout_sec)
-{
-	struct timespec until;
-	bool idle;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_sec;
-	pthread_mutex_lock(&flight_lock);
-	while (messages_in_flight > 0 &&
-	    pthread_cond_timedwait(&flight_cond, &flight_lock, &until) == 0)
-		;
-	idle = messages_in_flight == 0;
-	pthread_mutex_unlock(&flight_lock);
-	return idle;
-}
-
 /* ---- per-connection and per-message state -------------------------------- */
 
 struct message {
-	struct conf_ref *cref;
+	struct conf_ref *cref;	/* the configuration it started with */
+	const struct conf *conf;
 	struct engine *engine;
 	bool header_ended;	/* the blank line was fed */
 	bool failed;		/* an engine call failed; why is in `why` */
@@ -195,10 +79,10 @@ static void message_free(struct session *s)
 		return;
 	if (m->engine != NULL)
 		engine_free(m->engine);
-	conf_release(m->cref);
+	runtime_conf_release(m->cref);
 	free(m);
 	s->msg = NULL;
-	flight_leave();
+	runtime_flight_leave();
 }
 
 static void session_free(SMFICTX *ctx)
@@ -246,6 +130,31 @@ static void feed(struct message *m, const char *data, size_t len)
 		message_fail(m, "engine_feed", engine_error(m->engine));
 }
 
+/* "QID: prefix text", queue id and text made printable ASCII (a sender may
+ * have chosen either). */
+static void log_about(int priority, const char *qid, const char *prefix, const char *text)
+{
+	struct buf id, clean;
+
+	buf_init(&id, 256);
+	buf_init(&clean, 4096);
+	report_sanitize(qid, strlen(qid), &id);
+	report_sanitize(text, strlen(text), &clean);
+	log_msg(priority, "%s: %s%s", buf_cstr(&id), prefix, buf_cstr(&clean));
+	buf_free(&id);
+	buf_free(&clean);
+}
+
+static void log_acted(const char *qid, const struct engine *e)
+{
+	struct buf line;
+
+	buf_init(&line, 4096);
+	report_format_summary(engine_report(e), &line);
+	log_about(LOG_NOTICE, qid, "", buf_cstr(&line));
+	buf_free(&line);
+}
+
 /* ---- header value conversions -------------------------------------------- */
 
 /*
@@ -254,23 +163,24 @@ static void feed(struct message *m, const char *data, size_t len)
  * LF-separated piece as a queue-file record; Sendmail's header writer breaks
  * lines at LF).  A CR left in would end up in the delivered message.
  */
-char *milter_value_from_mta(const char *value, bool leadspc)
+/* The field "name:value CRLF" for the engine, into f: 0, or -1 when too long. */
+static int field_from_mta(struct buf *f, const char *name, const char *value, bool leadspc)
 {
-	struct buf b;
 	const char *p;
 
-	buf_init(&b, (size_t)-1 / 2);
-	if (!leadspc)
-		buf_putc(&b, ' ');
+	buf_reset(f);
+	if (buf_puts(f, name) == -1 || buf_putc(f, ':') == -1 || (!leadspc && buf_putc(f, ' ') == -1))
+		return -1;
 	for (p = value; *p != '\0'; p++) {
-		if (*p == '\n' && (p == value || p[-1] != '\r'))
-			buf_putc(&b, '\r');
-		buf_putc(&b, *p);
+		if (*p == '\n' && (p == value || p[-1] != '\r') && buf_putc(f, '\r') == -1)
+			return -1;
+		if (buf_putc(f, *p) == -1)
+			return -1;
 	}
-	return buf_steal(&b, NULL);
+	return buf_puts(f, "\r\n");
 }
 
-char *milter_value_to_mta(const char *value, bool leadspc)
+static char *value_to_mta(const char *value, bool leadspc)
 {
 	struct buf b;
 	const char *p = value;
@@ -289,22 +199,8 @@ char *milter_value_to_mta(const char *value, bool leadspc)
 /* ---- callbacks ------------------------------------------------------------ */
 
 #define WANTED_ACTIONS	(SMFIF_CHGHDRS | SMFIF_ADDHDRS | SMFIF_CHGBODY)
-/*
- * Steps: header values with their leading space, no RCPT or unknown
- * commands -- and nothing else skipped or left unanswered, on purpose.
- * Neither MTA sets TCP_NODELAY on its milter socket, so any packet of theirs
- * that gets no reply (a SMFIP_NR_* step, a macro packet) makes their next
- * write wait for our delayed ACK: ~40 ms on TCP.  Measured through real
- * MTAs over inet, one SMTP session after another:
- *   Postfix, SMFIP_NODATA: smtpd's last packet goes unanswered before it
- *     hands the connection to cleanup: 20 msg/s instead of 170;
- *   Sendmail, NR_CONN/HELO/HDR/BODY: a stall after each unanswered run;
- *     Sendmail's default macro packets before every stage: a stall each
- *     (6.4 msg/s); with the macro lists cut to what we use and no NR
- *     steps: 12 msg/s, the one stall left being the {i} macro packet before
- *     end of message (the queue id is worth it).  Unix sockets do not stall
- *     (Sendmail 40-50 msg/s, Postfix 140-180 msg/s).
- */
+/* Steps: leading space kept, no RCPT or unknown commands, every other step
+ * answered -- an unanswered packet stalls the MTA on TCP (milter.h). */
 #define WANTED_STEPS	(SMFIP_HDR_LEADSPC | SMFIP_NORCPT | SMFIP_NOUNKNOWN)
 
 static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
@@ -376,69 +272,107 @@ static char *envelope_address(const char *arg)
 	return xstrdup(arg);
 }
 
+/* The engine's view of the SMTP source; strings point into s and sender. */
+static void engine_source_of(const struct session *s, char **argv, char *sender,
+    struct engine_source *src)
+{
+	int i;
+
+	memset(src, 0, sizeof(*src));
+	src->client_addr = s->client_addr[0] != '\0' ? s->client_addr : NULL;
+	src->client_name = s->client_name;
+	src->helo = s->helo;
+	src->env_sender = sender;
+	src->memory = ENGINE_MEMORY_LEARN;
+	for (i = 1; argv[0] != NULL && argv[i] != NULL; i++) {
+		if (ascii_strcasecmp(argv[i], "BODY=8BITMIME") == 0)
+			src->body_8bitmime = true;
+		else if (ascii_strcasecmp(argv[i], "SMTPUTF8") == 0)
+			src->smtputf8 = true;
+	}
+}
+
+/* Is this message ours to work on under configuration c? */
+static bool acts_on(const struct session *s, const struct conf *c)
+{
+	return c->mode != MODE_OFF && s->actions == WANTED_ACTIONS &&
+	    conf_acts_on(c, s->client_addr[0] != '\0' ? s->client_addr : NULL, s->client_name);
+}
+
 static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct session *s = session_get(ctx);
 	struct engine_source src;
 	struct conf_ref *cref;
+	const struct conf *c;
 	struct message *m;
 	char *sender;
-	int i;
 
 	message_free(s);	/* a previous message that got neither eom nor abort */
-	cref = conf_acquire();
+	cref = runtime_conf_acquire();
 	if (cref == NULL)
 		return SMFIS_ACCEPT;
-	if (cref->conf->mode == MODE_OFF || s->actions != WANTED_ACTIONS ||
-	    !conf_acts_on(cref->conf, s->client_addr[0] != '\0' ? s->client_addr : NULL,
-	    s->client_name)) {
-		conf_release(cref);
+	c = runtime_conf_get(cref);
+	if (!acts_on(s, c)) {
+		runtime_conf_release(cref);
 		return SMFIS_ACCEPT;
 	}
-	if (!flight_enter()) {
+	if (!runtime_flight_enter()) {
 		/* Shutting down: a new message is treated like an internal error. */
-		sfsistat rc = cref->conf->on_error == ON_ERROR_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_ACCEPT;
+		sfsistat rc = c->on_error == ON_ERROR_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_ACCEPT;
 
-		conf_release(cref);
+		runtime_conf_release(cref);
 		log_info("stopping: new message %s", rc == SMFIS_TEMPFAIL ? "tempfailed" : "passed unchanged");
 		return rc;
 	}
-	memset(&src, 0, sizeof(src));
-	src.client_addr = s->client_addr[0] != '\0' ? s->client_addr : NULL;
-	src.client_name = s->client_name;
-	src.helo = s->helo;
 	sender = envelope_address(argv[0] != NULL ? argv[0] : "");
-	src.env_sender = sender;
-	src.memory = ENGINE_MEMORY_LEARN;
-	for (i = 1; argv[0] != NULL && argv[i] != NULL; i++) {
-		if (ascii_strcasecmp(argv[i], "BODY=8BITMIME") == 0)
-			src.body_8bitmime = true;
-		else if (ascii_strcasecmp(argv[i], "SMTPUTF8") == 0)
-			src.smtputf8 = true;
-	}
+	engine_source_of(s, argv, sender, &src);
 	m = xcalloc(1, sizeof(*m));
 	m->cref = cref;
-	m->engine = engine_new(cref->conf, &src);
+	m->conf = c;
+	m->engine = engine_new(c, &src);
 	free(sender);
 	s->msg = m;
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * Past MaxMessageSize the engine passes a message untouched whatever follows
+ * (engine.h), so the rest need not reach us: accept it now instead of
+ * spooling it whole.  The engine's own test, so both front ends agree.
+ */
+static bool too_big(const struct message *m)
+{
+	size_t max = m->conf->max_message_size;
+
+	return max > 0 && engine_size(m->engine) > max;
+}
+
+static sfsistat accept_too_big(SMFICTX *ctx, struct session *s)
+{
+	if (log_get_level() >= LOG_INFO) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "message larger than MaxMessageSize (%zu bytes)",
+		    s->msg->conf->max_message_size);
+		log_about(LOG_INFO, queue_id(ctx), "passed untouched: ", why);
+	}
+	message_free(s);
+	return SMFIS_ACCEPT;
+}
+
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct session *s = session_get(ctx);
-	char *v;
 
 	if (s->msg == NULL || s->msg->failed)
 		return step_reply(s, SMFIP_NR_HDR);
-	v = milter_value_from_mta(value, s->leadspc);
-	buf_reset(&s->field);
-	if (buf_puts(&s->field, name) == -1 || buf_putc(&s->field, ':') == -1 ||
-	    buf_puts(&s->field, v) == -1 || buf_puts(&s->field, "\r\n") == -1)
+	if (field_from_mta(&s->field, name, value, s->leadspc) == -1)
 		message_fail(s->msg, "header", "field too long");
 	else
 		feed(s->msg, s->field.data, s->field.len);
-	free(v);
+	if (!s->msg->failed && too_big(s->msg))
+		return accept_too_big(ctx, s);
 	return step_reply(s, SMFIP_NR_HDR);
 }
 
@@ -466,6 +400,8 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	if (s->msg != NULL) {
 		end_header(s->msg);
 		feed(s->msg, (const char *)chunk, len);
+		if (!s->msg->failed && too_big(s->msg))
+			return accept_too_big(ctx, s);
 	}
 	return step_reply(s, SMFIP_NR_BODY);
 }
@@ -502,7 +438,7 @@ static int apply_header_edit(SMFICTX *ctx, const struct session *s, const struct
 	int rc;
 
 	if (ed->hdr_value != NULL)
-		v = milter_value_to_mta(ed->hdr_value, s->leadspc);
+		v = value_to_mta(ed->hdr_value, s->leadspc);
 	if (ed->hdr_op == HDR_CHANGE)
 		rc = smfi_chgheader(ctx, (char *)(uintptr_t)ed->hdr_name, (int)ed->hdr_occurrence, v);
 	else
@@ -535,20 +471,15 @@ static int apply_edits(SMFICTX *ctx, struct session *s, bool *changed, const cha
 		}
 		*changed = true;
 	}
-	for (i = el->n; i-- > 0;) {
-		if (el->v[i].hdr_op != HDR_CHANGE)
+	/* pass 1 walks the list backwards for changes, pass 2 forwards for additions */
+	for (i = 0; i < 2 * el->n; i++) {
+		bool changes = i < el->n;
+		const struct edit *ed = changes ? &el->v[el->n - 1 - i] : &el->v[i - el->n];
+
+		if (ed->hdr_op != (changes ? HDR_CHANGE : HDR_ADD))
 			continue;
-		if (apply_header_edit(ctx, s, &el->v[i]) == -1) {
-			*why = "smfi_chgheader failed";
-			return -1;
-		}
-		*changed = true;
-	}
-	for (i = 0; i < el->n; i++) {
-		if (el->v[i].hdr_op != HDR_ADD)
-			continue;
-		if (apply_header_edit(ctx, s, &el->v[i]) == -1) {
-			*why = "smfi_addheader failed";
+		if (apply_header_edit(ctx, s, ed) == -1) {
+			*why = changes ? "smfi_chgheader failed" : "smfi_addheader failed";
 			return -1;
 		}
 		*changed = true;
@@ -558,34 +489,7 @@ static int apply_edits(SMFICTX *ctx, struct session *s, bool *changed, const cha
 
 static sfsistat error_reply(const struct message *m)
 {
-	return m->cref->conf->on_error == ON_ERROR_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_ACCEPT;
-}
-
-static void log_acted(const char *qid, const struct engine *e)
-{
-	struct buf line, id;
-
-	buf_init(&line, 4096);
-	buf_init(&id, 256);
-	report_sanitize(qid, strlen(qid), &id);
-	report_format_summary(engine_report(e), &line);
-	log_notice("%s: %s", buf_cstr(&id), buf_cstr(&line));
-	buf_free(&line);
-	buf_free(&id);
-}
-
-/* Why a message that needed something was left alone (LogLevel info). */
-static void log_untouched(const char *qid, const char *note)
-{
-	struct buf id, why;
-
-	buf_init(&id, 256);
-	buf_init(&why, 512);
-	report_sanitize(qid, strlen(qid), &id);
-	report_sanitize(note, strlen(note), &why);
-	log_info("%s: passed untouched: %s", buf_cstr(&id), buf_cstr(&why));
-	buf_free(&id);
-	buf_free(&why);
+	return m->conf->on_error == ON_ERROR_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_ACCEPT;
 }
 
 static sfsistat cb_eom(SMFICTX *ctx)
@@ -618,7 +522,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		}
 	} else if (engine_report(m->engine)->passed_untouched &&
 	    engine_report(m->engine)->note[0] != '\0' && log_get_level() >= LOG_INFO) {
-		log_untouched(qid, engine_report(m->engine)->note);
+		log_about(LOG_INFO, qid, "passed untouched: ", engine_report(m->engine)->note);
 	} else if (log_get_level() >= LOG_DEBUG) {
 		log_debug("%s: no change", qid);
 	}
@@ -659,118 +563,9 @@ static struct smfiDesc milter_desc = {
 	.xxfi_negotiate = cb_negotiate,
 };
 
-/*
- * libmilter writes each reply with its own write() and leaves Nagle on, so an
- * end of message answered with several replies (change header, add header,
- * continue) waits for the MTA's delayed ACK, ~40 ms per message on TCP.
- * libmilter hands out neither the listening nor the accepted descriptors, but
- * on Linux an accepted TCP socket inherits TCP_NODELAY from its listener
- * (the child socket is a clone of the listener).  So: find our listening TCP
- * socket among our own descriptors right after smfi_opensocket() and set the
- * option there.  Returns the number of listeners changed.
- */
-static int tcp_nodelay_on_listeners(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int changed = 0;
-
-	if (d == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		int fd, on = 1, listening = 0;
-		socklen_t ol = sizeof(listening);
-		struct stat st;
-		char *end;
-		long v = strtol(de->d_name, &end, 10);
-
-		if (*end != '\0' || end == de->d_name || v < 0 || v == dirfd(d))
-			continue;
-		fd = (int)v;
-		if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
-			continue;
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) == -1 || !listening)
-			continue;
-		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
-		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
-			continue;
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == 0)
-			changed++;
-		else
-			log_warn("TCP_NODELAY on the milter socket: %s", strerror(errno));
-	}
-	closedir(d);
-	return changed;
-}
-
-/* The path of a unix socket specification, or NULL for inet. */
-static const char *unix_socket_path(const char *spec)
-{
-	if (strncmp(spec, "unix:", 5) == 0)
-		return spec + 5;
-	if (strncmp(spec, "local:", 6) == 0)
-		return spec + 6;
-	if (spec[0] == '/')
-		return spec;
-	return NULL;
-}
-
-/*
- * libmilter removes an existing unix socket file before binding (rmsocket),
- * which would silently steal the socket of a daemon still running.  Refuse
- * when something answers on it.
- */
-static bool unix_socket_in_use(const char *spec)
-{
-	struct sockaddr_un sun;
-	const char *path = unix_socket_path(spec);
-	int fd, rc;
-
-	if (path == NULL || strlen(path) >= sizeof(sun.sun_path))
-		return false;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return false;
-	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-	return rc == 0;
-}
-
-/* libmilter says only that it failed; for a unix socket, say why if we can. */
-static void explain_socket_failure(const char *spec)
-{
-	const char *path = unix_socket_path(spec);
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	const char *slash;
-	struct stat st;
-
-	if (path != NULL && strlen(path) >= sizeof(dir)) {
-		log_err("cannot open milter socket %s: path longer than %zu bytes", spec, sizeof(dir) - 1);
-		return;
-	}
-	if (path != NULL && (slash = strrchr(path, '/')) != NULL && slash != path) {
-		memcpy(dir, path, (size_t)(slash - path));
-		dir[slash - path] = '\0';
-		if (stat(dir, &st) == -1) {
-			log_err("cannot open milter socket %s: directory %s: %s", spec, dir, strerror(errno));
-			return;
-		}
-		if (access(dir, W_OK | X_OK) == -1) {
-			log_err("cannot open milter socket %s: directory %s: %s", spec, dir, strerror(errno));
-			return;
-		}
-	}
-	log_err("cannot open milter socket %s (address in use or not ours, or bad specification)", spec);
-}
-
 int milter_open(const char *socket, int backlog)
 {
-	if (unix_socket_in_use(socket)) {
+	if (daemon_socket_in_use(socket)) {
 		log_err("%s is in use by another process", socket);
 		return -1;
 	}
@@ -785,10 +580,10 @@ int milter_open(const char *socket, int backlog)
 		return -1;
 	}
 	if (smfi_opensocket(true) != MI_SUCCESS) {
-		explain_socket_failure(socket);
+		daemon_explain_socket_failure(socket);
 		return -1;
 	}
-	if (strncmp(socket, "inet", 4) == 0 && tcp_nodelay_on_listeners() == 0)
+	if (daemon_unix_socket_path(socket) == NULL && daemon_tcp_nodelay_on_listeners() == 0)
 		log_warn("could not set TCP_NODELAY on %s: end-of-message replies may be delayed", socket);
 	return 0;
 }
@@ -796,13 +591,6 @@ int milter_open(const char *socket, int backlog)
 int milter_main(void)
 {
 	return smfi_main() == MI_SUCCESS ? 0 : -1;
-}
-
-int milter_run(const char *socket, int backlog)
-{
-	if (milter_open(socket, backlog) == -1)
-		return -1;
-	return milter_main();
 }
 
 void milter_stop(void)

@@ -276,8 +276,8 @@ class Suite:
         subprocess.run([os.path.join(HERE, 'mta-sandbox.sh'), run, 'syslog-test.localdomain', '--syslog', log,
                         '--', self.bin, '-c', conf, '-p', sock], env=env, timeout=60,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        for _ in range(100):
-            if os.path.exists(pidfile):
+        for _ in range(100):      # created (O_EXCL), then written, by the detached child
+            if os.path.exists(pidfile) and os.path.getsize(pidfile) > 0:
                 break
             time.sleep(0.05)
         pid = int(open(pidfile).read().split()[0])
