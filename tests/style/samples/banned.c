@@ -1,0 +1,7 @@
+/* banned call */
+#include <string.h>
+
+void copy(char *d, const char *s)
+{
+	strcpy(d, s);
+}

@@ -1,0 +1,4 @@
+/* brace at the end of the head */
+int f(void) {
+	return 0;
+}

@@ -1,0 +1,5 @@
+/* spaces for indentation */
+int f(void)
+{
+        return 0;
+}

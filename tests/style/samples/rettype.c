@@ -1,0 +1,6 @@
+/* return type on its own line */
+static int
+f(void)
+{
+	return 0;
+}

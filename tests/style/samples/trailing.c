@@ -1,0 +1,5 @@
+/* trailing white space */
+int f(void)
+{
+	return 0; 
+}
