@@ -174,7 +174,8 @@ memory_admin(const struct conf *conf, const char *action, const char *key, FILE 
 		fprintf(stderr, "codepage-milter: the sender memory cannot be read\n");
 		rc = 1;
 	} else {
-		qsort(c.v, c.n, sizeof(*c.v), by_weight);
+		if (c.n > 0)	/* qsort(NULL, 0, ...) is undefined */
+			qsort(c.v, c.n, sizeof(*c.v), by_weight);
 		if (strcmp(action, "json") == 0)
 			print_json(out, &c);
 		else

@@ -62,7 +62,17 @@ class MilterClient:
     def __init__(self, path):
         self.s = socket.socket(socket.AF_UNIX)
         self.s.settimeout(30)
-        self.s.connect(path)
+        # libmilter binds the socket file before it listens: on a loaded
+        # machine a client can see the file and still be refused for a moment.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.s.connect(path)
+                break
+            except ConnectionRefusedError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         self.steps = 0
 
     def send(self, cmd, data=b''):
