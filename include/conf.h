@@ -100,6 +100,8 @@ struct conf {
 	char *pid_file;
 	mode_t umask;
 	struct mime_limits limits;
+	bool tnef_evidence;			/* read TNEF parts for the sender's code page */
+	size_t tnef_max_bytes;			/* most bytes read of one TNEF part, 0 = no limit */
 	char *source_file;			/* file it was loaded from, NULL for defaults */
 	struct memory_conf memory;		/* sender memory (Memory* keys) */
 };

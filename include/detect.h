@@ -11,6 +11,11 @@
  *   4. context: an HTML <meta charset> that decodes; a charset declared on
  *      another part of the same message (or by a header's encoded-words) that
  *      decodes -- strong evidence that the sender's system used it;
+ *   4a. the sender's own statement of its code page (TNEF attOemCodepage,
+ *      PR_INTERNET_CPID, PR_MESSAGE_CODEPAGE; tnef.h): taken when the text
+ *      decodes under it and the statistics do not contradict it
+ *      overwhelmingly (SENDER_SLACK_* in detect.c) -- so it
+ *      labels even a 20-byte text, but not KOI8-R bytes claimed as 1252;
  *   4b. sender memory (memory.h): a charset this source's earlier text was
  *      confidently detected in -- taken only when it differs from the
  *      statistical winner, decodes, and scores within MEMORY_SLACK of it
@@ -73,6 +78,11 @@ struct detect_context {
 	/* sender memory, best first (step 4b) */
 	const struct detect_prior *priors;
 	size_t n_priors;
+	/* the sender's own code page statements (TNEF), strongest first; why[]
+	 * is the reason -x prints ("TNEF attOemCodepage 1251") */
+	const struct charset_info *sender_charsets[3];
+	char sender_why[3][48];
+	size_t n_sender_charsets;
 };
 
 /* Decodability oracle: does the whole text decode under cs? */

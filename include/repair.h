@@ -30,6 +30,8 @@ struct conf;
 
 /* Everything the planner looks at.  analysis[i] is the streamed analysis of
  * leaf text part i (NULL for other parts). */
+struct tnef_evidence;
+
 struct repair_input {
 	const struct conf *conf;
 	const struct mime_message *msg;
@@ -41,6 +43,7 @@ struct repair_input {
 	bool smtputf8;				/* SMTPUTF8 session: raw UTF-8 headers are legal */
 	const struct detect_prior *priors;	/* sender memory, best first (detect.h) */
 	size_t n_priors;
+	const struct tnef_evidence *tnef;	/* the message's TNEF part read, or NULL */
 };
 
 /* Plan the repairs of one message.  Appends to el and rep (initialised by the

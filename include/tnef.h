@@ -106,4 +106,11 @@ bool tnef_has_codepage(const struct tnef_evidence *ev);
 /* A one-line summary for -x ("attOemCodepage 1251, PR_INTERNET_CPID 20866"), into dst. */
 void tnef_describe(const struct tnef_evidence *ev, char *dst, size_t cap);
 
+/* Add the verified code pages that the charset registry knows to the
+ * cascade's sender evidence (detect.h), strongest first (PR_INTERNET_CPID,
+ * PR_MESSAGE_CODEPAGE, attOemCodepage), each charset once, with its reason
+ * ("TNEF attOemCodepage 1251"). */
+struct detect_context;
+void tnef_add_to_context(const struct tnef_evidence *ev, struct detect_context *ctx);
+
 #endif

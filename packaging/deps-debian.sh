@@ -4,7 +4,6 @@
 set -eu
 BUILD="build-essential autoconf automake libtool pkg-config m4 libmilter-dev libuchardet-dev liblmdb-dev libhiredis-dev check"
 TEST="miltertest redis-server python3 gettext locales-all iproute2 util-linux procps clang libclang-rt-14-dev debhelper lintian rpm groff-base m4 libwrap0 tnef ytnef-tools"
->>>>>>> 368373f (tnef: a bounded streaming TNEF reader for code page evidence (attOemCodepage, PR_INTERNET_CPID, PR_MESSAGE_CODEPAGE, PR_MESSAGE_LOCALE_ID, body type, attachment titles); unit tests, a fixture writer checked with Debian's tnef/ytnefprint, a check of the shared samples against their manifest (SKIP without them), fuzz target fuzz_tnef)
 pkgs=$BUILD
 [ "${1:-}" = --build-only ] || pkgs="$BUILD $TEST"
 missing=

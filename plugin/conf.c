@@ -314,6 +314,13 @@ static bool set_seven_bit_output(struct conf *c, const char *v, const char *orig
 	return set_bool(&c->seven_bit_output, "SevenBitOutput", v, err, errlen);
 }
 
+static bool set_tnef_evidence(struct conf *c, const char *v, const char *origin,
+			      char *err, size_t errlen)
+{
+	(void)origin;
+	return set_bool(&c->tnef_evidence, "TnefEvidence", v, err, errlen);
+}
+
 static bool set_syslog(struct conf *c, const char *v, const char *origin, char *err, size_t errlen)
 {
 	(void)origin;
@@ -372,6 +379,13 @@ static bool set_spool_threshold(struct conf *c, const char *v, const char *origi
 {
 	(void)origin;
 	return set_size(&c->spool_threshold, 0, "SpoolThreshold", v, err, errlen);
+}
+
+static bool set_tnef_max_bytes(struct conf *c, const char *v, const char *origin,
+			       char *err, size_t errlen)
+{
+	(void)origin;
+	return set_size(&c->tnef_max_bytes, 0, "TnefMaxBytes", v, err, errlen);
 }
 
 static bool set_max_header_size(struct conf *c, const char *v, const char *origin,
@@ -706,6 +720,17 @@ const struct conf_key_info conf_keys[] = {
 	{ "MaxParts", "1000", false, "COUNT",
 	  "At most this many MIME parts (1..100000) are examined per message; the rest "
 	  "is treated as body.", set_max_parts },
+	{ "TnefEvidence", "yes", false, "yes | no",
+	  "Read the message's own TNEF part (application/ms-tnef, or a winmail.dat or "
+	  "win.dat attachment) for the code page the sender's Exchange or Outlook "
+	  "declared there (PR_INTERNET_CPID, PR_MESSAGE_CODEPAGE, attOemCodepage) and "
+	  "use it to label unlabelled 8-bit text and raw 8-bit headers when the text "
+	  "decodes under it and the statistics do not overwhelmingly contradict it.  "
+	  "The TNEF part itself is never changed; no turns this off.", set_tnef_evidence },
+	{ "TnefMaxBytes", "16M", false, "SIZE",
+	  "Most decoded bytes of a TNEF part that are read for that evidence (0 means no "
+	  "limit); reading stops there, keeping what was already read and checked.",
+	  set_tnef_max_bytes },
 	{ "MaxHeaderSize", "64k", false, "SIZE",
 	  "Longest header field, with its folding, that is examined in full (at least "
 	  "1000 bytes).", set_max_header_size },

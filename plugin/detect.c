@@ -83,6 +83,12 @@ struct cjk_model {
 #define DEFAULT_BONUS	6	/* the site default */
 #define CONTEXT_SLACK	30	/* a context charset may score this much worse */
 #define MEMORY_SLACK	30	/* a sender memory prior may score this much worse */
+/* The sender's own code page (TNEF) is overruled only by an overwhelming
+ * contradiction: its decoding scores worse than the best by more than
+ * SENDER_SLACK_PER_BYTE per 8-bit byte and SENDER_SLACK_MIN in all (see
+ * try_sender for the measurements behind the numbers). */
+#define SENDER_SLACK_MIN	(10 * MODEL_COST_SCALE)
+#define SENDER_SLACK_PER_BYTE	(MODEL_COST_SCALE / 2)
 #define UCHARDET_SAMPLE	(8 * 1024)	/* 32 KB gave the same evaluation results at 4x the cost */
 
 /* The statistical step's candidates, in preference order among identical
@@ -878,6 +884,40 @@ try_prior(struct cascade *c, const struct detect_prior *p, const struct scored *
 	return true;
 }
 
+/* The sender's own statement (TNEF): taken when it decodes, unless the
+ * statistics contradict it overwhelmingly; the reason says which. */
+static bool
+try_sender(struct cascade *c, const struct charset_info *cs, const char *why,
+	   const struct scored *sc, size_t nsc, struct detect_result *out)
+{
+	uint64_t high = 0;
+	long slack;
+
+	if (cs == NULL)
+		return false;
+	cs = charset_superset(cs, c->ta->has_c1);
+	if (!cascade_decodes(c, cs)) {
+		note_ruled_out(c, cs->mime_name, "sender's code page does not decode");
+		return false;
+	}
+	for (unsigned b = 0x80; b < 0x100; b++)
+		high += c->ta->hist[b];
+	slack = (long)(high > 100000 ? 100000 : high) * SENDER_SLACK_PER_BYTE;
+	if (slack < SENDER_SLACK_MIN)
+		slack = SENDER_SLACK_MIN;
+	for (size_t i = 0; i < nsc; i++)
+		if (sc[i].cs == cs && sc[i].cost - sc[0].cost > slack) {
+			char what[96];
+
+			snprintf(what, sizeof(what), "%s, %.0f nats worse than %s", why,
+				 (double)(sc[i].cost - sc[0].cost) / MODEL_COST_SCALE, sc[0].cs->mime_name);
+			note_ruled_out(c, cs->mime_name, what);
+			return false;
+		}
+	set_result(out, cs, 90, DETECT_CONTEXT, "%s: %s", why, cs->mime_name);
+	return true;
+}
+
 void
 detect_charset(const struct text_analysis *ta, const struct detect_context *ctx,
 	       detect_decodes_fn decodes, void *decodes_arg, struct charset_conv *cv,
@@ -939,6 +979,10 @@ detect_charset(const struct text_analysis *ta, const struct detect_context *ctx,
 		goto done;
 	for (size_t i = 0; ctx != NULL && i < ctx->n_message_charsets && i < ARRAY_LEN(ctx->message_charsets); i++)
 		if (try_context(&c, ctx->message_charsets[i], "charset of another part", sc, nsc, out))
+			goto done;
+	/* 4a. the sender's own code page (TNEF) */
+	for (size_t i = 0; ctx != NULL && i < ctx->n_sender_charsets && i < ARRAY_LEN(ctx->sender_charsets); i++)
+		if (try_sender(&c, ctx->sender_charsets[i], ctx->sender_why[i], sc, nsc, out))
 			goto done;
 
 	/* 4b. sender memory */

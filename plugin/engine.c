@@ -23,6 +23,7 @@
 #include "analyze.h"
 #include "rules.h"
 #include "memory.h"
+#include "tnef.h"
 
 struct engine {
 	const struct conf *conf;
@@ -33,6 +34,11 @@ struct engine {
 	const struct mime_message *msg;
 	struct text_analysis **analysis;	/* indexed by part */
 	size_t nanalysis;
+	/* TNEF: the first application/ms-tnef or winmail.dat part of the message
+	 * itself (not of an attached message) is read for the sender's code page */
+	struct tnef_reader *tnef;
+	struct cte_decoder tnef_dec;
+	int tnef_part;			/* -1 until one is found */
 	size_t fed;
 	bool too_big, finished, failed;
 	struct charset_conv *cv;
@@ -84,20 +90,73 @@ static struct text_analysis *analysis_for(struct engine *e, const struct mime_me
 	return e->analysis[part];
 }
 
+/* A winmail.dat sent as application/octet-stream counts as TNEF too. */
+static bool part_is_tnef(const struct mime_message *m, const struct mime_part *p)
+{
+	static const char *const names[] = { "winmail.dat", "win.dat" };
+	const struct mparam *fn;
+	int up;
+
+	if (!p->is_leaf || strcmp(p->type, "application") != 0)
+		return false;
+	for (up = p->parent; up >= 0; up = m->parts[up].parent)
+		if (m->parts[up].is_message)
+			return false;	/* an attached message's TNEF speaks for that message */
+	if (strcmp(p->subtype, "ms-tnef") == 0 || strcmp(p->subtype, "vnd.ms-tnef") == 0)
+		return true;
+	if (strcmp(p->subtype, "octet-stream") != 0)
+		return false;
+	if ((fn = mparams_get(&p->cd, "filename")) == NULL)
+		fn = mparams_get(&p->ct, "name");
+	for (size_t i = 0; fn != NULL && i < ARRAY_LEN(names); i++)
+		if (fn->value_len == strlen(names[i]) && ascii_strncasecmp(fn->value, names[i], fn->value_len) == 0)
+			return true;
+	return false;
+}
+
+static void tnef_sink(void *arg, const char *data, size_t len)
+{
+	tnef_reader_feed(arg, data, len);
+}
+
+/* The TNEF reader for this part, started at its first byte (or its end). */
+static struct tnef_reader *tnef_for(struct engine *e, const struct mime_message *m, unsigned part)
+{
+	if (e->tnef_part == (int)part)
+		return e->tnef;
+	if (e->tnef != NULL || !e->conf->tnef_evidence || e->conf->mode == MODE_OFF ||
+	    !part_is_tnef(m, &m->parts[part]))
+		return NULL;
+	e->tnef = tnef_reader_new(e->conf->tnef_max_bytes);
+	e->tnef_part = (int)part;
+	cte_decoder_init(&e->tnef_dec, m->parts[part].cte);
+	return e->tnef;
+}
+
 static void on_body(void *arg, const struct mime_message *m, unsigned part, const char *data, size_t len)
 {
-	struct text_analysis *ta = analysis_for(arg, m, part);
+	struct engine *e = arg;
+	struct text_analysis *ta = analysis_for(e, m, part);
+	struct tnef_reader *tr;
 
 	if (ta != NULL)
 		text_analysis_feed(ta, data, len);
+	else if ((tr = tnef_for(e, m, part)) != NULL)
+		cte_decoder_feed(&e->tnef_dec, data, len, tnef_sink, tr);
 }
 
 static void on_part_end(void *arg, const struct mime_message *m, unsigned part)
 {
-	struct text_analysis *ta = analysis_for(arg, m, part);
+	struct engine *e = arg;
+	struct text_analysis *ta = analysis_for(e, m, part);
+	struct tnef_reader *tr;
 
-	if (ta != NULL)
+	if (ta != NULL) {
 		text_analysis_finish(ta);
+	} else if ((tr = tnef_for(e, m, part)) != NULL) {
+		cte_decoder_finish(&e->tnef_dec, tnef_sink, tr);
+		tnef_reader_finish(tr);
+	}
 }
 
 struct engine *engine_new(const struct conf *conf, const struct engine_source *src)
@@ -105,6 +164,7 @@ struct engine *engine_new(const struct conf *conf, const struct engine_source *s
 	struct engine *e = xcalloc(1, sizeof(*e));
 
 	e->conf = conf;
+	e->tnef_part = -1;
 	if (src != NULL) {
 		e->client_addr = dup_or_null(src->client_addr);
 		e->client_name = dup_or_null(src->client_name);
@@ -140,6 +200,7 @@ void engine_free(struct engine *e)
 		}
 	}
 	free(e->analysis);
+	tnef_reader_free(e->tnef);
 	edit_list_free(&e->edits);
 	report_free(&e->report);
 	charset_conv_free(e->cv);
@@ -268,6 +329,33 @@ static void memory_teach(struct engine *e)
 	memory_learn(e->memory, &e->conf->memory, &e->mkeys, learned, n);
 }
 
+/* -x shows, on the TNEF part's own row, what was read from it (or why
+ * nothing was).  The part itself is never edited. */
+static void report_tnef(struct engine *e)
+{
+	const struct tnef_evidence *ev;
+	const char *id;
+	char what[200];
+
+	if (e->tnef == NULL || e->tnef_part < 0 || (unsigned)e->tnef_part >= e->msg->nparts)
+		return;
+	ev = tnef_reader_evidence(e->tnef);
+	id = e->msg->parts[e->tnef_part].id;
+	tnef_describe(ev, what, sizeof(what));
+	for (size_t i = 0; i < e->report.n; i++) {
+		struct report_row *row = &e->report.rows[i];
+
+		if (row->is_header || strcmp(row->id, id) != 0 || row->reason[0] != '\0')
+			continue;
+		size_t n = (size_t)snprintf(row->reason, sizeof(row->reason), "TNEF: %s",
+					    tnef_has_codepage(ev) ? what : "no code page evidence");
+
+		if (ev->note[0] != '\0' && n + 4 < sizeof(row->reason))
+			snprintf(row->reason + n, sizeof(row->reason) - n, " (%.*s)",
+				 (int)(sizeof(row->reason) - n - 4), ev->note);
+	}
+}
+
 int engine_finish(struct engine *e)
 {
 	struct rule_subject subj;
@@ -315,6 +403,7 @@ int engine_finish(struct engine *e)
 	memory_read(e);
 	in.priors = e->dpriors;
 	in.n_priors = e->npriors;
+	in.tnef = e->tnef != NULL ? tnef_reader_evidence(e->tnef) : NULL;
 	if (repair_plan(&in, &e->edits, &e->report) < 0) {
 		snprintf(e->error, sizeof(e->error), "spool read failed while planning: %s", strerror(errno));
 		e->failed = true;
@@ -322,6 +411,7 @@ int engine_finish(struct engine *e)
 		return -1;
 	}
 	memory_teach(e);
+	report_tnef(e);
 	return 0;
 }
 

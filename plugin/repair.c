@@ -31,6 +31,7 @@
 #include "oracle.h"
 #include "verdict.h"
 #include "evidence.h"
+#include "tnef.h"
 
 #define FIELD_MAX	(256 * 1024)	/* a rewritten header field never exceeds this */
 
@@ -427,6 +428,8 @@ static void build_context(struct plan *pl)
 			      pl->in->priors, pl->in->n_priors);
 	for (i = 0; i < pl->m->nparts; i++)
 		evidence_context_add_label(&pl->ctx, pl->pp[i].trusted);
+	if (pl->in->tnef != NULL)
+		tnef_add_to_context(pl->in->tnef, &pl->ctx);
 }
 
 static enum repair_skip message_skip(const struct plan *pl)

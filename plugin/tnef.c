@@ -25,6 +25,8 @@
 #include <string.h>
 
 #include "util.h"
+#include "charset.h"
+#include "detect.h"
 #include "tnef.h"
 
 #define TNEF_SIGNATURE		0x223E9F78u
@@ -642,4 +644,33 @@ tnef_describe(const struct tnef_evidence *ev, char *dst, size_t cap)
 			      ev->message_codepage);
 	if (ev->has_locale_id && (size_t)n < cap)
 		snprintf(dst + n, cap - (size_t)n, "%sPR_MESSAGE_LOCALE_ID %u", n ? ", " : "", ev->locale_id);
+}
+
+/* Strongest first: PR_INTERNET_CPID is the code page the sender's client
+ * wrote the Internet (MIME) rendering of the body in; PR_MESSAGE_CODEPAGE
+ * and attOemCodepage that of its string8 properties and attributes, which the
+ * same client used for raw 8-bit text when it had no Internet code page. */
+void
+tnef_add_to_context(const struct tnef_evidence *ev, struct detect_context *ctx)
+{
+	const struct { bool has; unsigned bit; uint32_t cp; const char *field; } v[] = {
+		{ ev->has_internet_cpid, TNEF_V_CPID, ev->internet_cpid, "PR_INTERNET_CPID" },
+		{ ev->has_message_codepage, TNEF_V_MCP, ev->message_codepage, "PR_MESSAGE_CODEPAGE" },
+		{ ev->has_oem, TNEF_V_OEM, ev->oem_codepage, "attOemCodepage" },
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(v) && ctx->n_sender_charsets < ARRAY_LEN(ctx->sender_charsets); i++) {
+		const struct charset_info *cs;
+		bool dup = false;
+
+		if (!v[i].has || (ev->unverified & v[i].bit) || (cs = charset_by_codepage(v[i].cp)) == NULL)
+			continue;
+		for (size_t k = 0; k < ctx->n_sender_charsets; k++)
+			dup |= ctx->sender_charsets[k] == cs;
+		if (dup)
+			continue;
+		snprintf(ctx->sender_why[ctx->n_sender_charsets], sizeof(ctx->sender_why[0]), "TNEF %s %u",
+			 v[i].field, v[i].cp);
+		ctx->sender_charsets[ctx->n_sender_charsets++] = cs;
+	}
 }

@@ -146,6 +146,30 @@ class Suite:
         self.r.check(high.search(no) is not None, 'SevenBitOutput no: 8-bit output allowed')
         self.r.check(high.search(yes) is None, 'SevenBitOutput yes: output is 7-bit')
 
+    def tnef_msg(self, **kw):
+        sys.path.insert(0, os.path.join(HERE, '..', 'tnef'))
+        import tnefwriter
+        import base64
+        t = base64.encodebytes(tnefwriter.message(**kw))
+        return (b'From: a@example.test\nTo: b@example.test\nSubject: t\nMIME-Version: 1.0\n'
+                b'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/plain\n\n'
+                + b'Un caf\xe9 au bar.\n--B\n'
+                b'Content-Type: application/ms-tnef\nContent-Transfer-Encoding: base64\n\n' + t + b'--B--\n')
+
+    def t_TnefEvidence(self):
+        raw = self.tnef_msg(oem=1250)
+        yes = self.repaired('TnefEvidence yes\n', raw)
+        no = self.repaired('TnefEvidence no\n', raw)
+        self.r.check(b'charset=windows-1250' in yes, 'TnefEvidence yes: the TNEF code page labels the text', yes)
+        self.r.check(yes != no, 'TnefEvidence no: the TNEF part is not read', no)
+
+    def t_TnefMaxBytes(self):
+        raw = self.tnef_msg(oem=1250, subject='x' * 4000)
+        big = self.repaired('TnefMaxBytes 16M\n', raw)
+        small = self.repaired('TnefMaxBytes 20\n', raw)
+        self.r.check(b'charset=windows-1250' in big, 'TnefMaxBytes 16M: the stream is read', big)
+        self.r.check(big != small, 'TnefMaxBytes 20: reading stops before attOemCodepage', small)
+
     def t_AuditHeader(self):
         raw = msg()
         named = self.field_names(self.repaired('AuditHeader X-Test-Audit\n', raw))
