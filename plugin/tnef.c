@@ -95,14 +95,12 @@ struct tnef_reader {
 	struct tnef_evidence ev;
 };
 
-static uint32_t
-le32(const unsigned char *p)
+static uint32_t le32(const unsigned char *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static uint16_t
-le16(const unsigned char *p)
+static uint16_t le16(const unsigned char *p)
 {
 	return (uint16_t)(p[0] | p[1] << 8);
 }
@@ -120,15 +118,13 @@ note(struct tnef_reader *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-stop(struct tnef_reader *r)
+static void stop(struct tnef_reader *r)
 {
 	r->st = A_STOP;
 	r->ev.stopped = true;
 }
 
-struct tnef_reader *
-tnef_reader_new(size_t budget)
+struct tnef_reader *tnef_reader_new(size_t budget)
 {
 	struct tnef_reader *r = xcalloc(1, sizeof(*r));
 
@@ -138,14 +134,12 @@ tnef_reader_new(size_t budget)
 	return r;
 }
 
-void
-tnef_reader_free(struct tnef_reader *r)
+void tnef_reader_free(struct tnef_reader *r)
 {
 	free(r);
 }
 
-const struct tnef_evidence *
-tnef_reader_evidence(const struct tnef_reader *r)
+const struct tnef_evidence *tnef_reader_evidence(const struct tnef_reader *r)
 {
 	return &r->ev;
 }
@@ -155,8 +149,7 @@ tnef_reader_evidence(const struct tnef_reader *r)
 /* Size of one value of a fixed-size base type; 0 for a variable-length type
  * (counted values, each with a length); -1 for a type we cannot walk past.
  * Every value takes at least 4 bytes, so a walk always advances. */
-static int
-prop_fixed_size(uint16_t base)
+static int prop_fixed_size(uint16_t base)
 {
 	switch (base) {
 	case 0x0002: case 0x0003: case 0x0004: case 0x000A: case 0x000B:
@@ -172,8 +165,7 @@ prop_fixed_size(uint16_t base)
 	}
 }
 
-static void
-prop_read(struct props *ps, enum prop_state st, size_t need)
+static void prop_read(struct props *ps, enum prop_state st, size_t need)
 {
 	ps->st = st;
 	ps->need = need;
@@ -181,8 +173,7 @@ prop_read(struct props *ps, enum prop_state st, size_t need)
 }
 
 /* Skip n bytes padded to 4 in state st; false when the padding overflows. */
-static bool
-prop_skip(struct props *ps, enum prop_state st, uint32_t n)
+static bool prop_skip(struct props *ps, enum prop_state st, uint32_t n)
 {
 	if (n > UINT32_MAX - 3)
 		return false;
@@ -191,8 +182,7 @@ prop_skip(struct props *ps, enum prop_state st, uint32_t n)
 	return true;
 }
 
-static void
-prop_begin(struct props *ps)
+static void prop_begin(struct props *ps)
 {
 	if (ps->propi >= ps->nprops)
 		ps->st = P_DONE;
@@ -201,8 +191,7 @@ prop_begin(struct props *ps)
 }
 
 /* The next value of the current property, or the next property. */
-static void
-prop_next_value(struct props *ps)
+static void prop_next_value(struct props *ps)
 {
 	if (ps->vali >= ps->nvals) {
 		ps->propi++;
@@ -218,8 +207,7 @@ prop_next_value(struct props *ps)
 	}
 }
 
-static void
-prop_begin_value(struct tnef_reader *r)
+static void prop_begin_value(struct tnef_reader *r)
 {
 	struct props *ps = &r->props;
 	uint16_t base = ps->type & (uint16_t)~MV_FLAG;
@@ -240,8 +228,7 @@ prop_begin_value(struct tnef_reader *r)
 	prop_next_value(ps);
 }
 
-static void
-prop_long(struct tnef_reader *r, uint32_t v)
+static void prop_long(struct tnef_reader *r, uint32_t v)
 {
 	struct pending *pd = &r->pend;
 
@@ -253,8 +240,7 @@ prop_long(struct tnef_reader *r, uint32_t v)
 }
 
 /* A field of the property walk is complete in ps->f. */
-static void
-prop_field(struct tnef_reader *r)
+static void prop_field(struct tnef_reader *r)
 {
 	struct props *ps = &r->props;
 	uint32_t v = le32(ps->f);
@@ -322,8 +308,7 @@ prop_field(struct tnef_reader *r)
 }
 
 /* Skipping in P_NAME, P_VDATA or P_FIXED is complete. */
-static void
-prop_skipped(struct tnef_reader *r)
+static void prop_skipped(struct tnef_reader *r)
 {
 	struct props *ps = &r->props;
 
@@ -335,8 +320,7 @@ prop_skipped(struct tnef_reader *r)
 	}
 }
 
-static void
-props_feed(struct tnef_reader *r, const unsigned char *p, size_t n)
+static void props_feed(struct tnef_reader *r, const unsigned char *p, size_t n)
 {
 	struct props *ps = &r->props;
 
@@ -366,8 +350,7 @@ props_feed(struct tnef_reader *r, const unsigned char *p, size_t n)
 
 /* ---- the attribute walk ---------------------------------------------------------- */
 
-static void
-att_read(struct tnef_reader *r, enum att_state st, size_t need)
+static void att_read(struct tnef_reader *r, enum att_state st, size_t need)
 {
 	r->st = st;
 	r->need = need;
@@ -377,8 +360,7 @@ att_read(struct tnef_reader *r, enum att_state st, size_t need)
 }
 
 /* The attribute header is complete: decide where its data goes. */
-static void
-att_begin_data(struct tnef_reader *r)
+static void att_begin_data(struct tnef_reader *r)
 {
 	memset(&r->pend, 0, sizeof(r->pend));
 	r->got = 0;
@@ -404,8 +386,7 @@ att_begin_data(struct tnef_reader *r)
 }
 
 /* A field of the attribute walk is complete in r->f. */
-static void
-att_field(struct tnef_reader *r)
+static void att_field(struct tnef_reader *r)
 {
 	size_t left;
 
@@ -452,8 +433,7 @@ att_field(struct tnef_reader *r)
 	}
 }
 
-static void
-commit_title(struct tnef_reader *r)
+static void commit_title(struct tnef_reader *r)
 {
 	struct tnef_evidence *ev = &r->ev;
 	struct tnef_title *t;
@@ -474,8 +454,7 @@ commit_title(struct tnef_reader *r)
 
 /* Store one code page value: a checked value replaces anything; an unchecked
  * one (its attribute failed the checksum) only fills a gap, flagged. */
-static void
-set_value(struct tnef_evidence *ev, unsigned bit, bool *has, uint32_t *dst, uint32_t v, bool ok)
+static void set_value(struct tnef_evidence *ev, unsigned bit, bool *has, uint32_t *dst, uint32_t v, bool ok)
 {
 	if (!ok && *has)
 		return;
@@ -488,8 +467,7 @@ set_value(struct tnef_evidence *ev, unsigned bit, bool *has, uint32_t *dst, uint
 }
 
 /* The current attribute is complete; ok: its checksum holds. */
-static void
-commit(struct tnef_reader *r, bool ok)
+static void commit(struct tnef_reader *r, bool ok)
 {
 	struct tnef_evidence *ev = &r->ev;
 	struct pending *pd = &r->pend;
@@ -520,8 +498,7 @@ commit(struct tnef_reader *r, bool ok)
 		ev->body = pd->body;
 }
 
-static void
-att_data(struct tnef_reader *r, const unsigned char *p, size_t n)
+static void att_data(struct tnef_reader *r, const unsigned char *p, size_t n)
 {
 	size_t i;
 
@@ -542,8 +519,7 @@ att_data(struct tnef_reader *r, const unsigned char *p, size_t n)
 		att_read(r, A_SUM, 2);
 }
 
-static void
-att_checksum(struct tnef_reader *r)
+static void att_checksum(struct tnef_reader *r)
 {
 	bool ok = le16(r->f) == r->sum;
 
@@ -556,8 +532,7 @@ att_checksum(struct tnef_reader *r)
 	att_read(r, A_LEVEL, 1);
 }
 
-void
-tnef_reader_feed(struct tnef_reader *r, const void *data, size_t len)
+void tnef_reader_feed(struct tnef_reader *r, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	bool over = false;
@@ -600,8 +575,7 @@ tnef_reader_feed(struct tnef_reader *r, const void *data, size_t len)
 	}
 }
 
-void
-tnef_reader_finish(struct tnef_reader *r)
+void tnef_reader_finish(struct tnef_reader *r)
 {
 	if (r->finished)
 		return;
@@ -621,16 +595,14 @@ tnef_reader_finish(struct tnef_reader *r)
 		     r->id, r->got, r->len);
 }
 
-bool
-tnef_has_codepage(const struct tnef_evidence *ev)
+bool tnef_has_codepage(const struct tnef_evidence *ev)
 {
 	return (ev->has_oem && !(ev->unverified & TNEF_V_OEM)) ||
 	    (ev->has_internet_cpid && !(ev->unverified & TNEF_V_CPID)) ||
 	    (ev->has_message_codepage && !(ev->unverified & TNEF_V_MCP));
 }
 
-void
-tnef_describe(const struct tnef_evidence *ev, char *dst, size_t cap)
+void tnef_describe(const struct tnef_evidence *ev, char *dst, size_t cap)
 {
 	int n = 0;
 
@@ -650,8 +622,7 @@ tnef_describe(const struct tnef_evidence *ev, char *dst, size_t cap)
  * wrote the Internet (MIME) rendering of the body in; PR_MESSAGE_CODEPAGE
  * and attOemCodepage that of its string8 properties and attributes, which the
  * same client used for raw 8-bit text when it had no Internet code page. */
-void
-tnef_add_to_context(const struct tnef_evidence *ev, struct detect_context *ctx)
+void tnef_add_to_context(const struct tnef_evidence *ev, struct detect_context *ctx)
 {
 	const struct { bool has; unsigned bit; uint32_t cp; const char *field; } v[] = {
 		{ ev->has_internet_cpid, TNEF_V_CPID, ev->internet_cpid, "PR_INTERNET_CPID" },

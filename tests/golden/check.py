@@ -23,7 +23,8 @@
 #              the input's line ending everywhere outside binary bodies.
 #   idempotent repairing the output again changes nothing.
 #   report     the -x verdict of every part and repaired header is the
-#              expected one.
+#              expected one; where a part names the evidence it must be
+#              decided by (meta "reason"), its reason column says so.
 #
 # Part ids follow gen.py: message = 1, multipart children P.1, P.2 ...,
 # the embedded message of message/rfc822 part P is P.1.
@@ -304,6 +305,9 @@ def check_report(meta, report):
 			if p["kind"] == "text":
 				errs.append("report: no row for text part %s" % p["id"])
 			continue
+		if p.get("reason") and p["reason"].lower() not in " ".join(got[0]["cells"]).lower():
+			errs.append("report: part %s reason does not name \"%s\": %s" %
+				    (p["id"], p["reason"], " ".join(got[0]["cells"])))
 		if got[0]["verdict"] not in want:
 			errs.append("report: part %s verdict %s, expected %s" %
 				    (p["id"], got[0]["verdict"], " or ".join(want)))

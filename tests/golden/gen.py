@@ -37,6 +37,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from charsets import MIME_TO_CODEC  # noqa: E402
 from texts import LONG, SHORT, SUBJECT, NAME, FILENAME  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "tnef"))
+import tnefwriter  # noqa: E402
 
 ALL_VERDICTS = ["ok", "ascii", "missing", "unknown-label", "ascii-with-8bit",
 		"latin1-with-c1", "invalid-utf8", "undecodable", "legacy-7bit",
@@ -153,15 +155,25 @@ class Text:
 	header), 7bit, 8bit, quoted-printable, base64; verdict: expected -x
 	verdict (str, or list of acceptable ones)."""
 	def __init__(self, text, codec, label, verdict, ct="text/plain", cte="8bit",
-		     extra=None, disposition=None):
+		     extra=None, disposition=None, reason=None):
 		self.text, self.codec, self.label, self.verdict = text, codec, label, verdict
 		self.ct, self.cte, self.extra, self.disposition = ct, cte, extra or [], disposition
+		self.reason = reason	# a word the -x reason must contain (the evidence used)
 
 
 class Binary:
-	def __init__(self, ct, size, seed, cte="base64", filename=None, rawname=None):
+	def __init__(self, ct, size, seed, cte="base64", filename=None, rawname=None, data=None):
 		self.ct, self.size, self.seed, self.cte = ct, size, seed, cte
-		self.filename, self.rawname = filename, rawname
+		self.filename, self.rawname, self.data = filename, rawname, data
+
+
+def Tnef(reason=None, **stream):
+	"""A winmail.dat part written by tests/tnef/tnefwriter.py (keyword
+	arguments as its message()); it must come out byte-identical."""
+	b = Binary("application/ms-tnef", 0, "", filename="winmail.dat",
+		   data=tnefwriter.message(**stream))
+	b.reason = reason	# a word the -x reason of the TNEF row must contain
+	return b
 
 
 class Multi:
@@ -277,6 +289,8 @@ class Render:
 			"text": truth, "correct_charsets": correct_charsets(data, truth),
 			"cte": t.cte,
 		})
+		if t.reason:
+			self.parts[-1]["reason"] = t.reason
 		return fields, body
 
 	def check_verdict(self, pid, t, data):
@@ -317,7 +331,7 @@ class Render:
 			assert lab not in MIME_TO_CODEC and eight, where
 
 	def render_binary(self, pid, b):
-		data = stream(self.case.name + pid + b.seed, b.size)
+		data = b.data if b.data is not None else stream(self.case.name + pid + b.seed, b.size)
 		ct = b.ct
 		disp = None
 		if b.filename:
@@ -345,6 +359,8 @@ class Render:
 			"sha256": hashlib.sha256(data).hexdigest(), "length": len(data),
 			"raw_sha256": hashlib.sha256(body).hexdigest(), "cte": b.cte,
 		})
+		if getattr(b, "reason", None):
+			self.parts[-1]["reason"] = b.reason
 		return fields, body
 
 	def render_multi(self, pid, m):
@@ -738,6 +754,49 @@ def cases():
 	c.append(Case("defaultcharset-ru-short", Text(SHORT["ru"], "koi8_r", None, "missing"),
 		      conf="DefaultCharset koi8-r\n", families=["koi8-r ru"]))
 	c += header_structure_cases()
+	c += tnef_cases()
+	return c
+
+
+# Issue 12: the sender's Windows code page, from winmail.dat, for texts too
+# short for statistics.  (language, python codec, code page, text)
+TNEF_SHORT = [
+	("cs", "cp1250", 1250, SHORT["cs"]),
+	("ru", "cp1251", 1251, SHORT["ru"]),
+	("de", "cp1252", 1252, SHORT["de"]),
+	("el", "cp1253", 1253, SHORT["el"]),
+	("ja", "cp932", 932, SHORT["ja"]),
+	("zh", "gbk", 936, "谢谢你的邮件，明天见。\n"),
+	("ko", "cp949", 949, "감사합니다, 내일 뵙겠습니다.\n"),
+	("zh-tw", "cp950", 950, "謝謝你的來信，明天見。\n"),
+]
+
+
+def tnef_cases():
+	c = []
+	for lang, codec, cp, text in TNEF_SHORT:
+		raw = encode_text(text, codec)
+		assert len(raw) <= 40, (lang, len(raw))
+		where = ("attOemCodepage", "PR_INTERNET_CPID")[cp % 2]
+		stream = {"oem": cp} if where == "attOemCodepage" else {"oem": None, "cpid": cp}
+		c.append(Case("tnef-%s-cp%d-short" % (lang, cp), Multi("mixed", [
+			Text(text, codec, None, "missing", reason="TNEF " + where),
+			Tnef(reason=where, body=raw, **stream)]),
+			families=["%s %s" % (codec, lang)],
+			note="%d bytes of text and a winmail.dat whose %s says %d: labelled from the "
+			     "TNEF evidence" % (len(raw), where, cp)))
+	c.append(Case("tnef-contradicted-koi8r", Multi("mixed", [
+		Text(LONG["ru"], "koi8_r", None, "missing", reason="windows-1252 (TNEF PR_INTERNET_CPID 1252"),
+		Tnef(reason="attOemCodepage 1252", oem=1252, cpid=1252)]),
+		families=["koi8-r ru"],
+		note="winmail.dat says 1252, the bytes are plainly KOI8-R: statistics win"))
+	for damage in ("checksum", "truncated", "zero", "oversized", "signature"):
+		c.append(Case("tnef-%s-pl" % damage, Multi("mixed", [
+			Text(LONG["pl"], "cp1250", None, "missing"),
+			Tnef(reason="no code page evidence", oem=1251, cpid=1251, corrupt=damage)]),
+			families=["windows-1250 pl"],
+			note="damaged winmail.dat (%s, claiming 1251): no evidence, the text is "
+			     "repaired from statistics, the TNEF bytes are untouched" % damage))
 	return c
 
 

@@ -106,16 +106,18 @@ def reference_repair(meta, data, label_for=good_label):
 	return out
 
 
-def report_for(meta, wrong_verdict=None, wrong_chosen=None):
-	"""A -x table in the engine's layout (white-space aligned columns)."""
+def report_for(meta, wrong_verdict=None, wrong_chosen=None, drop_reason=False):
+	"""A -x table in the engine's layout (white-space aligned columns); the
+	reason column names the evidence the case expects unless drop_reason."""
 	rows = ["part      type/header                   declared          verdict  chosen  conf"
 		"  action  reason"]
 	for mp in meta["parts"]:
 		v = mp["verdict"] if isinstance(mp["verdict"], str) else mp["verdict"][0]
 		chosen = (wrong_chosen or good_label(mp)) if mp["kind"] == "text" else "-"
-		rows.append("%-8s  %-28s  %-16s  %-17s  %s  50  label  test reason" %
+		reason = "test reason" if drop_reason else mp.get("reason") or "test reason"
+		rows.append("%-8s  %-28s  %-16s  %-17s  %s  50  label  %s" %
 			    (mp["id"], mp["content_type"], mp.get("declared") or "-",
-			     wrong_verdict or v, chosen))
+			     wrong_verdict or v, chosen, reason))
 	for h in meta["headers"]:
 		rows.append("%-8s  %-28s  %-16s  %-17s  %s  90  encode-header  raw bytes" %
 			    (h["part"], h["name"], "-", h["verdict"],
@@ -179,6 +181,9 @@ def main(argv):
 		t.expect(n + " (wrong verdict)", check.check_report(
 			meta, report_for(meta, wrong_part_verdict(meta))), True)
 		t.expect(n + " (empty report)", check.check_report(meta, ""), True)
+		if any(p.get("reason") for p in meta["parts"]):
+			t.expect(n + " (reason without the expected evidence)", check.check_report(
+				meta, report_for(meta, drop_reason=True)), True)
 		chooses = meta["headers"] or any(
 			p["kind"] == "text" and (p["verdict"] if isinstance(p["verdict"], str)
 						 else p["verdict"][0]) not in check.NO_CHOICE
