@@ -18,7 +18,9 @@ Sendmail has no such path: it calls milters only from its SMTP server, so
 `sendmail -bm` with the MTA's own configuration delivers without asking the
 milter (asserted: delivered unchanged), and command-line mail reaches the
 milter through the MSP (`sendmail -t` with a submit.cf, relaying over SMTP to
-the daemon), which is tested like Postfix's local path.
+the daemon), which is tested like Postfix's local path.  A legacy Exchange
+message (winmail.dat saying code page 1251, an unlabelled body, a raw
+Subject) must arrive labelled and encoded from the TNEF evidence.
 
 The MTAs run from tests/mta/postfix-run.sh and sendmail-run.sh: private
 instances in temp directories, in a mount+UTS namespace whose resolver only
@@ -26,6 +28,8 @@ reaches loopback (mta-sandbox.sh), never the system's configuration.
 Ends with "N passed, M failed".
 """
 import argparse
+import base64
+import email.header
 import glob
 import json
 import os
@@ -373,8 +377,64 @@ class Suite:
             rc = d.stop()
             self.r.check(rc == -9, '%s: the daemon was killed by SIGKILL (%s)' % (name, rc))
 
+    def exchange_message(self):
+        """A legacy Exchange message: an unlabelled 8-bit text/plain part of a
+        dozen bytes, a raw 8-bit Subject, and the winmail.dat whose
+        attOemCodepage and PR_INTERNET_CPID say 1251 (tests/tnef/tnefwriter.py)."""
+        sys.path.insert(0, os.path.join(self.srcdir, 'tests', 'tnef'))
+        import tnefwriter
+        body, subject = 'Жду ответа.'.encode('cp1251') + b'\r\n', 'Счёт'.encode('cp1251')
+        tnef = tnefwriter.message(oem=1251, cpid=1251, subject=subject, body=body)
+        b64 = base64.encodebytes(tnef).replace(b'\n', b'\r\n')
+        bnd = b'----_=_NextPart_000_01BF1234.56789ABC'
+        msg = (b'From: Exchange User <user@exchange.example>\r\nTo: bob@example.net\r\n'
+               b'Subject: ' + subject + b'\r\nDate: Tue, 14 May 2024 09:30:00 +0200\r\n'
+               b'Message-ID: <tnef-1@exchange.example>\r\nX-MS-Has-Attach: yes\r\n'
+               b'X-MS-TNEF-Correlator: <00000000@exchange.example>\r\n'
+               b'X-Mailer: Internet Mail Service (5.0.1457.7)\r\nMIME-Version: 1.0\r\n'
+               b'Content-Type: multipart/mixed; boundary="' + bnd + b'"\r\n\r\n'
+               b'This message is in MIME format.\r\n\r\n--' + bnd + b'\r\n'
+               b'Content-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n\r\n' + body +
+               b'\r\n--' + bnd + b'\r\nContent-Type: application/ms-tnef\r\n'
+               b'Content-Disposition: attachment; filename="winmail.dat"\r\n'
+               b'Content-Transfer-Encoding: base64\r\n\r\n' + b64 + b'\r\n--' + bnd + b'--\r\n')
+        return msg, b64
+
+    def exchange_tnef(self):
+        """Through the real MTA: the Exchange message arrives labelled
+        windows-1251 and with its Subject RFC 2047 encoded in windows-1251,
+        decided from the TNEF evidence (the CLI's -x of the same input names
+        it), and the winmail.dat part is byte-identical."""
+        name = 'exchange-tnef'
+        msg, b64 = self.exchange_message()
+        msgdir = os.path.join(self.work, name + '-msgs')
+        os.makedirs(msgdir, exist_ok=True)
+        with open(os.path.join(msgdir, 'exchange.eml'), 'wb') as f:
+            f.write(msg)
+        d = self.daemon(name, 'UMask 000\n').start()
+        rc, text, out, report = self.run_mta(name, d.sock, msgdir, 'tempfail')
+        self.stop(d, name)
+        path = os.path.join(out, 'delivered', 'exchange.eml')
+        if not self.r.check(rc == 0 and os.path.exists(path), '%s: delivered' % name, text):
+            return
+        got, _ = strip_trace(open(path, 'rb').read())
+        head, _, rest = got.partition(b'\n\n')
+        subj = re.search(rb'^Subject: (.*(?:\n[ \t].*)*)', head, re.M | re.I)
+        words = email.header.decode_header(subj.group(1).decode('ascii')) if subj else []
+        self.r.check(subj is not None and words and words[0][1] == 'windows-1251'
+                     and words[0][0].decode('cp1251') == 'Счёт',
+                     '%s: Subject encoded as windows-1251 (%s)' % (name, subj.group(1) if subj else None))
+        self.r.check(b'Content-Type: text/plain; charset=windows-1251\n' in rest and
+                     'Жду ответа.'.encode('cp1251') in rest,
+                     '%s: text part labelled windows-1251, its bytes untouched' % name, rest[:400])
+        self.r.check(mtlib.to_lf(b64) in rest, '%s: winmail.dat byte-identical' % name)
+        rc, why, err = mtlib.run_cli(self.bin, d.conf, msg, '-x')
+        self.r.check(rc == 0 and re.search(rb'^1\.1 .*TNEF (attOemCodepage|PR_INTERNET_CPID) 1251', why, re.M),
+                     '%s: -x gives the TNEF code page as the reason' % name, why.decode('utf-8', 'replace'))
+
     def run(self, only=None):
         scenarios = [
+            ('exchange-tnef', self.exchange_tnef),
             ('smtp-unix-label', lambda: self.corpus_through_mta('label', False)),
             ('smtp-inet-transcode', lambda: self.corpus_through_mta('transcode', True)),
             ('down', self.milter_down),
