@@ -73,6 +73,7 @@ static const struct charset_info charsets[] = {
 	{ "iso-8859-2", "ISO-8859-2", CSF_CENTRAL, SB, 28592 },
 	{ "iso-8859-16", "ISO-8859-16", CSF_CENTRAL, SB, 28606 },
 	{ "ibm852", "CP852", CSF_CENTRAL, SB, 852 },
+	{ "x-mac-ce", "MAC-CENTRALEUROPE", CSF_CENTRAL, SB, 10029 },
 	{ "windows-1251", "CP1251", CSF_CYRILLIC, SB, 1251 },
 	{ "koi8-r", "KOI8-R", CSF_CYRILLIC, SB, 20866 },
 	{ "koi8-u", "KOI8-U", CSF_CYRILLIC, SB, 21866 },
@@ -98,6 +99,7 @@ static const struct charset_info charsets[] = {
 	{ "iso-8859-10", "ISO-8859-10", CSF_BALTIC, SB, 28600 },
 	{ "ibm775", "CP775", CSF_BALTIC, SB, 775 },
 	{ "windows-1258", "CP1258", CSF_VIETNAMESE, SB, 1258 },
+	{ "viscii", "VISCII", CSF_VIETNAMESE, SB, 0 },
 	{ "windows-874", "CP874", CSF_THAI, SB, 874 },
 	{ "tis-620", "TIS-620", CSF_THAI, SB, 0 },
 	{ "iso-8859-11", "ISO-8859-11", CSF_THAI, SB, 28601 },
@@ -112,8 +114,10 @@ static const struct charset_info charsets[] = {
 	{ "iso-2022-cn", "ISO-2022-CN", CSF_CHINESE_SIMP, ST, 50227 },
 	{ "big5", "CP950", CSF_CHINESE_TRAD, MB, 950 },
 	{ "big5-hkscs", "BIG5-HKSCS", CSF_CHINESE_TRAD, MB, 0 },
+	{ "euc-tw", "EUC-TW", CSF_CHINESE_TRAD, MB, 0 },
 	{ "euc-kr", "CP949", CSF_KOREAN, MB, 949 },
 	{ "iso-2022-kr", "ISO-2022-KR", CSF_KOREAN, ST, 50225 },
+	{ "johab", "JOHAB", CSF_KOREAN, MB, 1361 },
 };
 
 #define N_CHARSETS	ARRAY_LEN(charsets)
@@ -168,6 +172,9 @@ static const struct alias {
 	{ "koi8-ru", "koi8-u" }, { "cskoi8u", "koi8-u" },
 	{ "mac", "macintosh" }, { "csmacintosh", "macintosh" }, { "mac-roman", "macintosh" },
 	{ "macroman", "macintosh" }, { "x-mac-roman", "macintosh" },
+	{ "x-mac-centraleurope", "x-mac-ce" }, { "mac-centraleurope", "x-mac-ce" },
+	{ "maccentraleurope", "x-mac-ce" }, { "csviscii", "viscii" }, { "x-euc-tw", "euc-tw" },
+	{ "cseuctw", "euc-tw" }, { "x-johab", "johab" },
 	{ "mac-cyrillic", "x-mac-cyrillic" }, { "x-mac-ukrainian", "x-mac-cyrillic" },
 	{ "cspc8codepage437", "ibm437" }, { "cspc850multilingual", "ibm850" }, { "cspcp852", "ibm852" },
 	{ "csibm866", "ibm866" }, { "dos-866", "ibm866" }, { "alt", "ibm866" },
@@ -202,7 +209,7 @@ static const struct cp_alias {
 	const char *mime_name;
 } cp_aliases[] = {
 	{ 50221, "iso-2022-jp" }, { 50222, "iso-2022-jp" }, { 51949, "euc-kr" },
-	{ 51936, "gb2312" }, { 20936, "gb2312" }, { 10029, "macintosh" },
+	{ 51936, "gb2312" }, { 20936, "gb2312" },
 	{ 20932, "euc-jp" }, { 51950, "big5" }, { 38598, "iso-8859-8" }, { 38596, "iso-8859-6" },
 	{ 819, "iso-8859-1" }, { 367, "us-ascii" },
 };
