@@ -71,12 +71,8 @@ struct cjk_model {
 #include "detect_model.h"
 
 /* Tuning, in model cost units (MODEL_COST_SCALE per nat). */
-#ifndef ASCII_WEIGHT
-#define ASCII_WEIGHT	1	/* quarters: weight of ASCII-only transitions */
-#endif
 #define SCORE_BYTES	4096	/* decoded text scored per candidate */
 #define OTHER_EXTRA	54	/* a character outside the model's alphabet: ~1/8000 */
-#define LATIN_EXTRA	20	/* ASCII letter in a non-Latin model: one of 26 */
 #define C1_EXTRA	90	/* a C1 control left in a decoding */
 #define UCHARDET_BONUS	12	/* uchardet agrees */
 #define TLD_BONUS	18	/* the sender's TLD suggests it */
@@ -93,23 +89,37 @@ struct cjk_model {
 
 /* The statistical step's candidates, in preference order among identical
  * decodings, with a prior cost: mail-typical charsets first, DOS and Mac
- * code pages (rarely right for mail) last. */
+ * code pages (rarely right for mail) last.  A candidate is scored with the
+ * models of its registry family plus the languages in `extra` (the Latin
+ * code pages that serve languages of several families).  Charsets of the
+ * registry left out: UTF-16/32 (not ASCII-compatible, never unlabelled in
+ * mail text), the 7-bit escape charsets (found by their escapes),
+ * iso-8859-11/tis-620 (windows-874 decodes the same Thai letters),
+ * iso-8859-14, ibm437/737/775/857/860-869 (DOS code pages no mail client
+ * writes), big5-hkscs and iso-2022-cn (supersets whose extra characters no
+ * model knows: big5 or gb18030 decode the same text or the oracle rules
+ * them out). */
 static const struct candidate_spec {
 	const char *name;
 	int prior;
+	const char *extra;	/* " et " ...: extra model languages */
 } candidate_specs[] = {
-	{ "windows-1252", 0 }, { "iso-8859-1", 1 }, { "iso-8859-15", 4 },
-	{ "windows-1250", 0 }, { "iso-8859-2", 2 },
-	{ "windows-1251", 0 }, { "koi8-r", 3 }, { "koi8-u", 4 }, { "iso-8859-5", 8 },
-	{ "ibm866", 8 }, { "x-mac-cyrillic", 24 }, { "ibm855", 36 },
-	{ "windows-1253", 0 }, { "iso-8859-7", 2 },
-	{ "windows-1254", 0 }, { "iso-8859-9", 2 },
-	{ "windows-1255", 0 }, { "iso-8859-8", 6 },
-	{ "windows-1256", 0 }, { "iso-8859-6", 6 },
-	{ "windows-1257", 0 }, { "iso-8859-13", 2 }, { "iso-8859-4", 16 },
-	{ "windows-1258", 2 }, { "windows-874", 0 },
-	{ "shift_jis", 0 }, { "euc-jp", 0 },
-	{ "gb2312", 0 }, { "gb18030", 4 }, { "big5", 0 }, { "euc-kr", 0 },
+	{ "windows-1252", 0, NULL }, { "iso-8859-1", 1, NULL }, { "iso-8859-15", 4, " et " },
+	{ "macintosh", 24, NULL }, { "iso-8859-10", 24, " is da nb sv fi " },
+	{ "windows-1250", 0, NULL }, { "iso-8859-2", 2, NULL }, { "iso-8859-16", 12, NULL },
+	{ "ibm852", 24, NULL }, { "x-mac-ce", 24, NULL },
+	{ "windows-1251", 0, NULL }, { "koi8-r", 3, NULL }, { "koi8-u", 4, NULL },
+	{ "iso-8859-5", 8, NULL }, { "ibm866", 8, NULL }, { "x-mac-cyrillic", 24, NULL },
+	{ "ibm855", 36, NULL },
+	{ "windows-1253", 0, NULL }, { "iso-8859-7", 2, NULL },
+	{ "windows-1254", 0, NULL }, { "iso-8859-9", 2, NULL }, { "iso-8859-3", 20, " tr eo " },
+	{ "windows-1255", 0, NULL }, { "iso-8859-8", 6, NULL },
+	{ "windows-1256", 0, NULL }, { "iso-8859-6", 6, NULL },
+	{ "windows-1257", 0, NULL }, { "iso-8859-13", 2, NULL }, { "iso-8859-4", 16, NULL },
+	{ "windows-1258", 2, NULL }, { "viscii", 8, NULL }, { "windows-874", 0, NULL },
+	{ "shift_jis", 0, NULL }, { "euc-jp", 0, NULL },
+	{ "gb2312", 0, NULL }, { "gb18030", 4, NULL }, { "big5", 0, NULL }, { "euc-tw", 8, NULL },
+	{ "euc-kr", 0, NULL }, { "johab", 8, NULL },
 };
 #define N_CANDIDATES ARRAY_LEN(candidate_specs)
 
@@ -230,7 +240,7 @@ alpha_symbol(const struct alpha_model *m, uint32_t cp)
 static long
 score_alpha(const struct alpha_model *m, const uint32_t *cps, size_t n)
 {
-	long cost = 0, ascii_cost = 0;
+	long cost = 0;
 	int prev = 0, other = (int)m->nsym - 1;
 	bool prev_ascii = true;
 
@@ -238,18 +248,14 @@ score_alpha(const struct alpha_model *m, const uint32_t *cps, size_t n)
 		int sym = alpha_symbol(m, cps[i]);
 		bool ascii = cps[i] < 128;
 
-		if (ascii && prev_ascii)
-			ascii_cost += m->costs[prev * (int)m->nsym + sym] - 32;
-		else
+		if (!ascii || !prev_ascii)	/* ASCII-ASCII pairs carry no evidence */
 			cost += m->costs[prev * (int)m->nsym + sym] - 32;
-		prev_ascii = ascii;
 		if (sym == other)
 			cost += other_extra(cps[i]);
-		else if (sym == 1 && !m->latin)
-			cost += LATIN_EXTRA;
+		prev_ascii = ascii;
 		prev = sym;
 	}
-	return cost + ascii_cost * ASCII_WEIGHT / 4 + m->costs[prev * (int)m->nsym] - 32;
+	return cost + (prev_ascii ? 0 : m->costs[prev * (int)m->nsym] - 32);
 }
 
 /* The cost of a single-byte candidate's decoding under an alphabetic model,
@@ -259,25 +265,21 @@ static long
 score_alpha_sbcs(const struct alpha_model *m, const struct sbcs_model_table *t,
 		 const unsigned char *text, size_t n)
 {
-	long cost = 0, ascii_cost = 0;
+	long cost = 0;
 	unsigned prev = 0, nsym = m->nsym;
 	bool prev_ascii = true;
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char b = text[i];
 		unsigned sym = t->sym[b];
-		bool ascii = t->ascii[b];
-		long step = m->costs[prev * nsym + sym] - 32;
+		bool ascii = b < 0x80;
 
-		if (ascii && prev_ascii)
-			ascii_cost += step;
-		else
-			cost += step;
-		cost += t->extra[b];
+		if (!ascii || !prev_ascii)
+			cost += m->costs[prev * nsym + sym] - 32 + t->extra[b];
 		prev_ascii = ascii;
 		prev = sym;
 	}
-	return cost + ascii_cost * ASCII_WEIGHT / 4 + m->costs[prev * nsym] - 32;
+	return cost + (prev_ascii ? 0 : m->costs[prev * nsym] - 32);
 }
 
 /* Cost of a character >= 128 under a CJK model, without the table. */
@@ -299,6 +301,20 @@ cjk_char_cost(const struct cjk_model *m, uint32_t cp)
 	return m->other + other_extra(cp);
 }
 
+/* Is model m one the candidate is scored with? */
+static bool
+model_applies(size_t spec, const struct alpha_model *m)
+{
+	char key[16];
+
+	if (m->family == candidate_cs[spec]->family)
+		return true;
+	if (candidate_specs[spec].extra == NULL)
+		return false;
+	snprintf(key, sizeof(key), " %s ", m->lang);
+	return strstr(candidate_specs[spec].extra, key) != NULL;
+}
+
 static void
 sbcs_model_tables_init(size_t spec)
 {
@@ -312,7 +328,7 @@ sbcs_model_tables_init(size_t spec)
 		const struct alpha_model *m = &alpha_models[i];
 		int other = (int)m->nsym - 1;
 
-		if (m->family != cs->family)
+		if (!model_applies(spec, m))
 			continue;
 		struct sbcs_model_table *t = xmalloc(sizeof(*t));
 		for (unsigned b = 0; b < 256; b++) {
@@ -322,8 +338,6 @@ sbcs_model_tables_init(size_t spec)
 
 			if (sym == other)
 				extra = other_extra(cp);
-			else if (sym == 1 && !m->latin)
-				extra = LATIN_EXTRA;
 			t->sym[b] = (uint8_t)sym;
 			t->ascii[b] = cp < 128;
 			t->extra[b] = (int16_t)extra;
@@ -350,21 +364,16 @@ score_cjk(size_t model, const uint32_t *cps, size_t n)
 {
 	const struct cjk_model *m = &cjk_models[model];
 	const uint16_t *table = cjk_cost[model];
-	long cost = 0, ascii_cost = 0;
+	long cost = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		uint32_t cp = cps[i];
 
-		if (cp < 128) {
-			bool letter = (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
-			ascii_cost += letter ? m->latin + LATIN_EXTRA : m->gap;
-		} else if (cp < BMP_SIZE) {
-			cost += table[cp];
-		} else {
-			cost += cjk_char_cost(m, cp);
-		}
+		if (cp < 128)
+			continue;	/* ASCII carries no evidence */
+		cost += cp < BMP_SIZE ? table[cp] : cjk_char_cost(m, cp);
 	}
-	return cost + ascii_cost * ASCII_WEIGHT / 4;
+	return cost;
 }
 
 /* Best (lowest) cost of a decoding over the languages of a family; *lang
@@ -582,64 +591,127 @@ struct scored {
 	bool checked;			/* the whole text is known to decode */
 };
 
-/* Pick the prefix to score: at most SCORE_BYTES, cut after a byte below 0x40
- * (never part of a multi-byte character) so no candidate sees a split one. */
-static size_t
-score_prefix(const struct text_analysis *ta, bool *cut)
-{
-	size_t n = ta->sample_len;
+/*
+ * The text the candidates are scored on: the 8-bit evidence, not the ASCII
+ * around it.  Only "words" holding a byte >= 0x80 are taken, each with the
+ * boundary byte on either side of it (below 0x40 and not a digit: space,
+ * punctuation, '<' '>' of markup -- never part of a multi-byte character,
+ * not even GB18030's four-byte ones, so no candidate sees a split one).  Pure-ASCII words -- English, tags, entities, URLs, addresses
+ * -- are left out: they say nothing about the charset.  The sample is cut
+ * into SCORE_STRIDES equal stretches, each with an equal share of the
+ * SCORE_BYTES budget (unused shares roll over), so a long text is sampled
+ * throughout, not only at its start.  A run of more than SCORE_WORD bytes
+ * without a safe boundary (dense CJK text) ends the walk; when nothing was
+ * taken before it, the first SCORE_BYTES of it are scored as a prefix that
+ * may end inside a character (*cut).  out has room for 2 * SCORE_BYTES.
+ */
+#define SCORE_STRIDES	8
+#define BOUNDARY(b)	((b) < 0x30 || ((b) >= 0x3a && (b) < 0x40))
+#define SCORE_WORD	1024
 
-	*cut = false;
-	if (n <= SCORE_BYTES)
-		return n;
-	n = SCORE_BYTES;
-	while (n > SCORE_BYTES / 2 && ta->sample[n - 1] >= 0x40)
-		n--;
-	if (n == SCORE_BYTES / 2) {
-		n = SCORE_BYTES;
-		*cut = true;
-	}
-	return n;
+struct walk {
+	const unsigned char *p;
+	size_t len;
+	unsigned char *out;
+	size_t n, last;		/* bytes out; one past the last source byte copied */
+};
+
+static size_t
+next_8bit(const unsigned char *p, size_t pos, size_t end)
+{
+	while (pos < end && p[pos] < 0x80)
+		pos++;
+	return pos;
 }
 
-/*
- * The text the candidates are scored on: the prefix, then a short window
- * around the first occurrence of every 8-bit byte value the prefix lacks
- * (the one "oe" or euro sign that tells iso-8859-15 from windows-1252 may
- * sit deep in a long text).  Windows start and end at bytes below 0x40, so
- * no multi-byte character is split.  out has room for 2 * SCORE_BYTES.
- */
-#define WINDOW_REACH	48
+/* Copy the word around the 8-bit byte at q (never reaching back before
+ * `from`, what is already copied) with its boundary bytes; returns the
+ * position after it, or 0 when the word is too long to bound. */
+static size_t
+walk_word(struct walk *w, size_t q, size_t from)
+{
+	const unsigned char *p = w->p;
+	size_t s = q, e = q;
+
+	while (s > from && !BOUNDARY(p[s - 1]) && q - s < SCORE_WORD)
+		s--;
+	while (e < w->len && !BOUNDARY(p[e]) && e - s < SCORE_WORD)
+		e++;
+	if ((s > 0 && !BOUNDARY(p[s - 1])) || (e < w->len && !BOUNDARY(p[e])))
+		return 0;		/* no boundary within reach */
+	if (s > 0 && w->last != s)
+		s--;			/* the boundary byte before */
+	if (e < w->len)
+		e++;			/* and after */
+	memcpy(w->out + w->n, p + s, e - s);
+	w->n += e - s;
+	w->last = e;
+	return e;
+}
+
+/* The word around the first occurrence of every 8-bit byte value the walk
+ * did not take: the one Greek capital with tonos or euro sign that tells
+ * windows-1253 from iso-8859-7, or iso-8859-15 from windows-1252, may sit
+ * anywhere in a long text. */
+static void
+add_rare_bytes(struct walk *w)
+{
+	bool seen[256];
+	size_t end = w->last;
+
+	memset(seen, 0, sizeof(seen));
+	for (size_t i = 0; i < w->n; i++)
+		seen[w->out[i]] = true;
+	for (size_t pos = next_8bit(w->p, 0, w->len); pos < w->len; pos = next_8bit(w->p, pos + 1, w->len)) {
+		if (seen[w->p[pos]])
+			continue;
+		if (w->n + 2 * SCORE_WORD + 2 > 2 * SCORE_BYTES)
+			break;
+		w->last = SIZE_MAX;	/* a copy of its own, boundaries included */
+		size_t n0 = w->n;
+		if (walk_word(w, pos, 0) == 0)
+			seen[w->p[pos]] = true;	/* unbounded: give up on this value */
+		for (size_t i = n0; i < w->n; i++)
+			seen[w->out[i]] = true;
+	}
+	w->last = end;
+}
+
 static size_t
 scored_text(const struct text_analysis *ta, unsigned char *out, bool *cut)
 {
-	const unsigned char *p = ta->sample;
-	size_t len = ta->sample_len, n = score_prefix(ta, cut);
-	bool seen[256];
+	struct walk w = { ta->sample, ta->sample_len, out, 0, 0 };
+	size_t strides = w.len > 2 * SCORE_BYTES ? SCORE_STRIDES : 1;
+	size_t stride = w.len / strides + 1, pos = 0;
 
-	if (n > 0)
-		memcpy(out, p, n);
-	if (*cut)
-		return n;
-	memset(seen, 0, sizeof(seen));
-	for (size_t i = 0; i < n; i++)
-		seen[p[i]] = true;
-	for (size_t pos = n; pos < len && n + 2 * WINDOW_REACH + 2 < 2 * SCORE_BYTES; pos++) {
-		if (p[pos] < 0x80 || seen[p[pos]])
-			continue;
-		seen[p[pos]] = true;
-		size_t s = pos, e = pos;
-		while (s > n && pos - s < WINDOW_REACH && p[s - 1] >= 0x40)
-			s--;
-		while (e < len && e - pos < WINDOW_REACH && p[e] >= 0x40)
-			e++;
-		if (p[s - 1] >= 0x40 || (e < len && p[e] >= 0x40))
-			continue;	/* no safe boundary near: skip */
-		out[n++] = '\n';
-		memcpy(out + n, p + s, e - s);
-		n += e - s;
+	*cut = false;
+	for (size_t k = 0; k < strides; k++) {
+		size_t end = k + 1 == strides ? w.len : (k + 1) * stride;
+		size_t budget = (k + 1) * (SCORE_BYTES / strides);
+
+		if (pos < k * stride) {		/* resume after a safe byte */
+			pos = k * stride;
+			while (pos < end && !BOUNDARY(w.p[pos]))
+				pos++;
+		}
+		while (w.n < budget && (pos = next_8bit(w.p, pos, end)) < end) {
+			if (w.n + 2 * SCORE_WORD + 2 > 2 * SCORE_BYTES)
+				return w.n;
+			size_t next = walk_word(&w, pos, w.last);
+			if (next == 0 && w.n == 0) {	/* dense text: a prefix */
+				w.n = w.len - pos < SCORE_BYTES ? w.len - pos : SCORE_BYTES;
+				memcpy(out, w.p + pos, w.n);
+				*cut = pos + w.n < w.len || !ta->sample_complete;
+				return w.n;
+			}
+			if (next == 0)
+				return w.n;
+			pos = next;
+		}
 	}
-	return n;
+	*cut = !ta->sample_complete && w.last == w.len;
+	add_rare_bytes(&w);
+	return w.n;
 }
 
 /* Two single-byte candidates decode this text identically. */
@@ -918,6 +990,106 @@ try_sender(struct cascade *c, const struct charset_info *cs, const char *why,
 	return true;
 }
 
+/* Why the cascade's answer beat uchardet's, when they differ: ", N nats
+ * worse" (its decoding scored, after its agreement bonus), or what ruled
+ * it out.  Static text or a per-thread buffer. */
+static const char *
+uchardet_verdict(const struct charset_info *ucd, const struct scored *sc, size_t nsc)
+{
+	static _Thread_local char buf[48];
+
+	if (ucd == NULL || nsc == 0 || sc[0].cs == ucd)
+		return "";
+	for (size_t i = 1; i < nsc; i++)
+		if (sc[i].cs == ucd) {
+			snprintf(buf, sizeof(buf), " (%.1f nats worse)",
+				 (double)(sc[i].cost - sc[0].cost) / MODEL_COST_SCALE);
+			return buf;
+		}
+	return " (same decoding or not a candidate)";
+}
+
+/* Steps 4-6: context, statistics, default -- everything that needs the
+ * candidates' scores. */
+static void
+cascade_scored(struct cascade *c, const struct detect_context *ctx,
+	       const struct charset_info *site_default, struct detect_result *out)
+{
+	const struct text_analysis *ta = c->ta;
+
+	/* 4-6 need the scores */
+	size_t ulen = ta->sample_len < UCHARDET_SAMPLE ? ta->sample_len : UCHARDET_SAMPLE;
+	const struct charset_info *ucd = uchardet_guess((const char *)ta->sample, ulen);
+	if (ucd != NULL && !cascade_decodes(c, ucd)) {
+		note_ruled_out(c, ucd->mime_name, "uchardet's answer does not decode");
+		ucd = NULL;
+	}
+	struct scored sc[N_CANDIDATES];
+	size_t nsc = score_candidates(c, ctx, ucd, sc);
+	drop_undecodable(c, sc, &nsc, 2);	/* the winner and the margin */
+
+	/* 4. context */
+	if (ta->html_meta_charset[0] != '\0' &&
+	    try_context(c, charset_lookup(ta->html_meta_charset), "HTML meta charset", sc, nsc, out))
+		return;
+	for (size_t i = 0; ctx != NULL && i < ctx->n_message_charsets && i < ARRAY_LEN(ctx->message_charsets); i++)
+		if (try_context(c, ctx->message_charsets[i], "charset of another part", sc, nsc, out))
+			return;
+	/* 4a. the sender's own code page (TNEF) */
+	for (size_t i = 0; ctx != NULL && i < ctx->n_sender_charsets && i < ARRAY_LEN(ctx->sender_charsets); i++)
+		if (try_sender(c, ctx->sender_charsets[i], ctx->sender_why[i], sc, nsc, out))
+			return;
+
+	/* 4b. sender memory */
+	for (size_t i = 0; ctx != NULL && i < ctx->n_priors; i++)
+		if (try_prior(c, &ctx->priors[i], sc, nsc, out))
+			return;
+
+	/* 5. statistics */
+	if (nsc > 0) {
+		long margin = nsc > 1 ? sc[1].cost - sc[0].cost : 60;
+		bool weak = margin < 2 * MODEL_COST_SCALE;
+
+		/* 6. weak evidence: the site default when it is (nearly) as good */
+		if (weak && sc[0].cs != site_default) {
+			for (size_t i = 1; i < nsc; i++)
+				if (sc[i].cs == site_default && sc[i].cost - sc[0].cost < 2 * MODEL_COST_SCALE &&
+				    scored_decodes(c, &sc[i])) {
+					set_result(out, site_default, 40, DETECT_DEFAULT,
+						   "short text: site default %s (%s scores %.1f nats better)",
+						   site_default->mime_name, sc[0].cs->mime_name,
+						   (double)(sc[i].cost - sc[0].cost) / MODEL_COST_SCALE);
+					return;
+				}
+		}
+		set_result(out, sc[0].cs, confidence_of_margin(margin, ta), DETECT_STATISTICAL,
+			   "%s (%s text), %.1f nats over %s; uchardet: %s%s%s%s",
+			   sc[0].cs->mime_name, sc[0].lang, (double)margin / MODEL_COST_SCALE,
+			   nsc > 1 ? sc[1].cs->mime_name : "nothing",
+			   ucd != NULL ? ucd->mime_name : "no answer", uchardet_verdict(ucd, sc, nsc),
+			   c->ruled_out[0] ? "; ruled out: " : "", c->ruled_out);
+		return;
+	}
+
+	/* 6. site default, then fallbacks */
+	static const char *const fallback[] = { "windows-1252", "iso-8859-15", "iso-8859-1" };
+	if (cascade_decodes(c, site_default)) {
+		set_result(out, site_default, 30, DETECT_DEFAULT, "site default %s; ruled out: %s",
+			   site_default->mime_name, c->ruled_out);
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(fallback); i++) {
+		const struct charset_info *cs = charset_lookup(fallback[i]);
+
+		if (cascade_decodes(c, cs)) {
+			set_result(out, cs, 20, DETECT_DEFAULT, "fallback %s; ruled out: %s",
+				   cs->mime_name, c->ruled_out);
+			return;
+		}
+	}
+	set_result(out, NULL, 0, DETECT_NONE, "no charset decodes; ruled out: %s", c->ruled_out);
+}
+
 void
 detect_charset(const struct text_analysis *ta, const struct detect_context *ctx,
 	       detect_decodes_fn decodes, void *decodes_arg, struct charset_conv *cv,
@@ -962,77 +1134,7 @@ detect_charset(const struct text_analysis *ta, const struct detect_context *ctx,
 	}
 	note_ruled_out(&c, "utf-8", "invalid");
 
-	/* 4-6 need the scores */
-	size_t ulen = ta->sample_len < UCHARDET_SAMPLE ? ta->sample_len : UCHARDET_SAMPLE;
-	const struct charset_info *ucd = uchardet_guess((const char *)ta->sample, ulen);
-	if (ucd != NULL && !cascade_decodes(&c, ucd)) {
-		note_ruled_out(&c, ucd->mime_name, "uchardet's answer does not decode");
-		ucd = NULL;
-	}
-	struct scored sc[N_CANDIDATES];
-	size_t nsc = score_candidates(&c, ctx, ucd, sc);
-	drop_undecodable(&c, sc, &nsc, 2);	/* the winner and the margin */
-
-	/* 4. context */
-	if (ta->html_meta_charset[0] != '\0' &&
-	    try_context(&c, charset_lookup(ta->html_meta_charset), "HTML meta charset", sc, nsc, out))
-		goto done;
-	for (size_t i = 0; ctx != NULL && i < ctx->n_message_charsets && i < ARRAY_LEN(ctx->message_charsets); i++)
-		if (try_context(&c, ctx->message_charsets[i], "charset of another part", sc, nsc, out))
-			goto done;
-	/* 4a. the sender's own code page (TNEF) */
-	for (size_t i = 0; ctx != NULL && i < ctx->n_sender_charsets && i < ARRAY_LEN(ctx->sender_charsets); i++)
-		if (try_sender(&c, ctx->sender_charsets[i], ctx->sender_why[i], sc, nsc, out))
-			goto done;
-
-	/* 4b. sender memory */
-	for (size_t i = 0; ctx != NULL && i < ctx->n_priors; i++)
-		if (try_prior(&c, &ctx->priors[i], sc, nsc, out))
-			goto done;
-
-	/* 5. statistics */
-	if (nsc > 0) {
-		long margin = nsc > 1 ? sc[1].cost - sc[0].cost : 60;
-		bool weak = margin < 2 * MODEL_COST_SCALE;
-
-		/* 6. weak evidence: the site default when it is (nearly) as good */
-		if (weak && sc[0].cs != site_default) {
-			for (size_t i = 1; i < nsc; i++)
-				if (sc[i].cs == site_default && sc[i].cost - sc[0].cost < 2 * MODEL_COST_SCALE &&
-				    scored_decodes(&c, &sc[i])) {
-					set_result(out, site_default, 40, DETECT_DEFAULT,
-						   "short text: site default %s (%s scores %.1f nats better)",
-						   site_default->mime_name, sc[0].cs->mime_name,
-						   (double)(sc[i].cost - sc[0].cost) / MODEL_COST_SCALE);
-					goto done;
-				}
-		}
-		set_result(out, sc[0].cs, confidence_of_margin(margin, ta), DETECT_STATISTICAL,
-			   "%s (%s text), %.1f nats over %s; uchardet: %s%s%s",
-			   sc[0].cs->mime_name, sc[0].lang, (double)margin / MODEL_COST_SCALE,
-			   nsc > 1 ? sc[1].cs->mime_name : "nothing",
-			   ucd != NULL ? ucd->mime_name : "no answer",
-			   c.ruled_out[0] ? "; ruled out: " : "", c.ruled_out);
-		goto done;
-	}
-
-	/* 6. site default, then fallbacks */
-	static const char *const fallback[] = { "windows-1252", "iso-8859-15", "iso-8859-1" };
-	if (cascade_decodes(&c, site_default)) {
-		set_result(out, site_default, 30, DETECT_DEFAULT, "site default %s; ruled out: %s",
-			   site_default->mime_name, c.ruled_out);
-		goto done;
-	}
-	for (size_t i = 0; i < ARRAY_LEN(fallback); i++) {
-		const struct charset_info *cs = charset_lookup(fallback[i]);
-
-		if (cascade_decodes(&c, cs)) {
-			set_result(out, cs, 20, DETECT_DEFAULT, "fallback %s; ruled out: %s",
-				   cs->mime_name, c.ruled_out);
-			goto done;
-		}
-	}
-	set_result(out, NULL, 0, DETECT_NONE, "no charset decodes; ruled out: %s", c.ruled_out);
+	cascade_scored(&c, ctx, site_default, out);
 done:
 	if (own_cv != NULL)
 		charset_conv_free(own_cv);

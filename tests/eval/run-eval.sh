@@ -5,4 +5,4 @@
 # Runs from the build directory; automake's test driver sets $srcdir.
 srcdir=${srcdir:-.}
 report=tests/eval/eval-report.md
-exec tests/eval/eval -c -r "$report" "$srcdir/tests/eval/corpus"
+exec tests/eval/eval -c -r "$report" "$srcdir/tests/eval"
