@@ -956,13 +956,50 @@ try_prior(struct cascade *c, const struct detect_prior *p, const struct scored *
 	return true;
 }
 
+/*
+ * A lone 8-bit byte with no letter beside it ("abc \xf9 def") is no
+ * statistical evidence: every model has some cost for it and the difference
+ * is noise, so the site default decides.  One 8-bit byte inside a word
+ * ("si\xea") is evidence: the word around it is scored.
+ */
+static uint64_t
+high_bytes(const struct text_analysis *ta)
+{
+	uint64_t high = 0;
+
+	for (unsigned b = 0x80; b < 0x100; b++)
+		high += ta->hist[b];
+	return high;
+}
+
+static bool
+ascii_letter(unsigned char c)
+{
+	return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+
+static bool
+no_statistical_evidence(const struct text_analysis *ta)
+{
+	const unsigned char *s = ta->sample;
+	size_t i;
+
+	if (high_bytes(ta) != 1 || s == NULL || !ta->sample_complete)
+		return false;
+	for (i = 0; i < ta->sample_len && s[i] < 0x80; i++)
+		;
+	if (i == ta->sample_len)
+		return false;
+	return !(i > 0 && ascii_letter(s[i - 1])) && !(i + 1 < ta->sample_len && ascii_letter(s[i + 1]));
+}
+
 /* The sender's own statement (TNEF): taken when it decodes, unless the
  * statistics contradict it overwhelmingly; the reason says which. */
 static bool
 try_sender(struct cascade *c, const struct charset_info *cs, const char *why,
 	   const struct scored *sc, size_t nsc, struct detect_result *out)
 {
-	uint64_t high = 0;
+	uint64_t high;
 	long slack;
 
 	if (cs == NULL)
@@ -972,8 +1009,7 @@ try_sender(struct cascade *c, const struct charset_info *cs, const char *why,
 		note_ruled_out(c, cs->mime_name, "sender's code page does not decode");
 		return false;
 	}
-	for (unsigned b = 0x80; b < 0x100; b++)
-		high += c->ta->hist[b];
+	high = high_bytes(c->ta);
 	slack = (long)(high > 100000 ? 100000 : high) * SENDER_SLACK_PER_BYTE;
 	if (slack < SENDER_SLACK_MIN)
 		slack = SENDER_SLACK_MIN;
@@ -1048,12 +1084,15 @@ cascade_scored(struct cascade *c, const struct detect_context *ctx,
 	/* 5. statistics */
 	if (nsc > 0) {
 		long margin = nsc > 1 ? sc[1].cost - sc[0].cost : 60;
-		bool weak = margin < 2 * MODEL_COST_SCALE;
+		bool no_evidence = no_statistical_evidence(ta);
+		bool weak = margin < 2 * MODEL_COST_SCALE || no_evidence;
 
-		/* 6. weak evidence: the site default when it is (nearly) as good */
+		/* 6. weak evidence: the site default when it is (nearly) as good,
+		 * or whenever it decodes if there is nothing to weigh */
 		if (weak && sc[0].cs != site_default) {
 			for (size_t i = 1; i < nsc; i++)
-				if (sc[i].cs == site_default && sc[i].cost - sc[0].cost < 2 * MODEL_COST_SCALE &&
+				if (sc[i].cs == site_default &&
+				    (no_evidence || sc[i].cost - sc[0].cost < 2 * MODEL_COST_SCALE) &&
 				    scored_decodes(c, &sc[i])) {
 					set_result(out, site_default, 40, DETECT_DEFAULT,
 						   "short text: site default %s (%s scores %.1f nats better)",
