@@ -596,8 +596,9 @@ struct scored {
  * around it.  Only "words" holding a byte >= 0x80 are taken, each with the
  * boundary byte on either side of it (below 0x40 and not a digit: space,
  * punctuation, '<' '>' of markup -- never part of a multi-byte character,
- * not even GB18030's four-byte ones, so no candidate sees a split one).  Pure-ASCII words -- English, tags, entities, URLs, addresses
- * -- are left out: they say nothing about the charset.  The sample is cut
+ * not even GB18030's four-byte ones, so no candidate sees a split one).
+ * Pure-ASCII words -- English, tags, entities, URLs, addresses -- are left
+ * out: they say nothing about the charset.  The sample is cut
  * into SCORE_STRIDES equal stretches, each with an equal share of the
  * SCORE_BYTES budget (unused shares roll over), so a long text is sampled
  * throughout, not only at its start.  A run of more than SCORE_WORD bytes
