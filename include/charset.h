@@ -27,10 +27,12 @@
  *     "CP949"; big5 -> "CP950".  hz-gb-2312 needs GNU libiconv ("HZ"):
  *     charset_iconv_ok() is false for it on glibc.  cp50220-50222 map to
  *     ISO-2022-JP; glibc does not decode their NEC extensions.
- *   - Preferred MIME names written into labels: "gb2312" for GBK (every
- *     reader knows it; WHATWG and Outlook decode it as GBK), "euc-kr" for
- *     CP949 (WHATWG decodes it as UHC), "shift_jis" for CP932, "big5",
- *     "ibm437"/"ibm850"/"ibm852"/"ibm866", "macintosh".
+ *   - Preferred MIME names written into labels: "shift_jis", "euc-kr",
+ *     "gb2312" when the bytes decode under glibc's converter of exactly that
+ *     name (strict Shift_JIS, KS X 1001, EUC-CN); "windows-31j", "cp949",
+ *     "gbk" when they need the vendor extensions (charset_label_for() picks,
+ *     see there for why these names); "big5" (glibc's BIG5 decodes what
+ *     CP950 does), "ibm437"/"ibm850"/"ibm852"/"ibm866", "macintosh".
  *   - "Decodes" is stricter than glibc for multi-byte charsets whose glibc
  *     converter passes stray bytes 0x80-0x9F through as C1 controls
  *     (EUC-JP-MS, CP950, BIG5-HKSCS): such a byte is a failure.  For
@@ -81,6 +83,8 @@ enum charset_family {
 #define CSP_7BIT_STATEFUL 0x04	/* 7-bit escape-based (iso-2022-*, hz, utf-7) */
 #define CSP_ASCII_COMPAT 0x08	/* bytes 0x00-0x7F mean ASCII */
 #define CSP_NO_LABEL	0x10	/* a label that names no real charset (unknown-8bit, x-user-defined) */
+#define CSP_LABEL	0x20	/* a label row: a family row's converter under a wider name
+				 * (windows-31j, cp949, gbk); never a detection candidate */
 
 struct charset_info {
 	const char *mime_name;	/* preferred name for a MIME label, e.g. "windows-1252" */
@@ -149,6 +153,51 @@ int charset_stream_end(struct charset_stream *st, size_t *bad_offset);	/* frees 
  * the UTF-8 is invalid, iconv has no converter, or out's limit was reached. */
 int charset_encode_utf8(struct charset_conv *cv, const struct charset_info *cs,
 			const char *utf8, size_t len, struct buf *out);
+
+/* Streaming conversion under a label exactly as glibc's iconv_open()
+ * understands that name (not the registry's converter): "does glibc decode
+ * this part under the name we write, or the sender wrote?".  Output that
+ * holds a C1 control (U+0080-U+009F) counts as a failure unless the label
+ * names a single-byte registry charset: glibc's EUC-KR passes stray bytes
+ * 0x80-0xA0 through as C1, which no strict reader does.  NULL when glibc
+ * does not know the name.  The failure offset is exact for undecodable
+ * input and may lie up to one output chunk early for a C1 failure. */
+struct charset_stream *charset_stream_begin_name(struct charset_conv *cv, const char *name,
+						 charset_sink_fn sink, void *arg);
+/* One-shot form: false also when glibc does not know the name. */
+bool charset_name_decodes(struct charset_conv *cv, const char *name,
+			  const char *data, size_t len, size_t *bad_offset);
+
+/* ---- which label to write --------------------------------------------------------------
+ *
+ * The registry's CJK family rows decode with the vendor superset (CP932,
+ * CP949, GBK) because that is what WHATWG receivers and Outlook apply, but
+ * strict receivers (glibc iconv, Python's codecs, mutt) read "shift_jis",
+ * "euc-kr", "gb2312" as the narrow standards and fail on the extensions
+ * (NEC/IBM rows, UHC syllables, GBK rows).  charset_label_for(cs) answers
+ * "which name do we write for text that decodes under cs": cs itself when
+ * glibc decodes the text under cs's own name, else its label row:
+ *   shift_jis -> windows-31j (glibc WINDOWS-31J = CP932; WHATWG label of
+ *     Shift_JIS; IANA registered.  Python's codecs lack the name -- "ms932"
+ *     would satisfy all three but is not IANA registered);
+ *   euc-kr -> cp949 (glibc CP949; Python cp949.  No name decodes UHC under
+ *     both glibc and WHATWG: WHATWG's are ks_c_5601-1987/windows-949, which
+ *     glibc does not know; strict correctness wins, and Korean-locale
+ *     WHATWG readers fall back to their EUC-KR = UHC decoder);
+ *   gb2312 -> gbk (glibc, Python and WHATWG all decode "gbk" as GBK).
+ * Other charsets (and the label rows themselves) are returned unchanged.
+ * name_decodes(arg, name) must say whether the whole text decodes under
+ * glibc's converter of that name (charset_name_decodes on the full text). */
+typedef bool (*charset_name_decodes_fn)(void *arg, const char *name);
+const struct charset_info *charset_label_for(const struct charset_info *cs,
+					     charset_name_decodes_fn name_decodes, void *arg);
+/* True for a label glibc does not know that WHATWG receivers and Outlook
+ * decode with exactly cs's converter: the Microsoft Korean labels
+ * (ks_c_5601-1987, ks_c_5601-1989, ks_c_5601, ksc5601, ksc_5601,
+ * csksc56011987, windows-949) on a CP949 row.  Outlook writes them on
+ * nearly all Korean mail; the planner leaves such a label alone when the
+ * text decodes under cs. */
+bool charset_label_means_superset(const char *label, const struct charset_info *cs);
 
 /* ---- byte-level validators (no iconv) -------------------------------------------- */
 

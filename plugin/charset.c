@@ -118,6 +118,13 @@ static const struct charset_info charsets[] = {
 	{ "euc-kr", "CP949", CSF_KOREAN, MB, 949 },
 	{ "iso-2022-kr", "ISO-2022-KR", CSF_KOREAN, ST, 50225 },
 	{ "johab", "JOHAB", CSF_KOREAN, MB, 1361 },
+	/* Label rows (CSP_LABEL): a family row's converter under the name that
+	 * strict receivers need once the text uses the vendor extensions; see
+	 * charset_label_for().  The mime_name also wins over the aliases of the
+	 * same spelling, so a declared "gbk" is this row. */
+	{ "windows-31j", "CP932", CSF_JAPANESE, MB | CSP_LABEL, 0 },
+	{ "cp949", "CP949", CSF_KOREAN, MB | CSP_LABEL, 0 },
+	{ "gbk", "GBK", CSF_CHINESE_SIMP, MB | CSP_LABEL, 0 },
 };
 
 #define N_CHARSETS	ARRAY_LEN(charsets)
@@ -627,9 +634,10 @@ static void conv_return(struct charset_conv *cv, size_t idx, iconv_t cd)
 
 struct charset_stream {
 	struct charset_conv *cv;
-	size_t idx;
+	size_t idx;		/* N_CHARSETS: a named stream, cd is its own */
 	iconv_t cd;
 	const struct cs_facts *facts;
+	bool reject_c1;		/* a C1 control in the output is a failure */
 	charset_sink_fn sink;
 	void *arg;
 	size_t offset;		/* input offset of tail[0] (or of the next byte) */
@@ -641,10 +649,26 @@ struct charset_stream {
 	char out[CONV_CHUNK];
 };
 
+/* A C1 control is C2 80..C2 9F in UTF-8; iconv never splits a character
+ * across calls, so the output buffer holds whole sequences. */
+static bool out_has_c1(const char *p, size_t n)
+{
+	const char *e = p + n, *q = p;
+
+	while (q < e && (q = memchr(q, 0xc2, (size_t)(e - q))) != NULL) {
+		if (q + 1 < e && (unsigned char)q[1] >= 0x80 && (unsigned char)q[1] <= 0x9f)
+			return true;
+		q++;
+	}
+	return false;
+}
+
 static int stream_flush(struct charset_stream *st)
 {
 	int rc = 0;
 
+	if (st->reject_c1 && out_has_c1(st->out, st->nout))
+		return -1;
 	if (st->nout > 0 && st->sink != NULL)
 		rc = st->sink(st->arg, st->out, st->nout);
 	st->nout = 0;
@@ -818,9 +842,96 @@ int charset_stream_end(struct charset_stream *st, size_t *bad_offset)
 			*bad_offset = st->bad_offset;
 		rc = -1;
 	}
-	conv_return(st->cv, st->idx, st->cd);
+	if (st->idx == N_CHARSETS)
+		iconv_close(st->cd);
+	else
+		conv_return(st->cv, st->idx, st->cd);
 	free(st);
 	return rc;
+}
+
+struct charset_stream *charset_stream_begin_name(struct charset_conv *cv, const char *name,
+						 charset_sink_fn sink, void *arg)
+{
+	struct charset_stream *st;
+	const struct charset_info *cs;
+	iconv_t cd;
+
+	if (cv == NULL || name == NULL || name[0] == '\0' || strlen(name) >= LABEL_MAX)
+		return NULL;
+	if ((cd = iconv_open("UTF-8", name)) == (iconv_t)-1)
+		return NULL;
+	cs = charset_lookup(name);
+	st = xcalloc(1, sizeof(*st));
+	st->cv = cv;
+	st->idx = N_CHARSETS;
+	st->cd = cd;
+	st->reject_c1 = cs == NULL || !(cs->props & CSP_SINGLE_BYTE);
+	st->sink = sink;
+	st->arg = arg;
+	return st;
+}
+
+bool charset_name_decodes(struct charset_conv *cv, const char *name,
+			  const char *data, size_t len, size_t *bad_offset)
+{
+	struct charset_stream *st;
+	size_t bad = 0;
+
+	if (bad_offset == NULL)
+		bad_offset = &bad;
+	*bad_offset = 0;
+	if ((st = charset_stream_begin_name(cv, name, NULL, NULL)) == NULL)
+		return false;
+	charset_stream_feed(st, data, len);
+	return charset_stream_end(st, bad_offset) == 0;
+}
+
+/* ---- which label to write ----------------------------------------------------------- */
+
+/* Narrow family row -> the label row with the same converter (charset.h). */
+static const struct label_step {
+	const char *narrow, *wide;
+} label_ladder[] = {
+	{ "shift_jis", "windows-31j" }, { "euc-kr", "cp949" }, { "gb2312", "gbk" },
+};
+
+const struct charset_info *charset_label_for(const struct charset_info *cs,
+					     charset_name_decodes_fn name_decodes, void *arg)
+{
+	size_t i;
+
+	if (cs == NULL || name_decodes == NULL)
+		return cs;
+	for (i = 0; i < ARRAY_LEN(label_ladder); i++) {
+		if (strcmp(cs->mime_name, label_ladder[i].narrow) != 0)
+			continue;
+		if (name_decodes(arg, cs->mime_name))
+			return cs;
+		return cs_named(label_ladder[i].wide);
+	}
+	return cs;
+}
+
+bool charset_label_means_superset(const char *label, const struct charset_info *cs)
+{
+	static const char *const ms_korean[] = {
+		"ks_c_5601-1987", "ks_c_5601-1989", "ks_c_5601", "ksc5601", "ksc_5601",
+		"csksc56011987", "windows-949",
+	};
+	char key[LABEL_MAX];
+	size_t i, len;
+
+	if (label == NULL || cs == NULL || strcmp(cs->iconv_name, "CP949") != 0)
+		return false;
+	len = strlen(label);
+	label_trim(&label, &len);
+	if (len >= LABEL_MAX || !label_key(label, len, key, sizeof(key)))
+		return false;
+	for (i = 0; i < ARRAY_LEN(ms_korean); i++)
+		if (key_is(key, ms_korean[i]))
+			return true;
+	return false;
 }
 
 static size_t utf8_lead_offset(const struct utf8_state *u, size_t at);

@@ -130,16 +130,17 @@ START_TEST(test_vendor_labels)
 	expect_label("KS_C_5601", "euc-kr");
 	expect_label("ksc5601", "euc-kr");
 	expect_label("euc-kr", "euc-kr");
-	expect_label("cp949", "euc-kr");
+	expect_label("cp949", "cp949");
+	expect_label("windows-949", "euc-kr");
 	expect_label("gb2312", "gb2312");
 	expect_label("x-gbk", "gb2312");
-	expect_label("GBK", "gb2312");
+	expect_label("GBK", "gbk");
 	expect_label("cp936", "gb2312");
 	expect_label("x-sjis", "shift_jis");
 	expect_label("shift-jis", "shift_jis");
 	expect_label("Shift_JIS", "shift_jis");
 	expect_label("ms_kanji", "shift_jis");
-	expect_label("windows-31j", "shift_jis");
+	expect_label("windows-31j", "windows-31j");
 	expect_label("cp932", "shift_jis");
 	expect_label("big5", "big5");
 	expect_label("cp950", "big5");
@@ -579,6 +580,123 @@ START_TEST(test_utf8_validator_agrees_with_iconv)
 }
 END_TEST
 
+/* ---- labels to write ---------------------------------------------------------------- */
+
+/* The label rows decode exactly as their family rows: same converter. */
+START_TEST(test_label_rows_share_their_family_converter)
+{
+	static const char *const pairs[][2] = {
+		{ "windows-31j", "shift_jis" }, { "cp949", "euc-kr" }, { "gbk", "gb2312" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		const struct charset_info *w = charset_lookup(pairs[i][0]), *n = charset_lookup(pairs[i][1]);
+
+		ck_assert_ptr_nonnull(w);
+		ck_assert_ptr_nonnull(n);
+		ck_assert_ptr_ne(w, n);
+		ck_assert(w->props & CSP_LABEL);
+		ck_assert(!(n->props & CSP_LABEL));
+		ck_assert_str_eq(w->iconv_name, n->iconv_name);
+		ck_assert_int_eq(w->family, n->family);
+	}
+}
+END_TEST
+
+/* Bytes that need each vendor extension (checked against glibc by hand:
+ * `iconv -f NAME`), and what glibc says under each exact name. */
+static const struct {
+	const char *name;
+	const char *bytes;
+	bool decodes;
+} name_cases[] = {
+	{ "shift_jis", "\x93\xfa\x96\x7b", true },		/* 日本, JIS X 0208 */
+	{ "shift_jis", "\x87\x40", false },			/* NEC row 13: circled 1 */
+	{ "windows-31j", "\x87\x40", true },
+	{ "shift_jis", "\xfa\x40", false },			/* IBM extension */
+	{ "windows-31j", "\xfa\x40", true },
+	{ "euc-kr", "\xc7\xd1\xb1\xb9", true },		/* 한국, KS X 1001 */
+	{ "euc-kr", "\x81\x41", false },			/* UHC syllable: glibc emits C1 */
+	{ "cp949", "\x81\x41", true },
+	{ "ks_c_5601-1987", "\xc7\xd1", false },		/* glibc does not know the name */
+	{ "gb2312", "\xd6\xd0\xce\xc4", true },		/* 中文 */
+	{ "gb2312", "\x81\x40", false },			/* GBK row */
+	{ "gbk", "\x81\x40", true },
+	{ "gbk", "\x94\x39\xfc\x36", false },			/* GB18030 four-byte: U+1F600 */
+	{ "gb18030", "\x94\x39\xfc\x36", true },
+	{ "iso-8859-1", "caf\xe9 \x85", true },		/* single-byte: C1 is glibc's table */
+	{ "no-such-charset", "abc", false },
+};
+
+START_TEST(test_name_decodes_is_glibc_under_that_name)
+{
+	struct charset_conv *cv = charset_conv_new();
+	size_t i;
+
+	for (i = 0; i < sizeof(name_cases) / sizeof(name_cases[0]); i++) {
+		const char *b = name_cases[i].bytes;
+
+		ck_assert_msg(charset_name_decodes(cv, name_cases[i].name, b, strlen(b), NULL) ==
+			      name_cases[i].decodes, "%s case %zu", name_cases[i].name, i);
+	}
+	charset_conv_free(cv);
+}
+END_TEST
+
+struct fixed_text {
+	struct charset_conv *cv;
+	const char *bytes;
+	unsigned asked;
+};
+
+static bool fixed_name_decodes(void *arg, const char *name)
+{
+	struct fixed_text *t = arg;
+
+	t->asked++;
+	return charset_name_decodes(t->cv, name, t->bytes, strlen(t->bytes), NULL);
+}
+
+static void expect_written(const char *family, const char *bytes, const char *want)
+{
+	struct fixed_text t = { charset_conv_new(), bytes, 0 };
+	const struct charset_info *got = charset_label_for(charset_lookup(family), fixed_name_decodes, &t);
+
+	ck_assert_ptr_nonnull(got);
+	ck_assert_msg(strcmp(got->mime_name, want) == 0, "%s text -> %s, want %s", family, got->mime_name, want);
+	/* whatever is written, glibc decodes the text under exactly that name */
+	ck_assert(charset_name_decodes(t.cv, got->mime_name, bytes, strlen(bytes), NULL));
+	charset_conv_free(t.cv);
+}
+
+START_TEST(test_label_for_picks_by_what_the_bytes_need)
+{
+	expect_written("shift_jis", "\x93\xfa\x96\x7b", "shift_jis");
+	expect_written("shift_jis", "\x93\xfa\x87\x40", "windows-31j");
+	expect_written("euc-kr", "\xc7\xd1\xb1\xb9", "euc-kr");
+	expect_written("euc-kr", "\xc7\xd1\x81\x41", "cp949");
+	expect_written("gb2312", "\xd6\xd0\xce\xc4", "gb2312");
+	expect_written("gb2312", "\xd6\xd0\x81\x40", "gbk");
+	expect_written("cp949", "\xc7\xd1", "cp949");		/* a label row stays */
+	expect_written("big5", "\xa4\xa4\xf9\xd6", "big5");	/* glibc BIG5 has the ETEN rows */
+	expect_written("windows-1251", "\xcf\xf0\xe8", "windows-1251");
+}
+END_TEST
+
+START_TEST(test_microsoft_korean_labels_mean_uhc)
+{
+	const struct charset_info *kr = charset_lookup("euc-kr");
+
+	ck_assert(charset_label_means_superset("ks_c_5601-1987", kr));
+	ck_assert(charset_label_means_superset("KS_C_5601-1989", kr));
+	ck_assert(charset_label_means_superset("windows-949", charset_lookup("cp949")));
+	ck_assert(!charset_label_means_superset("euc-kr", kr));
+	ck_assert(!charset_label_means_superset("ks_c_5601-1987", charset_lookup("shift_jis")));
+	ck_assert(!charset_label_means_superset("x-sjis", charset_lookup("shift_jis")));
+}
+END_TEST
+
 static Suite *charset_suite(void)
 {
 	Suite *s = suite_create("charset");
@@ -602,6 +720,12 @@ static Suite *charset_suite(void)
 	tcase_add_test(tc, test_decodes_big_input);
 	tcase_add_test(tc, test_stream_survives_interleaved_decodes);
 	tcase_add_test(tc, test_windows_1258_flushes_held_character);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("labels");
+	tcase_add_test(tc, test_label_rows_share_their_family_converter);
+	tcase_add_test(tc, test_name_decodes_is_glibc_under_that_name);
+	tcase_add_test(tc, test_label_for_picks_by_what_the_bytes_need);
+	tcase_add_test(tc, test_microsoft_korean_labels_mean_uhc);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("utf8");
 	tcase_set_timeout(tc, 60);
