@@ -22,6 +22,9 @@
  * a "bad label" is counted otherwise, and must never happen.
  * Each sample is a whole message (text/plain, 8bit) fed to engine_new() with
  * the embedded default configuration, so the answer is the product's.
+ * -m: instead, print for every single-byte sample (true and lying labels)
+ * the margin detect_score_declared() gives, as TSV: the data the
+ * verification threshold (plugin/verify.c) is chosen on.
  * -c: exit 1 when a target is missed: 0 edits in `true`, >= 95% per lying
  * label, >= 99% in `utf8`, 0 bad labels.
  */
@@ -37,7 +40,9 @@
 
 #include "buf.h"
 #include "charset.h"
+#include "analyze.h"
 #include "conf.h"
+#include "detect.h"
 #include "engine.h"
 #include "util.h"
 
@@ -499,6 +504,68 @@ run_utf8(const char *dir)
 	}
 }
 
+/* ---- margins (-m): what the threshold is measured on -------------------------------------- */
+
+static bool
+sample_decodes(void *arg, const struct charset_info *cs)
+{
+	const struct sample *s = arg;
+
+	return charset_decodes(cv, cs, s->enc, s->elen, NULL);
+}
+
+/* One TSV line per sample: kind, language, true charset, declared, bytes,
+ * 8-bit bytes, scored bytes, margin (nats), best alternative, declared and
+ * best costs (nats). */
+static void
+print_margin(const char *kind, const struct pair *pr, const char *declared, const struct sample *s)
+{
+	struct text_analysis ta;
+	struct detect_alternative alt;
+	size_t n8 = 0;
+
+	for (size_t i = 0; i < s->elen; i++)
+		n8 += (unsigned char)s->enc[i] >= 0x80;
+	text_analysis_of_bytes(&ta, s->enc, s->elen);
+	detect_score_declared(&ta, charset_lookup(declared), cv, sample_decodes, (void *)s, &alt);
+	printf("%s\t%s\t%s\t%s\t%zu\t%zu\t%zu\t%.2f\t%s\t%.2f\t%.2f\n", kind, pr->lang, pr->charset,
+	       declared, s->elen, n8, alt.scored_bytes, alt.best != NULL ? alt.margin : -1e9,
+	       alt.best != NULL ? alt.best->mime_name : "-", alt.declared_cost, alt.best_cost);
+	text_analysis_free(&ta);
+}
+
+static void
+run_margins(const char *dir)
+{
+	for (size_t p = 0; p < ARRAY_LEN(true_pairs) + ARRAY_LEN(lie_pairs); p++) {
+		bool is_true = p < ARRAY_LEN(true_pairs);
+		const struct pair *pr = is_true ? &true_pairs[p] : &lie_pairs[p - ARRAY_LEN(true_pairs)];
+		const struct charset_info *cs = charset_lookup(pr->charset);
+		const struct lines *l = load_lang(dir, pr->lang);
+
+		if (cs == NULL || l == NULL || (is_true && !(cs->props & CSP_SINGLE_BYTE)))
+			continue;
+		for (size_t b = 0; b < N_BUCKETS; b++) {
+			uint64_t rng = 0x3a190000ULL + p * 131 + b;
+
+			for (unsigned i = 0; i < bucket_count(b); i++) {
+				struct sample s;
+
+				if (!make_sample(l, cs, &buckets[b], &rng, &s))
+					continue;
+				if (is_true)
+					print_margin("true", pr, pr->charset, &s);
+				for (size_t k = 0; !is_true && k < ARRAY_LEN(lies); k++)
+					if (strcmp(lies[k], "us-ascii") != 0 &&
+					    !decodes_to(lies[k], s.enc, s.elen, s.utf8, s.ulen))
+						print_margin("lie", pr, lies[k], &s);
+				free(s.utf8);
+				free(s.enc);
+			}
+		}
+	}
+}
+
 /* ---- report ------------------------------------------------------------------------------ */
 
 static double
@@ -639,12 +706,13 @@ int
 main(int argc, char **argv)
 {
 	const char *report = NULL;
-	bool check = false;
+	bool check = false, margins = false;
 	FILE *out = stdout;
 	int opt, failed;
 
-	while ((opt = getopt(argc, argv, "r:cs:v")) != -1) {
+	while ((opt = getopt(argc, argv, "r:cms:v")) != -1) {
 		switch (opt) {
+		case 'm': margins = true; break;
 		case 'r': report = optarg; break;
 		case 'c': check = true; break;
 		case 's': scale = strtod(optarg, NULL); break;
@@ -653,11 +721,15 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: labels [-r REPORT.md] [-c] [-s SCALE] [-v] CORPUSDIR\n");
+		fprintf(stderr, "usage: labels [-r REPORT.md] [-c] [-m] [-s SCALE] [-v] CORPUSDIR\n");
 		return 2;
 	}
 	conf = conf_defaults();
 	cv = charset_conv_new();
+	if (margins) {
+		run_margins(argv[optind]);
+		return 0;
+	}
 	run_true(argv[optind]);
 	run_lies(argv[optind]);
 	run_utf8(argv[optind]);
