@@ -185,6 +185,9 @@ bool charset_name_decodes(struct charset_conv *cv, const char *name,
  *     glibc does not know; strict correctness wins, and Korean-locale
  *     WHATWG readers fall back to their EUC-KR = UHC decoder);
  *   gb2312 -> gbk (glibc, Python and WHATWG all decode "gbk" as GBK).
+ *   gb18030 -> gb2312 or gbk when no four-byte sequence is needed.
+ * (glibc's and Python's GB 2312 read A1A4/A1AA as U+30FB/U+2015 where GBK
+ * says U+00B7/U+2014: the same marks to a reader.)
  * Other charsets (and the label rows themselves) are returned unchanged.
  * name_decodes(arg, name) must say whether the whole text decodes under
  * glibc's converter of that name (charset_name_decodes on the full text). */

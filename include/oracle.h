@@ -44,5 +44,12 @@ void oracle_init_bytes(struct decode_oracle *o, const struct text_analysis *ta, 
 		       size_t len, struct charset_conv *cv);
 /* A detect_decodes_fn: arg is a struct decode_oracle. */
 bool oracle_decodes(void *arg, const struct charset_info *cs);
+/* A charset_name_decodes_fn: does the whole text decode under glibc's
+ * converter of exactly `name` (not the registry's)?  Not cached. */
+bool oracle_name_decodes(void *arg, const char *name);
+/* The label written for text that decodes under cs: shift_jis/euc-kr/gb2312
+ * only when glibc decodes it under that very name, else
+ * windows-31j/cp949/gbk (charset_label_for). */
+const struct charset_info *oracle_label_to_write(struct decode_oracle *o, const struct charset_info *cs);
 
 #endif

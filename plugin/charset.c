@@ -903,6 +903,13 @@ const struct charset_info *charset_label_for(const struct charset_info *cs,
 
 	if (cs == NULL || name_decodes == NULL)
 		return cs;
+	/* GB18030 text that needs no four-byte sequence is GBK (or GB 2312) text:
+	 * the narrower label is the one more readers know. */
+	if (strcmp(cs->mime_name, "gb18030") == 0) {
+		if (name_decodes(arg, "gb2312"))
+			return cs_named("gb2312");
+		return name_decodes(arg, "gbk") ? cs_named("gbk") : cs;
+	}
 	for (i = 0; i < ARRAY_LEN(label_ladder); i++) {
 		if (strcmp(cs->mime_name, label_ladder[i].narrow) != 0)
 			continue;

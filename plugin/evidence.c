@@ -81,6 +81,8 @@ void evidence_detect_bytes(const char *bytes, size_t len, const struct detect_co
 	} else {
 		evidence_detect(ctx, &o, cv, dr);
 	}
+	if (dr->charset != NULL)
+		dr->charset = oracle_label_to_write(&o, dr->charset);
 	text_analysis_free(&ta);
 }
 

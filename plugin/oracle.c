@@ -48,9 +48,9 @@ static void reread_sink(void *arg, const char *data, size_t len)
 		rr->failed = 1;
 }
 
-/* Decode the whole part again from the spool: only for multi-byte charsets on
- * parts larger than the analysis sample. */
-static bool part_decodes_fully(struct decode_oracle *o, const struct charset_info *cs)
+/* Decode the whole part again from the spool through st (which this ends):
+ * only for multi-byte charsets on parts larger than the analysis sample. */
+static bool part_stream_decodes(struct decode_oracle *o, struct charset_stream *st)
 {
 	const struct mime_part *p = o->part;
 	struct cte_decoder dec;
@@ -58,7 +58,7 @@ static bool part_decodes_fully(struct decode_oracle *o, const struct charset_inf
 	char chunk[64 * 1024];
 	size_t off = p->body_start, bad;
 
-	rr.cs = charset_stream_begin(o->cv, cs, discard_sink, NULL);
+	rr.cs = st;
 	if (rr.cs == NULL)
 		return false;
 	cte_decoder_init(&dec, p->cte);
@@ -77,6 +77,28 @@ static bool part_decodes_fully(struct decode_oracle *o, const struct charset_inf
 	if (!rr.failed)
 		cte_decoder_finish(&dec, reread_sink, &rr);
 	return charset_stream_end(rr.cs, &bad) == 0 && !rr.failed;
+}
+
+static bool part_decodes_fully(struct decode_oracle *o, const struct charset_info *cs)
+{
+	return part_stream_decodes(o, charset_stream_begin(o->cv, cs, discard_sink, NULL));
+}
+
+bool oracle_name_decodes(void *arg, const char *name)
+{
+	struct decode_oracle *o = arg;
+	const struct text_analysis *ta = o->ta;
+
+	if (o->bytes != NULL)
+		return charset_name_decodes(o->cv, name, o->bytes, o->len, NULL);
+	if (ta->sample_complete)
+		return charset_name_decodes(o->cv, name, (const char *)ta->sample, ta->sample_len, NULL);
+	return part_stream_decodes(o, charset_stream_begin_name(o->cv, name, discard_sink, NULL));
+}
+
+const struct charset_info *oracle_label_to_write(struct decode_oracle *o, const struct charset_info *cs)
+{
+	return charset_label_for(cs, oracle_name_decodes, o);
 }
 
 bool oracle_decodes(void *arg, const struct charset_info *cs)

@@ -47,6 +47,7 @@ struct part_plan {
 	enum verdict verdict;
 	const struct charset_info *declared;	/* what the label names, NULL if nothing known */
 	struct decode_oracle oracle;		/* text leaves that are judged */
+	struct label_verification ver;		/* of the declared label (wrong-label), for -x */
 };
 
 struct plan {
@@ -81,15 +82,52 @@ static bool part_is_attachment(const struct mime_part *p)
 	return p->cd_header >= 0 && strcmp(p->cd.type, "attachment") == 0;
 }
 
-static void choose_for_part(struct plan *pl, enum verdict v, const struct charset_info *declared,
-			    struct decode_oracle *o, struct report_row *row)
+/* A charset for broken text part pp: the verified alternative of a label
+ * that lies, the declared charset under a name that decodes or is standard,
+ * its superset, or the cascade's; then the name that the bytes need
+ * (oracle_label_to_write). */
+static void choose_for_part(struct plan *pl, struct part_plan *pp, struct report_row *row)
 {
+	struct decode_oracle *o = &pp->oracle;
+	const struct charset_info *declared = pp->declared;
+	enum verdict v = pp->verdict;
+	struct label_verification sv;
 	struct detect_result dr;
 
-	if (!evidence_from_label(v == VERDICT_NONSTANDARD_LABEL,
-				 v == VERDICT_LATIN1_WITH_C1 || v == VERDICT_UNDECODABLE, declared, o, &dr))
-		evidence_detect(&pl->ctx, o, pl->in->cv, &dr);
+	if (v == VERDICT_WRONG_LABEL && verdict_take_alternative(&pp->ver, row)) {
+		row->chosen = oracle_label_to_write(o, row->chosen);
+		return;
+	}
+	if (v == VERDICT_UNDECODABLE && declared != NULL && verdict_has_wider_label(declared) &&
+	    oracle_decodes(o, declared)) {
+		row->chosen = oracle_label_to_write(o, declared);
+		row->confidence = 100;
+		row->source = DETECT_DECLARED;
+		snprintf(row->reason, sizeof(row->reason),
+			 "glibc's %s fails on the vendor extensions in the text; %s decodes them",
+			 declared->mime_name, row->chosen->mime_name);
+		return;
+	}
+	if (evidence_from_label(v == VERDICT_NONSTANDARD_LABEL,
+				v == VERDICT_LATIN1_WITH_C1 || v == VERDICT_UNDECODABLE, declared, o, &dr)) {
+		row_take(row, &dr);
+		if (v == VERDICT_NONSTANDARD_LABEL) {
+			row->chosen = oracle_label_to_write(o, declared);
+			snprintf(row->reason, sizeof(row->reason), "label names %s by a non-standard name",
+				 row->chosen->mime_name);
+		} else if (verify_label(o->ta, row->chosen, pl->in->cv, oracle_decodes, o, &sv) &&
+			   verdict_take_alternative(&sv, row)) {
+			/* the superset is itself plainly the wrong charset */
+			row->chosen = oracle_label_to_write(o, row->chosen);
+		}
+		return;
+	}
+	evidence_detect(&pl->ctx, o, pl->in->cv, &dr);
 	row_take(row, &dr);
+	if (row->chosen == NULL)
+		return;
+	verdict_verify_meta(o, row);
+	row->chosen = oracle_label_to_write(o, row->chosen);
 }
 
 /* Decide what happens to a broken text part once its charset is chosen. */
@@ -508,7 +546,8 @@ static void judge_parts(struct plan *pl)
 			continue;
 		}
 		oracle_init_part(&pp->oracle, pl->in->analysis[i], p, pl->in->spool, pl->in->cv, &pl->fw.error);
-		row->verdict = pp->verdict = verdict_of_text_part(p, pl->in->analysis[i], &pp->oracle, &pp->declared);
+		row->verdict = pp->verdict = verdict_of_text_part(p, pl->in->analysis[i], &pp->oracle,
+								  &pp->declared, &pp->ver);
 		if (pp->verdict == VERDICT_OK && pl->in->analysis[i]->has_8bit)
 			pp->trusted = pp->declared;
 		if (pp->verdict == VERDICT_OK || pp->verdict == VERDICT_ASCII) {
@@ -516,6 +555,13 @@ static void judge_parts(struct plan *pl)
 			row->confidence = 100;
 			str_copy(row->reason, sizeof(row->reason), pp->verdict == VERDICT_ASCII ?
 				 "plain ASCII: no label needed" : "label present and the text decodes");
+			if (pp->ver.checked) {
+				char why[180];
+
+				verify_describe(&pp->ver, why, sizeof(why));
+				snprintf(row->reason, sizeof(row->reason),
+					 "label present, the text decodes, and it is verified: %s", why);
+			}
 		}
 	}
 	build_context(pl);
@@ -548,7 +594,7 @@ static void choose_parts(struct plan *pl)
 		case VERDICT_SKIPPED:
 			break;
 		default:
-			choose_for_part(pl, pp->verdict, pp->declared, &pp->oracle, row);
+			choose_for_part(pl, pp, row);
 			plan_text_action(pl, i, row);
 			if (row->chosen != NULL)
 				plan_cte(pl, i, row);

@@ -53,6 +53,8 @@ static enum width_class width_class_of(const struct charset_info *cs)
 		{ "utf-8", W_UTF8 }, { "shift_jis", W_SJIS }, { "euc-jp", W_EUCJP },
 		{ "gb2312", W_GBK }, { "big5", W_BIG5 }, { "big5-hkscs", W_BIG5 },
 		{ "euc-kr", W_UHC }, { "gb18030", W_GB18030 },
+		/* label rows: the same converters under the wider names */
+		{ "windows-31j", W_SJIS }, { "cp949", W_UHC }, { "gbk", W_GBK },
 	};
 	size_t i;
 

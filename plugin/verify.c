@@ -31,7 +31,9 @@ bool verify_label(const struct text_analysis *ta, const struct charset_info *lab
 	utf8 = alt->best->family == CSF_UTF && text_analysis_utf8_ok(ta);
 	if (utf8)
 		out->threshold = 0;
-	out->lie = utf8 ? alt->margin > 0 : alt->margin >= VERIFY_MARGIN_NATS;
+	else if (alt->best->family == label->family)
+		out->threshold = VERIFY_SAME_FAMILY_NATS;
+	out->lie = utf8 ? alt->margin > 0 : alt->margin >= out->threshold;
 	return out->lie;
 }
 

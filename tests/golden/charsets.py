@@ -4,7 +4,7 @@
 # This is the checker's notion of truth: a repaired part is right when its
 # label is a standard MIME name a receiver understands and the part's bytes
 # decode under it to exactly the sender's text.  Non-standard spellings
-# (cp1251, 1252, x-sjis, ks_c_5601-1987, utf8) are deliberately absent: an
+# (cp1251, 1252, x-sjis, utf8) are deliberately absent: an
 # output that still carries one has not been repaired.  iso-8859-1 and
 # us-ascii are decoded strictly (not the WHATWG windows-1252 reading), so
 # C1 bytes under an iso-8859-1 label decode to control characters and fail.
@@ -17,6 +17,8 @@ MIME_TO_CODEC = {
 	"koi8-r": "koi8_r",
 	"koi8-u": "koi8_u",
 	"ibm866": "cp866",
+	"ibm850": "cp850",
+	"ibm437": "cp437",
 	"cp866": "cp866",
 	"shift_jis": "shift_jis",
 	"windows-31j": "cp932",
@@ -29,6 +31,12 @@ MIME_TO_CODEC = {
 	"big5": "big5",
 	"big5-hkscs": "big5hkscs",
 	"euc-kr": "euc_kr",
+	# UHC under its own names: glibc and Python know cp949; ks_c_5601-1987 is
+	# what Outlook writes on Korean mail and what every receiver that knows it
+	# (WHATWG, Outlook) decodes as UHC, so a message carrying it is left alone
+	# (Python's own alias maps it to the strict euc_kr codec, glibc lacks it).
+	"cp949": "cp949",
+	"ks_c_5601-1987": "cp949",
 	"iso-2022-kr": "iso2022_kr",
 }
 for _n in range(1, 17):

@@ -241,7 +241,7 @@ def ws(s):
 
 VERDICTS = {"ok", "ascii", "missing", "unknown-label", "ascii-with-8bit", "latin1-with-c1",
 	    "invalid-utf8", "undecodable", "legacy-7bit", "raw-8bit-header",
-	    "nonstandard-label", "not-text", "skipped"}
+	    "nonstandard-label", "wrong-label", "not-text", "skipped"}
 
 
 def parse_report(text):

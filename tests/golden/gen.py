@@ -42,7 +42,7 @@ import tnefwriter  # noqa: E402
 
 ALL_VERDICTS = ["ok", "ascii", "missing", "unknown-label", "ascii-with-8bit",
 		"latin1-with-c1", "invalid-utf8", "undecodable", "legacy-7bit",
-		"raw-8bit-header", "nonstandard-label", "not-text", "skipped"]
+		"raw-8bit-header", "nonstandard-label", "wrong-label", "not-text", "skipped"]
 
 # ---- encoding helpers -----------------------------------------------------------
 
@@ -325,6 +325,9 @@ class Render:
 			assert not eight and b"\x1b" not in data, where
 		elif v == "legacy-7bit":
 			assert not eight and b"\x1b" in data, where
+		elif v == "wrong-label":
+			# the label decodes the bytes, but not to the sender's text
+			assert data.decode(MIME_TO_CODEC[lab]) != data.decode(t.codec), where
 		elif v == "nonstandard-label":
 			assert lab not in MIME_TO_CODEC, where
 		elif v == "unknown-label":
@@ -473,6 +476,13 @@ OK_FAMILIES = [
 	("ok-zh-gbk-base64", "zh", "gbk", "gbk", "gbk zh", "crlf", "base64"),
 	("ok-zhtw-big5", "zhtw", "big5", "big5", "big5 zh-tw", "lf", "8bit"),
 	("ok-ko-euc-kr", "ko", "euc_kr", "euc-kr", "euc-kr ko", "lf", "8bit"),
+	# vendor labels that decode under glibc (or, ks_c_5601-1987, under every
+	# receiver that knows it) are left as written, vendor extensions and all
+	("ok-ko-ks_c_5601-1987", "ko", "euc_kr", "ks_c_5601-1987", "euc-kr ko", "crlf", "base64"),
+	("ok-ko-ks_c_5601-1987-uhc", "ko_uhc", "cp949", "ks_c_5601-1987", "cp949 ko", "lf", "8bit"),
+	("ok-ko-cp949-uhc", "ko_uhc", "cp949", "cp949", "cp949 ko", "crlf", "8bit"),
+	("ok-ja-windows-31j-ext", "ja_nec", "cp932", "windows-31j", "windows-31j ja", "lf", "8bit"),
+	("ok-zh-gbk-ext", "zh_gbk", "gbk", "gbk", "gbk zh", "lf", "quoted-printable"),
 	("ok-utf8-multi", "multi", "utf-8", "utf-8", "utf-8", "lf", "8bit"),
 	("ok-utf8-base64-crlf", "multi", "utf-8", "utf-8", "utf-8", "crlf", "base64"),
 ]
@@ -512,6 +522,10 @@ MISSING = [
 	("missing-pl-short", SHORT["pl"], "cp1250", "windows-1250 pl", "lf", "8bit"),
 	("missing-el-short", SHORT["el"], "cp1253", "windows-1253 el", "lf", "8bit"),
 	("missing-ja-short-shift_jis", SHORT["ja"], "shift_jis", "shift_jis ja", "lf", "8bit"),
+	# bytes that need the vendor extensions get a label strict readers decode
+	("missing-ko-uhc", LONG["ko_uhc"], "cp949", "cp949 ko", "lf", "8bit"),
+	("missing-ja-cp932-ext", LONG["ja_nec"], "cp932", "windows-31j ja", "lf", "8bit"),
+	("missing-zh-gbk-ext", LONG["zh_gbk"], "gbk", "gbk zh", "crlf", "8bit"),
 ]
 
 # A label that is there but wrong: name, text, codec, label, verdict, family, eol, cte
@@ -550,8 +564,22 @@ MISLABELLED = [
 	 "windows-1251 ru", "lf", "8bit"),
 	("nonstandard-bare-1252", LONG["es"], "cp1252", "1252", "nonstandard-label",
 	 "windows-1252 es", "lf", "8bit"),
-	("nonstandard-ks_c_5601-1987", LONG["ko"], "euc_kr", "ks_c_5601-1987", "nonstandard-label",
-	 "euc-kr ko", "crlf", "base64"),
+	("undecodable-euckr-label-uhc", LONG["ko_uhc"], "cp949", "euc-kr", "undecodable",
+	 "cp949 ko", "lf", "8bit"),
+	("undecodable-gb2312-label-gbk", LONG["zh_gbk"], "gbk", "gb2312", "undecodable",
+	 "gbk zh", "lf", "8bit"),
+	("undecodable-sjis-label-cp932-ext", LONG["ja_nec"], "cp932", "shift_jis", "undecodable",
+	 "windows-31j ja", "crlf", "base64"),
+	("wronglabel-utf8-latin1-es", LONG["es"], "utf-8", "iso-8859-1", "wrong-label",
+	 "utf-8", "lf", "8bit"),
+	("wronglabel-utf8-windows-1252-es", LONG["es"], "utf-8", "windows-1252", "wrong-label",
+	 "utf-8", "crlf", "quoted-printable"),
+	("latin1c1-utf8-fr", LONG["fr"], "utf-8", "iso-8859-1", "latin1-with-c1",
+	 "utf-8", "lf", "8bit"),
+	("wronglabel-ru-koi8-r-windows-1252", LONG["ru2"], "koi8_r", "windows-1252", "wrong-label",
+	 "koi8-r ru", "lf", "8bit"),
+	("wronglabel-ru-windows-1251-ibm850", LONG["ru"], "cp1251", "ibm850", "wrong-label",
+	 "windows-1251 ru", "lf", "8bit"),
 	("nonstandard-x-sjis", LONG["ja"], "shift_jis", "x-sjis", "nonstandard-label",
 	 "shift_jis ja", "lf", "8bit"),
 	("nonstandard-utf8-nodash", LONG["multi"], "utf-8", "utf8", "nonstandard-label",

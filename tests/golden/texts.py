@@ -55,6 +55,16 @@ LONG = {
 	"zhtw": "陳先生：\n\n您好，附件是這個月的會議紀錄，請於星期五前確認並回覆。\n\n謝謝您的協助！\n林美玲\n",
 	"ko": "김 과장님께\n\n안녕하세요. 다음 주 회의 일정을 보내 드립니다. 참석 여부를 금요일까지 "
 	      "알려 주시면 감사하겠습니다.\n\n이수진 드림\n",
+	# Korean with syllables only UHC (CP949) has: 똠 뙇 쌰 햏 are not in KS X 1001
+	"ko_uhc": "똠방각하께\n\n안녕하세요. 다음 주 회의 일정을 보내 드립니다. 발표 제목은 "
+		  "\"뙇 하고 쌰 하는 햏\"입니다. 참석 여부를 금요일까지 알려 주시면 감사하겠습니다.\n\n"
+		  "이수진 드림\n",
+	# Japanese with CP932 extensions: circled digits and ㈱ (NEC row 13), 髙 (IBM)
+	"ja_nec": "山田様\n\n先日の会議の議事録をお送りします。\n① 予算の確認\n② 日程の調整\n"
+		  "③ 担当者の決定\n\n㈱髙橋商事 佐藤\n",
+	# Simplified Chinese with GBK-only characters (镕 赟 啰 are not in GB 2312)
+	"zh_gbk": "王经理：\n\n你好，镕基公司的合同已经签好，赟总说啰嗦的部分可以删掉。"
+		  "请在周五之前审阅。\n\n谢谢！\n李明\n",
 	"multi": "Grüße aus Kraków — Привет из Москвы, 東京からこんにちは!\n"
 		 "Ein Text, drei Schriften: ça marche très bien en UTF-8.\n",
 	"ascii": "Hello Bob,\n\nthe build on the release branch is green again; I merged the fix "

@@ -679,6 +679,9 @@ START_TEST(test_label_for_picks_by_what_the_bytes_need)
 	expect_written("gb2312", "\xd6\xd0\xce\xc4", "gb2312");
 	expect_written("gb2312", "\xd6\xd0\x81\x40", "gbk");
 	expect_written("cp949", "\xc7\xd1", "cp949");		/* a label row stays */
+	expect_written("gb18030", "\xd6\xd0\xce\xc4", "gb2312");	/* no four-byte sequence */
+	expect_written("gb18030", "\xd6\xd0\x81\x40", "gbk");
+	expect_written("gb18030", "\xd6\xd0\x94\x39\xfc\x36", "gb18030");
 	expect_written("big5", "\xa4\xa4\xf9\xd6", "big5");	/* glibc BIG5 has the ETEN rows */
 	expect_written("windows-1251", "\xcf\xf0\xe8", "windows-1251");
 }
