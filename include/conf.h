@@ -28,42 +28,14 @@
  * ExemptHosts wins over InternalHosts.
  *
  * A struct conf is immutable once loaded; reload builds a new one and swaps a
- * pointer (see milter.c), so a bad file keeps the old configuration.
+ * pointer (see runtime.h), so a bad file keeps the old configuration.
  *
- * Keys (default in brackets) -- every key here is documented in
- * codepage-milter.conf(5) and in packaging/codepage-milter.conf; a test checks
- * the three lists agree:
- *   Socket            [local:/run/codepage-milter/codepage-milter.sock]
- *   Mode              off | report | label | transcode  [label]
- *   DefaultCharset    [windows-1252]
- *   ClientCharset     ADDR|CIDR CHARSET     (repeatable)
- *   HeloCharset       NAME|.SUFFIX CHARSET  (repeatable)
- *   SenderCharset     ADDR|@DOMAIN|.DOMAIN CHARSET (repeatable)
- *   HeaderCharset     Header-Name:substring CHARSET (repeatable)
- *   InternalHosts     ADDR|CIDR|NAME ... (repeatable; empty = act on all sources)
- *   ExemptHosts       ADDR|CIDR|NAME ... (repeatable; never act on these)
- *   SignedMessages    skip | repair  [skip]
- *   SevenBitOutput    yes | no  [no]
- *   AuditHeader       header name | off  [X-Codepage-Milter]
- *   MaxMessageSize    size  [50M] (larger messages pass untouched)
- *   SpoolDir          absolute directory  [/var/spool/codepage-milter]
- *   SpoolThreshold    size  [1M]
- *   OnError           accept | tempfail  [accept]
- *   LogLevel          error | warning | notice | info | debug  [notice]
- *   SyslogFacility    mail | daemon | local0..local7  [mail]
- *   Syslog            yes | no  [yes]
- *   UserID            user[:group]  [none]
- *   PidFile           path  [none]
- *   UMask             octal  [007]
- *   MaxHeaders        count [1000]   MaxDepth  count [100]   MaxParts count [1000]
- *   MaxHeaderSize     size [64k]
- *   MemoryBackend     none | lmdb | redis  [lmdb]     MemoryPath  path [SpoolDir/memory.lmdb]
- *   MemoryRedis       host:port [127.0.0.1:6379]     MemoryPrefix string [cpm:]
- *   MemoryTTL         duration [90d]   MemoryHalfLife duration [30d]
- *   MemoryMaxKeys     count [100000]   MemoryMapSize  size [64M]
- *   MemoryTimeout     milliseconds [20]   MemoryMinCount count [3]
- * The authoritative list, with value syntax and manual text for each key, is
- * conf_keys[] in conf.c; the parser is driven by it.
+ * Keys: conf_keys[] in conf.c is the one list -- the parser is driven by it,
+ * conf_defaults() applies its defaults, and the KEYS section of
+ * codepage-milter.conf(5) and the body of the example configuration
+ * (packaging/codepage-milter.conf) are generated from it (make
+ * regen-conf-docs; make check fails when the committed files differ).  Adding
+ * a key is one row there plus its setter (and the struct conf field it sets).
  */
 #ifndef CPM_CONF_H
 #define CPM_CONF_H
@@ -109,17 +81,31 @@ struct conf {
 /*
  * The key table: the single source of truth for the parser (which looks keys
  * up here and applies values through `set`), for the embedded defaults
- * (conf_defaults() applies every default_text through the same `set`), for
- * the documentation consistency test and for -n output.
+ * (conf_defaults() applies every default_text through the same `set`), and
+ * for the documentation generated from it (packaging/tests/print_conf_keys).
+ * Text fields use a small markup: *literal* (bold in the manual) and
+ * <placeholder> (italic); the example configuration shows them plain.
  */
 typedef bool conf_set_fn(struct conf *c, const char *value, const char *origin,
 			 char *err, size_t errlen);
+enum conf_section {
+	CONF_SEC_OPERATION, CONF_SEC_RULES, CONF_SEC_SCOPE, CONF_SEC_OUTPUT,
+	CONF_SEC_LIMITS, CONF_SEC_LOGGING, CONF_SEC_PROCESS, CONF_SEC_MEMORY
+};
+struct conf_section_info {
+	const char *title;		/* ".SS" title in the manual, "## ---- title" in the example */
+	const char *intro;		/* opening paragraph, or NULL */
+};
+extern const struct conf_section_info conf_sections[];	/* indexed by enum conf_section */
+extern const size_t conf_nsections;
 struct conf_key_info {
 	const char *name;
 	const char *default_text;	/* NULL: unset by default (documented as "none") */
 	bool repeatable;
-	const char *syntax;		/* value syntax for the manual, e.g. "yes | no" */
-	const char *doc;		/* one or two sentences for codepage-milter.conf(5) */
+	enum conf_section section;	/* where the manual and the example list it */
+	const char *syntax;		/* value syntax, e.g. "yes | no", "ADDRESS[/PREFIX] CHARSET" */
+	const char *example;		/* no default: a value for the example file, else NULL */
+	const char *doc;		/* the manual's paragraph about the key */
 	conf_set_fn *set;		/* internal: parse and apply one value */
 };
 extern const struct conf_key_info conf_keys[];

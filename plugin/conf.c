@@ -633,140 +633,243 @@ static bool set_memory_min_count(struct conf *c, const char *v, const char *orig
 	return set_count(&c->memory.min_count, "MemoryMinCount", 1, 1000, v, err, errlen);
 }
 
+#ifdef CPM_TEST_EXTRA_KEY
+/* A key that exists only in the build of packaging/tests/conf-docs.test, which
+ * shows that one row plus its setter puts a key into the parser, the manual
+ * and the example configuration.  Validated like any count, then dropped. */
+static bool set_test_extra_key(struct conf *c, const char *v, const char *origin, char *err,
+			       size_t errlen)
+{
+	unsigned n;
+
+	(void)c;
+	(void)origin;
+	return set_count(&n, "TestExtraKey", 1, 100, v, err, errlen);
+}
+#endif
+
 /* ---- the key table ------------------------------------------------------------------ */
 
+/*
+ * The sections of codepage-milter.conf(5) and of the example configuration,
+ * in order, with the paragraph that opens each (NULL: none).  Markup in all
+ * the text below, for the generator (packaging/tests/print_conf_keys.c):
+ * *literal* is set in bold, <placeholder> in italic; nothing else is special.
+ */
+const struct conf_section_info conf_sections[] = {
+	[CONF_SEC_OPERATION] = { "Operation", NULL },
+	[CONF_SEC_RULES] = { "Charset rules",
+	  "A rule says \"unlabelled mail from this source is in that character set\".  The rule keys "
+	  "are <repeatable> and are tried in file order across all four keys; the first rule that "
+	  "matches the message wins.  The value is a pattern followed by a <charset>; the charset is "
+	  "the last word of the value, the pattern is everything before it.  A rule only chooses "
+	  "between character sets under which the text decodes: valid UTF-8 stays UTF-8, and a rule "
+	  "whose character set cannot decode the bytes is skipped with a note in the audit header.  "
+	  "A placeholder character set (*unknown-8bit*, *x-unknown*) says \"this source has no known "
+	  "character set\": it stops the search and leaves the choice to detection.  Patterns and "
+	  "names compare ASCII case-insensitively.  None are set by default." },
+	[CONF_SEC_SCOPE] = { "Scope", NULL },
+	[CONF_SEC_OUTPUT] = { "Output", NULL },
+	[CONF_SEC_LIMITS] = { "Limits",
+	  "Past a limit a message passes unchanged with a reason in the log; no limit ever causes a "
+	  "message to be lost." },
+	[CONF_SEC_LOGGING] = { "Errors and logging", NULL },
+	[CONF_SEC_PROCESS] = { "Process", NULL },
+	[CONF_SEC_MEMORY] = { "Sender memory",
+	  "Legacy mail comes from legacy systems, and each keeps sending in one code page.  The "
+	  "sender memory counts, per source, the charsets that the detector's own statistics found "
+	  "with high confidence in that source's longer texts, and uses them as a prior for the same "
+	  "source's short texts (a one-line reply, a Subject), where statistics alone are weakest.  "
+	  "The sources are the client's network (IPv4 /24, IPv6 /48), the HELO name, the envelope "
+	  "sender's domain, the *From:* domain and the *X-Mailer* (or *User-Agent*); addresses are "
+	  "stored only as keyed hashes.  A prior is used only when the text decodes under it and the "
+	  "text's own statistics score it close to their best choice, so that a source cannot talk "
+	  "the milter into a charset its text contradicts; the memory never learns from its own "
+	  "answers.  The audit header and *-x* name it (\"sender memory: example.ru 412x koi8-r\").  "
+	  "On the replay benchmark in tests/eval/REPORT.md the memory raises accuracy on short texts "
+	  "and changes nothing on long ones, so it is on by default.  A missing, full, corrupt or "
+	  "unreachable store means no prior: mail is never delayed or tempfailed for it, and the "
+	  "failure is logged at most every five minutes.  *codepage-milter -M* lists, shows as "
+	  "JSON, or forgets what was learned (see codepage-milter(8))." },
+};
+const size_t conf_nsections = ARRAY_LEN(conf_sections);
+
+/*
+ * One row per key: name, default (NULL: none), repeatable, section, value
+ * syntax, example value for the example configuration (keys without a
+ * default only: one that changes behaviour when uncommented), the manual's
+ * paragraph, setter.  The manual page's KEYS section and the example
+ * configuration are generated from these rows (make regen-conf-docs).
+ */
 const struct conf_key_info conf_keys[] = {
-	{ "Socket", "local:/run/codepage-milter/codepage-milter.sock", false,
-	  "local:PATH | inet:PORT[@HOST] | inet6:PORT[@HOST]",
-	  "Where the milter listens for the MTA, in libmilter notation (unix: is a "
-	  "synonym of local:, a bare absolute path means local:).", set_socket },
-	{ "Mode", "label", false, "off | report | label | transcode",
-	  "What to do with a wrongly labelled or unlabelled text part: off passes mail "
-	  "untouched, report only adds the audit header and logs, label fixes the charset "
-	  "label, transcode also converts the text to UTF-8.", set_mode },
-	{ "DefaultCharset", "windows-1252", false, "charset",
-	  "The charset assumed for 8-bit text that is not valid UTF-8 when no rule matches "
-	  "and detection is not confident; must be a real charset, not a placeholder such "
-	  "as unknown-8bit.", set_default_charset },
-	{ "ClientCharset", NULL, true, "ADDRESS[/PREFIX] CHARSET",
-	  "Mail from clients in this IPv4 or IPv6 network is in CHARSET.  Rules of all "
-	  "kinds are tried in file order and the first match wins; a placeholder charset "
-	  "such as unknown-8bit stops the search and leaves the choice to detection.",
-	  set_client_charset },
-	{ "HeloCharset", NULL, true, "NAME|.SUFFIX CHARSET",
-	  "Mail from a client whose HELO name or host name is NAME, or ends in .SUFFIX "
-	  "(subdomains only), is in CHARSET.", set_helo_charset },
-	{ "SenderCharset", NULL, true, "USER@DOMAIN|@DOMAIN|.DOMAIN CHARSET",
-	  "Mail with this envelope sender address, sender domain, or sender subdomain "
-	  "(.DOMAIN) is in CHARSET.", set_sender_charset },
-	{ "HeaderCharset", NULL, true, "NAME:SUBSTRING CHARSET",
-	  "Mail with a top-level header NAME whose value contains SUBSTRING (case and "
-	  "white space insensitive; may contain spaces) is in CHARSET, e.g. "
-	  "\"X-Mailer:Microsoft Exchange Server 4.0 windows-1252\".", set_header_charset },
-	{ "InternalHosts", NULL, true, "ADDRESS[/PREFIX]|NAME|.SUFFIX ...",
-	  "Act only on mail from these clients (addresses, networks, host names; separated "
-	  "by spaces or commas; the key may repeat).  Unset means act on mail from every "
-	  "client.", set_internal_hosts },
-	{ "ExemptHosts", NULL, true, "ADDRESS[/PREFIX]|NAME|.SUFFIX ...",
-	  "Never act on mail from these clients; takes precedence over InternalHosts.",
-	  set_exempt_hosts },
-	{ "SignedMessages", "skip", false, "skip | repair",
-	  "skip leaves signed messages (multipart/signed, S/MIME, DKIM-Signature) "
-	  "untouched; repair allows changes, for sites that sign after this milter.",
+	{ "Socket", "local:/run/codepage-milter/codepage-milter.sock", false, CONF_SEC_OPERATION,
+	  "local:PATH | inet:PORT[@HOST] | inet6:PORT[@HOST]", NULL,
+	  "Where the milter listens, in libmilter notation: *local:*<path> or *unix:*<path> or a bare "
+	  "path (unix socket), *inet:*<port>[@<host>] (IPv4), *inet6:*<port>[@<host>] (IPv6).  The "
+	  "command line option *-p* overrides it; the packaged *systemd*(1) unit passes "
+	  "*-p local:/run/codepage-milter/codepage-milter.sock*, so to move the packaged service to "
+	  "another socket, change the unit with *systemctl edit codepage-milter*.  Not changed by a "
+	  "reload.", set_socket },
+	{ "Mode", "label", false, CONF_SEC_OPERATION, "off | report | label | transcode", NULL,
+	  "What to do with a message whose text is unlabelled or mislabelled.  *off*: nothing, every "
+	  "message passes unchanged.  *report*: only add the audit header saying what was found and "
+	  "what would be done.  *label*: add or correct the *charset* parameter (and encode raw 8-bit "
+	  "header text as RFC 2047/2231 words in the detected character set); the text bytes are not "
+	  "changed.  *transcode*: as *label*, and convert text parts to UTF-8 (and headers to UTF-8 "
+	  "encoded words).", set_mode },
+	{ "DefaultCharset", "windows-1252", false, CONF_SEC_OPERATION, "CHARSET", NULL,
+	  "The character set assumed for 8-bit text that is not valid UTF-8 when no rule matches and "
+	  "the statistical detector is not confident.  It is never chosen for bytes that do not "
+	  "decode under it.  It must be a real character set, not a placeholder such as "
+	  "*unknown-8bit*.", set_default_charset },
+	{ "ClientCharset", NULL, true, CONF_SEC_RULES, "ADDRESS[/PREFIX] CHARSET",
+	  "192.0.2.0/24 windows-1251",
+	  "Matches the SMTP client's IP address: an IPv4 or IPv6 address (*192.0.2.7*, "
+	  "*2001:db8::7*) or a network in CIDR notation (*192.0.2.0/24*, *2001:db8::/32*).  IPv4 "
+	  "patterns also match IPv4-mapped IPv6 client addresses; *::/0* matches every client.  A "
+	  "network with host bits set beyond its prefix is an error.", set_client_charset },
+	{ "HeloCharset", NULL, true, CONF_SEC_RULES, "NAME|.SUFFIX CHARSET", ".example.ru koi8-r",
+	  "Matches the HELO/EHLO name or the client's host name as reported by the MTA, "
+	  "case-insensitively: a full name (*mail.example.com*) or, with a leading dot, the proper "
+	  "subdomains of a name (*.example.ru* matches *mx1.example.ru* but not *example.ru*).",
+	  set_helo_charset },
+	{ "SenderCharset", NULL, true, CONF_SEC_RULES, "USER@DOMAIN|@DOMAIN|.DOMAIN CHARSET",
+	  "@example.co.jp shift_jis",
+	  "Matches the envelope sender, case-insensitively: a full address (*user@example.com*), a "
+	  "domain (*@example.com*, that domain only), or the subdomains of a domain "
+	  "(*.example.com*).  A bare domain without *@* or a leading dot is an error; the null "
+	  "sender matches no rule.", set_sender_charset },
+	{ "HeaderCharset", NULL, true, CONF_SEC_RULES, "NAME:SUBSTRING CHARSET",
+	  "X-Mailer:Microsoft Exchange Server 4.0 windows-1251",
+	  "Matches when a top-level header field called <Name> contains <substring> "
+	  "(case-insensitive; it may contain spaces; a run of white space, folding included, "
+	  "compares as one space; an empty substring means \"the header is present\"), for example "
+	  "*HeaderCharset X-Mailer:Microsoft Exchange Server 4.0 windows-1251*.", set_header_charset },
+	{ "InternalHosts", NULL, true, CONF_SEC_SCOPE, "ADDRESS[/PREFIX]|NAME|.SUFFIX ...",
+	  "127.0.0.1 ::1 192.0.2.0/24",
+	  "The sources the milter acts on: IP addresses, CIDR networks and host names (a leading "
+	  "dot for a suffix), separated by white space or commas.  When set, mail from other "
+	  "sources passes unchanged; unset, mail from all sources is acted on.", set_internal_hosts },
+	{ "ExemptHosts", NULL, true, CONF_SEC_SCOPE, "ADDRESS[/PREFIX]|NAME|.SUFFIX ...",
+	  "198.51.100.25",
+	  "Sources never acted on, in the same syntax as *InternalHosts*; wins over "
+	  "*InternalHosts*.", set_exempt_hosts },
+	{ "SignedMessages", "skip", false, CONF_SEC_SCOPE, "skip | repair", NULL,
+	  "*skip* leaves messages with a signature alone (multipart/signed, application/pkcs7-mime, "
+	  "a *DKIM-Signature* header); any repair would break the signature.  *repair* treats them "
+	  "like other mail; use it only where the mail is signed again after this milter.",
 	  set_signed_messages },
-	{ "SevenBitOutput", "no", false, "yes | no",
-	  "When yes, repaired text is written with a 7-bit transfer encoding "
-	  "(quoted-printable or base64) instead of 8bit.", set_seven_bit_output },
-	{ "AuditHeader", "X-Codepage-Milter", false, "HEADER-NAME | off",
-	  "Name of the header that records what was found and changed in a modified "
-	  "message; off adds no header.  Messages that need nothing never get one.",
-	  set_audit_header },
-	{ "MaxMessageSize", "50M", false, "SIZE",
-	  "Messages larger than this pass untouched; 0 means no limit.  Sizes are bytes "
-	  "with an optional k, M or G suffix (1024-based).", set_max_message_size },
-	{ "SpoolDir", "/var/spool/codepage-milter", false, "PATH",
-	  "Directory for the temporary files that hold message bodies larger than "
-	  "SpoolThreshold; must be an absolute path.", set_spool_dir },
-	{ "SpoolThreshold", "1M", false, "SIZE",
-	  "Message bodies up to this size are kept in memory, larger ones in an unlinked "
-	  "file in SpoolDir.", set_spool_threshold },
-	{ "OnError", "accept", false, "accept | tempfail",
-	  "What the MTA is told when the milter fails internally: accept the message "
-	  "unchanged, or tempfail so the client retries later.", set_on_error },
-	{ "LogLevel", "notice", false, "error | warning | notice | info | debug",
-	  "The least important messages that are logged.", set_log_level },
-	{ "SyslogFacility", "mail", false, "mail | daemon | local0 ... local7",
-	  "The syslog facility used when Syslog is yes.", set_syslog_facility },
-	{ "Syslog", "yes", false, "yes | no",
-	  "Log to syslog; when no, log to standard error.", set_syslog },
-	{ "UserID", NULL, false, "USER[:GROUP]",
-	  "Run as this user (and group) after creating the socket and pid file; unset "
-	  "means keep the invoking user.", set_user_id },
-	{ "PidFile", NULL, false, "PATH",
-	  "Write the daemon's process id to this absolute path; unset means no pid file.",
-	  set_pid_file },
-	{ "UMask", "007", false, "OCTAL",
-	  "File creation mask of the daemon, which also sets the socket's permissions.",
-	  set_umask },
-	{ "MaxHeaders", "1000", false, "COUNT",
-	  "Most header fields in one header block (1..100000); a message with a block "
-	  "over this, or with more than 10000 (or MaxHeaders, if larger) fields in all, "
-	  "passes untouched.", set_max_headers },
-	{ "MaxDepth", "100", false, "COUNT",
-	  "MIME nesting deeper than this (1..1000) is treated as an opaque body; the "
-	  "default is Postfix's mime_nesting_limit, so forwarded-forwarded chains the MTA "
-	  "accepts are examined.",
-	  set_max_depth },
-	{ "MaxParts", "1000", false, "COUNT",
-	  "At most this many MIME parts (1..100000) are examined per message; the rest "
-	  "is treated as body.", set_max_parts },
-	{ "TnefEvidence", "yes", false, "yes | no",
-	  "Read the message's own TNEF part (application/ms-tnef, or a winmail.dat or "
-	  "win.dat attachment) for the code page the sender's Exchange or Outlook "
-	  "declared there (PR_INTERNET_CPID, PR_MESSAGE_CODEPAGE, attOemCodepage) and "
-	  "use it to label unlabelled 8-bit text and raw 8-bit headers when the text "
-	  "decodes under it and the statistics do not overwhelmingly contradict it.  "
-	  "The TNEF part itself is never changed; no turns this off.", set_tnef_evidence },
-	{ "TnefMaxBytes", "16M", false, "SIZE",
-	  "Most decoded bytes of a TNEF part that are read for that evidence (0 means no "
-	  "limit); reading stops there, keeping what was already read and checked.",
-	  set_tnef_max_bytes },
-	{ "MaxHeaderSize", "64k", false, "SIZE",
-	  "Longest header field, with its folding, that is examined in full (at least "
-	  "1000 bytes).", set_max_header_size },
-	{ "MemoryBackend", "lmdb", false, "none | lmdb | redis",
-	  "Sender memory: remember which charsets each source's long, confidently detected "
-	  "text was in (client network, HELO, sender and From: domains, X-Mailer) and use "
-	  "that as a prior for its short texts.  lmdb keeps it in one file on this host, "
-	  "redis shares it between MX hosts, none turns it off.", set_memory_backend },
-	{ "MemoryPath", NULL, false, "PATH",
-	  "The LMDB file of the sender memory; unset means memory.lmdb in SpoolDir.",
+	{ "TnefEvidence", "yes", false, CONF_SEC_SCOPE, "yes | no", NULL,
+	  "Read the message's own TNEF part (*application/ms-tnef*, or a *winmail.dat* or *win.dat* "
+	  "attachment sent as *application/octet-stream*) for the code page the sender's Exchange or "
+	  "Outlook declared there: *PR_INTERNET_CPID* (the code page of the Internet rendering of the "
+	  "body), *PR_MESSAGE_CODEPAGE* and *attOemCodepage* (the code page of its 8-bit strings), "
+	  "also *PR_MESSAGE_LOCALE_ID*, whether the TNEF body is 8-bit text, and the attachment "
+	  "titles (shown by *codepage-milter -x*).  Only values whose TNEF checksum holds count.  The "
+	  "code page labels unlabelled 8-bit text and raw 8-bit header text of that message when the "
+	  "text decodes under it and the statistics do not overwhelmingly contradict it; a "
+	  "configured source rule still comes first.  A damaged, truncated, empty or oversized TNEF "
+	  "part is simply no evidence.  The TNEF part itself is never changed.  *no* turns this off.",
+	  set_tnef_evidence },
+	{ "TnefMaxBytes", "16M", false, CONF_SEC_SCOPE, "SIZE", NULL,
+	  "Most decoded bytes of one TNEF part read for that evidence (*0* means no limit); reading "
+	  "stops there, keeping what was already read and checked.  The reader keeps only a few "
+	  "kilobytes of state whatever the size.", set_tnef_max_bytes },
+	{ "SevenBitOutput", "no", false, CONF_SEC_OUTPUT, "yes | no", NULL,
+	  "*yes* gives every repaired text part a 7-bit transfer encoding (quoted-printable or "
+	  "base64), for next hops without 8BITMIME.", set_seven_bit_output },
+	{ "AuditHeader", "X-Codepage-Milter", false, CONF_SEC_OUTPUT, "HEADER-NAME | off", NULL,
+	  "The header field added to each message the milter changes (or would change, in *report* "
+	  "mode), saying per part what was found, what was chosen and why.  *off* adds none.  A "
+	  "message that needs nothing never gets this header.", set_audit_header },
+	{ "MaxMessageSize", "50M", false, CONF_SEC_LIMITS, "SIZE", NULL,
+	  "Messages larger than this pass untouched; *0* means no limit.  The daemon accepts such a "
+	  "message as soon as more than this many bytes of it have arrived, without the rest.",
+	  set_max_message_size },
+	{ "SpoolDir", "/var/spool/codepage-milter", false, CONF_SEC_LIMITS, "PATH", NULL,
+	  "Where bodies larger than *SpoolThreshold* are kept while a message is processed, in "
+	  "files unlinked at once and created with mode 0600.  An absolute path; the directory must "
+	  "exist and be writable by the daemon's user (the packages create it, mode 0700, owned by "
+	  "*codepage-milter*).  When it is not, the daemon warns at start and spools in *$TMPDIR* "
+	  "or */tmp*.", set_spool_dir },
+	{ "SpoolThreshold", "1M", false, CONF_SEC_LIMITS, "SIZE", NULL,
+	  "Bodies up to this size are kept in memory, larger ones in an unlinked file in "
+	  "*SpoolDir*.", set_spool_threshold },
+	{ "OnError", "accept", false, CONF_SEC_LOGGING, "accept | tempfail", NULL,
+	  "What to tell the MTA when the milter fails on a message (out of resources, spool write "
+	  "error): *accept* passes the message unchanged, *tempfail* makes the MTA answer with a "
+	  "temporary failure so that the client retries.", set_on_error },
+	{ "LogLevel", "notice", false, CONF_SEC_LOGGING, "error | warning | notice | info | debug",
+	  NULL,
+	  "The least important messages that are logged: *error*, *warning*, *notice* (one line per "
+	  "message acted on, one per error), *info* (also why a message that needed a repair was "
+	  "left alone) or *debug*.", set_log_level },
+	{ "SyslogFacility", "mail", false, CONF_SEC_LOGGING, "mail | daemon | local0 ... local7",
+	  NULL, "The *syslog*(3) facility, used when *Syslog* is *yes*.", set_syslog_facility },
+	{ "Syslog", "yes", false, CONF_SEC_LOGGING, "yes | no", NULL,
+	  "Log to *syslog*(3); with *no* log to standard error.  In the foreground (*-f*, as under "
+	  "the packaged *systemd*(1) unit) the daemon always logs to standard error, which systemd "
+	  "passes to the journal.", set_syslog },
+	{ "UserID", NULL, false, CONF_SEC_PROCESS, "USER[:GROUP]", "codepage-milter:codepage-milter",
+	  "After opening the socket, switch to this user (and group).  Only meaningful when the "
+	  "daemon starts as root; the packaged service starts directly as user *codepage-milter* "
+	  "and needs no *UserID*.  Overridden by *-u*.", set_user_id },
+	{ "PidFile", NULL, false, CONF_SEC_PROCESS, "PATH", "/run/codepage-milter/codepage-milter.pid",
+	  "Write the process id to this file (an absolute path), before switching user; it is "
+	  "removed at shutdown.  Overridden by *-P*.", set_pid_file },
+	{ "UMask", "007", false, CONF_SEC_PROCESS, "OCTAL", NULL,
+	  "The file mode creation mask, which also sets the permissions of a unix socket: *007* "
+	  "lets the socket's group (the MTA) connect and nobody else.", set_umask },
+	{ "MaxHeaders", "1000", false, CONF_SEC_LIMITS, "COUNT", NULL,
+	  "Most header fields in one header block (1 to 100000).  A message with a header block "
+	  "over this, or with more than 10000 fields in all (or *MaxHeaders*, if larger), passes "
+	  "untouched.", set_max_headers },
+	{ "MaxDepth", "32", false, CONF_SEC_LIMITS, "COUNT", NULL,
+	  "MIME nesting depth that is examined (1 to 1000); deeper structure is treated as an "
+	  "opaque body.", set_max_depth },
+	{ "MaxParts", "1000", false, CONF_SEC_LIMITS, "COUNT", NULL,
+	  "MIME parts per message that are examined (1 to 100000); the rest is treated as body.",
+	  set_max_parts },
+	{ "MaxHeaderSize", "64k", false, CONF_SEC_LIMITS, "SIZE", NULL,
+	  "Length of one header field, folding included, that is examined in full (at least 1000 "
+	  "bytes).", set_max_header_size },
+	{ "MemoryBackend", "lmdb", false, CONF_SEC_MEMORY, "none | lmdb | redis", NULL,
+	  "*lmdb* keeps the memory in one file on this host (shared by every milter process on it); "
+	  "*redis* shares it between several MX hosts; *none* turns it off.", set_memory_backend },
+	{ "MemoryPath", NULL, false, CONF_SEC_MEMORY, "PATH", "/var/spool/codepage-milter/memory.lmdb",
+	  "The LMDB file; a file LMDB cannot read, or shorter than its own last page, is moved to "
+	  "<path>*.corrupt* and started afresh.  When unset, the file is *memory.lmdb* in "
+	  "*SpoolDir*.",
 	  set_memory_path },
-	{ "MemoryRedis", "127.0.0.1:6379", false, "HOST:PORT",
-	  "The Redis server of the sender memory (MemoryBackend redis).", set_memory_redis },
-	{ "MemoryPrefix", "cpm:", false, "STRING",
-	  "Prefix of every sender memory key (several sites or test setups can share one "
-	  "Redis); it also keys the hash that hides addresses.", set_memory_prefix },
-	{ "MemoryTTL", "90d", false, "DURATION",
-	  "A source not seen for this long is forgotten (seconds, or with s, m, h, d).",
-	  set_memory_ttl },
-	{ "MemoryHalfLife", "30d", false, "DURATION",
-	  "Counts in the sender memory decay: an observation this old weighs half.",
-	  set_memory_half_life },
-	{ "MemoryMaxKeys", "100000", false, "COUNT",
-	  "Most sources remembered (10..10000000); when full, a new source replaces only "
-	  "one seen about once, so a flood of new sources cannot evict established ones.",
-	  set_memory_max_keys },
-	{ "MemoryMapSize", "64M", false, "SIZE",
-	  "Largest size of the LMDB file (at least 1M); a full file is handled like a full "
-	  "store.", set_memory_map_size },
-	{ "MemoryTimeout", "20", false, "MILLISECONDS",
-	  "Longest wait for Redis when connecting or reading (1..5000); after a failure "
-	  "Redis is not asked again for 10 seconds, so mail never waits on it for longer.",
-	  set_memory_timeout },
-	{ "MemoryMinCount", "3", false, "COUNT",
-	  "Confident detections (decayed) a source needs before its charset is used as a "
-	  "prior (1..1000).", set_memory_min_count },
+	{ "MemoryRedis", "127.0.0.1:6379", false, CONF_SEC_MEMORY, "HOST:PORT", NULL,
+	  "The Redis server (*MemoryBackend redis*).", set_memory_redis },
+	{ "MemoryPrefix", "cpm:", false, CONF_SEC_MEMORY, "STRING", NULL,
+	  "Prefix of every key written (several sites can share one Redis); it also keys the hash "
+	  "that hides addresses, so hosts that share a memory must use the same prefix.",
+	  set_memory_prefix },
+	{ "MemoryTTL", "90d", false, CONF_SEC_MEMORY, "DURATION", NULL,
+	  "A source not seen for this long is forgotten.  Durations are seconds, or a number with "
+	  "s, m, h or d.", set_memory_ttl },
+	{ "MemoryHalfLife", "30d", false, CONF_SEC_MEMORY, "DURATION", NULL,
+	  "Counts decay: an observation this old weighs half.", set_memory_half_life },
+	{ "MemoryMaxKeys", "100000", false, CONF_SEC_MEMORY, "COUNT", NULL,
+	  "Most sources remembered (10 to 10000000).  When the store is full a new source is "
+	  "admitted only in place of one seen about once (or expired), so a flood of new sources "
+	  "churns among itself and established sources stay.", set_memory_max_keys },
+	{ "MemoryMapSize", "64M", false, CONF_SEC_MEMORY, "SIZE", NULL,
+	  "Largest size of the LMDB file (at least 1M); a full file is handled like a full store.",
+	  set_memory_map_size },
+	{ "MemoryTimeout", "20", false, CONF_SEC_MEMORY, "MILLISECONDS", NULL,
+	  "Longest wait for Redis when connecting or reading (1 to 5000); after a failure Redis is "
+	  "not asked again for 10 seconds.  Updates are queued to a thread of their own and never "
+	  "wait.", set_memory_timeout },
+	{ "MemoryMinCount", "3", false, CONF_SEC_MEMORY, "COUNT", NULL,
+	  "Confident detections (after decay) that a source needs before its charset is used (1 to "
+	  "1000).", set_memory_min_count },
+#ifdef CPM_TEST_EXTRA_KEY
+	{ "TestExtraKey", "42", false, CONF_SEC_LIMITS, "COUNT", NULL,
+	  "A key of the test build only (1 to 100).", set_test_extra_key },
+#endif
 };
 const size_t conf_nkeys = ARRAY_LEN(conf_keys);
 
