@@ -50,6 +50,11 @@
 #include "mimeparam.h"
 
 /* Anomaly bits: per part (mime_part.anomalies) and message-wide (mime_message.anomalies). */
+/* RFC 5322 2.1.1 / RFC 5321 4.5.3.1.6: a line holds at most 998 bytes before
+ * its CRLF.  Longer body lines need a transfer encoding; header names can be
+ * no longer. */
+#define MIME_MAX_LINE	998
+
 #define MIME_ANOM_DEPTH		0x0001	/* nesting deeper than max_depth: treated as leaf */
 #define MIME_ANOM_PARTS		0x0002	/* more than max_parts: rest treated as body */
 #define MIME_ANOM_HDR_SIZE	0x0004	/* a header field longer than max_header_size */
@@ -62,7 +67,7 @@
 #define MIME_ANOM_BAD_CTE	0x0100	/* unknown Content-Transfer-Encoding */
 #define MIME_ANOM_BARE_CR	0x0200	/* CR not followed by LF */
 #define MIME_ANOM_NUL		0x0400	/* NUL byte */
-#define MIME_ANOM_LONG_LINE	0x0800	/* a line longer than 998 bytes (excl. EOL) */
+#define MIME_ANOM_LONG_LINE	0x0800	/* a line longer than MIME_MAX_LINE bytes (excl. EOL) */
 #define MIME_ANOM_TRUNC_HDR	0x1000	/* input ended inside a header block */
 #define MIME_ANOM_BAD_HDR_LINE	0x2000	/* header line with no colon (ends the block early) */
 #define MIME_ANOM_PARAM		0x4000	/* Content-Type/Disposition parameter problems (mparams errors) */

@@ -40,6 +40,13 @@ int hex_digit_value(int c);
  * NUL-terminated. */
 void str_copy(char *dst, size_t cap, const char *src);
 
+/* The longest header field name kept (mime.h) or accepted in a rule. */
+#define HEADER_NAME_MAX	76
+
+/* RFC 5322 section 3.6.8: a field name is 1..HEADER_NAME_MAX printable
+ * US-ASCII characters except ':'. */
+bool header_name_valid(const char *s, size_t n);
+
 /* True when p[0..n) holds a byte >= 0x80 (8 bytes at a time). */
 bool bytes_have_8bit(const char *p, size_t n);
 

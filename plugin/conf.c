@@ -22,7 +22,6 @@
 #include "util.h"
 
 #define CONF_LINE_MAX	4096	/* longest accepted line, without its line end */
-#define HEADER_NAME_MAX	76
 #define SUGGEST_KEY_MAX	64	/* no "did you mean" for longer unknown keys */
 
 /* ---- value parsers ------------------------------------------------------------ */
@@ -93,20 +92,6 @@ static bool parse_count(const char *s, uintmax_t min, uintmax_t max, unsigned *o
 	if (!parse_decimal(s, &end, &v) || *end != '\0' || v < min || v > max)
 		return false;
 	*out = (unsigned)v;
-	return true;
-}
-
-/* RFC 5322 section 3.6.8: a field name is one or more printable US-ASCII
- * characters except ':'. */
-static bool header_name_valid(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > HEADER_NAME_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126 || s[i] == ':')
-			return false;
 	return true;
 }
 
@@ -336,7 +321,7 @@ static bool set_audit_header(struct conf *c, const char *v, const char *origin,
 		c->audit_header = NULL;
 		return true;
 	}
-	if (!header_name_valid(v)) {
+	if (!header_name_valid(v, strlen(v))) {
 		snprintf(err, errlen, "bad AuditHeader \"%s\": not a header field name "
 			 "(printable ASCII without ':' or space, at most %d) or \"off\"",
 			 v, HEADER_NAME_MAX);
@@ -824,9 +809,10 @@ const struct conf_key_info conf_keys[] = {
 	  "Most header fields in one header block (1 to 100000).  A message with a header block "
 	  "over this, or with more than 10000 fields in all (or *MaxHeaders*, if larger), passes "
 	  "untouched.", set_max_headers },
-	{ "MaxDepth", "32", false, CONF_SEC_LIMITS, "COUNT", NULL,
+	{ "MaxDepth", "100", false, CONF_SEC_LIMITS, "COUNT", NULL,
 	  "MIME nesting depth that is examined (1 to 1000); deeper structure is treated as an "
-	  "opaque body.", set_max_depth },
+	  "opaque body.  The default is Postfix's *mime_nesting_limit*, so forwarded-forwarded "
+	  "chains the MTA accepts are examined.", set_max_depth },
 	{ "MaxParts", "1000", false, CONF_SEC_LIMITS, "COUNT", NULL,
 	  "MIME parts per message that are examined (1 to 100000); the rest is treated as body.",
 	  set_max_parts },

@@ -162,14 +162,6 @@ bool fields_add(struct field_writer *fw, unsigned part, const char *name, const 
 }
 
 /* Length of the last line of field bytes (up to, not including, the final EOL). */
-static bool has_8bit(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)p[i] >= 0x80)
-			return true;
-	return false;
-}
-
 static size_t last_line_len(const char *p, size_t len)
 {
 	size_t i = len;
@@ -340,7 +332,7 @@ int fields_rewrite_params(struct field_writer *fw, unsigned hidx, const struct m
 	/* Raw 8-bit the rewrite does not cover (junk after a value, a comment,
 	 * a parameter that is not a file name) would be carried into a field
 	 * we sign with our audit header as repaired: leave the field alone. */
-	if (!fw->raw_8bit_ok && has_8bit(nf.data, nf.len))
+	if (!fw->raw_8bit_ok && bytes_have_8bit(nf.data, nf.len))
 		goto out;
 	if ((nf.len != field.len || memcmp(nf.data, field.data, nf.len) != 0) &&
 	    !fields_replace(fw, hidx, &nf))

@@ -345,7 +345,7 @@ static void line_stats(struct mime_scanner *sc, size_t eol_len)
 		sc->lines_crlf++;
 	else if (eol_len == 1)
 		sc->lines_lf++;
-	if (sc->line_len > 998)
+	if (sc->line_len > MIME_MAX_LINE)
 		flag(sc, MIME_ANOM_LONG_LINE);
 }
 
@@ -596,7 +596,7 @@ static size_t field_name_len(const char *l, size_t n, size_t *colon)
 {
 	size_t i, name_end;
 
-	for (i = 0; i < n && i < 998 && is_field_name_char((unsigned char)l[i]); i++)
+	for (i = 0; i < n && i < MIME_MAX_LINE && is_field_name_char((unsigned char)l[i]); i++)
 		;
 	name_end = i;
 	while (i < n && (l[i] == ' ' || l[i] == '\t'))
@@ -647,7 +647,7 @@ static void header_line(struct mime_scanner *sc, const char *l, size_t n, size_t
 		sc->block_crlf++, sc->lines_crlf++;
 	else if (eol_len == 1)
 		sc->block_lf++, sc->lines_lf++;
-	if (sc->line_len > 998)
+	if (sc->line_len > MIME_MAX_LINE)
 		flag(sc, MIME_ANOM_LONG_LINE);
 	if (sc->line_len == 0 && eol_len > 0) {
 		cur_part(sc)->has_blank_line = true;

@@ -152,7 +152,7 @@ static void plan_text_action(struct plan *pl, unsigned i, struct report_row *row
 		 * bare CR would reach the wire; otherwise quoted-printable */
 		if (p->cte == CTE_BASE64)
 			pp->new_cte = CTE_BASE64;
-		else if (p->cte == CTE_QP || pl->conf->seven_bit_output || ta->max_decoded_line > 998 ||
+		else if (p->cte == CTE_QP || pl->conf->seven_bit_output || ta->max_decoded_line > MIME_MAX_LINE ||
 			 (p->anomalies & MIME_ANOM_BARE_CR))
 			pp->new_cte = CTE_QP;
 		else
@@ -178,7 +178,7 @@ static void plan_cte(struct plan *pl, unsigned i, struct report_row *row)
 
 	if (pp->transcode || encoded)
 		return;
-	if (p->max_line_len > 998 || (p->body_has_8bit && pl->conf->seven_bit_output)) {
+	if (p->max_line_len > MIME_MAX_LINE || (p->body_has_8bit && pl->conf->seven_bit_output)) {
 		pp->reencode = true;
 		pp->new_cte = CTE_QP;
 		row->actions |= ACT_CTE;
@@ -581,7 +581,7 @@ static void choose_parts(struct plan *pl)
 		case VERDICT_ASCII:
 			/* the label is right, but a line over 998 bytes breaks RFC 5322
 			 * transport (RFC 5321 4.5.3.1.6): quoted-printable keeps the text */
-			if (pl->m->parts[i].max_line_len > 998) {
+			if (pl->m->parts[i].max_line_len > MIME_MAX_LINE) {
 				plan_cte(pl, i, row);
 				if (pp->reencode) {
 					pl->any_problem = true;

@@ -25,7 +25,6 @@
 
 #define ADDR_TEXT_MAX	64	/* longest textual address we parse (INET6_ADDRSTRLEN + "[]/128") */
 #define NAME_MAX_LEN	255	/* DNS name limit; longer patterns are errors */
-#define HEADER_NAME_MAX	76	/* also the longest name mime.h keeps */
 #define HEADER_OCCURRENCES_MAX 64 /* bound the work per rule on hostile messages */
 
 enum host_kind { HOST_NET, HOST_NAME, HOST_SUFFIX };
@@ -322,19 +321,6 @@ static bool sender_match(const struct rule *r, const char *sender)
 
 /* ---- headers ------------------------------------------------------------------ */
 
-/* RFC 5322 section 3.6.8: ftext is printable US-ASCII except ':'. */
-static bool header_name_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > HEADER_NAME_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126 || s[i] == ':')
-			return false;
-	return true;
-}
-
 static bool is_wsp(int c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -374,7 +360,7 @@ static int header_parse(const char *pat, struct rule *r, char *err, size_t errle
 		return -1;
 	}
 	namelen = (size_t)(colon - pat);
-	if (!header_name_ok(pat, namelen)) {
+	if (!header_name_valid(pat, namelen)) {
 		snprintf(err, errlen, "bad header name in \"%s\"", pat);
 		return -1;
 	}

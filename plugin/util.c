@@ -114,6 +114,18 @@ bool ascii_lower_copy(char *dst, size_t cap, const char *s, size_t len)
 	return fits;
 }
 
+bool header_name_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > HEADER_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126 || s[i] == ':')
+			return false;
+	return true;
+}
+
 bool bytes_have_8bit(const char *p, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)p;
