@@ -7,8 +7,8 @@
  *      whose label holds become context for the others (evidence.h);
  *   2. choose: a charset for every broken part (its label's superset, or the
  *      detection cascade) and what to do with it (label, transcode, CTE);
- *   3. plan headers: raw 8-bit file names and header text, judged together
- *      with the body;
+ *   3. plan headers (plan_headers.c): raw 8-bit file names and header
+ *      text, judged together with the body;
  *   -- in Mode report every planned repair becomes "report-only" here, once;
  *   then each part's fields are rewritten once, combining every change to the
  *   same field (fields.h), and 4. audit: MIME-Version and the audit header.
@@ -27,55 +27,13 @@
 #include "repair.h"
 #include "report.h"
 #include "fields.h"
-#include "rfc2047.h"
 #include "oracle.h"
 #include "verdict.h"
 #include "evidence.h"
 #include "tnef.h"
 
-#define FIELD_MAX	(256 * 1024)	/* a rewritten header field never exceeds this */
+#include "plan.h"
 
-/* What the planner wants done to one part, gathered before any field is rewritten. */
-struct part_plan {
-	const struct charset_info *trusted;	/* declared label that can be trusted, for context */
-	const struct charset_info *label;	/* charset to write into Content-Type, NULL = keep */
-	bool transcode;				/* body becomes UTF-8 */
-	bool reencode;				/* body re-encoded (CTE change), charset kept */
-	enum mime_cte new_cte;			/* CTE to write, CTE_ABSENT = keep */
-	const struct charset_info *param_cs;	/* charset of raw 8-bit name/filename params */
-	int row;				/* report row index, -1 if none */
-	enum verdict verdict;
-	const struct charset_info *declared;	/* what the label names, NULL if nothing known */
-	struct decode_oracle oracle;		/* text leaves that are judged */
-	struct label_verification ver;		/* of the declared label (wrong-label), for -x */
-};
-
-struct plan {
-	const struct repair_input *in;
-	const struct mime_message *m;
-	const struct conf *conf;
-	struct field_writer fw;	/* the edit list and the spool error flag live here */
-	struct report *rep;
-	struct part_plan *pp;
-	int *hdr_row;		/* per header: report row of a planned encoding, -1 if none */
-	struct detect_context ctx;
-	const struct charset_info *utf8;
-	bool mime_edit;		/* an edit that makes the top level a MIME message */
-	bool any_problem;	/* something found, repaired or not (for report mode) */
-};
-
-static struct report_row *part_row(const struct plan *pl, unsigned i)
-{
-	return pl->pp[i].row >= 0 ? &pl->rep->rows[pl->pp[i].row] : NULL;
-}
-
-static void row_take(struct report_row *row, const struct detect_result *dr)
-{
-	row->chosen = dr->charset;
-	row->confidence = dr->confidence;
-	row->source = dr->source;
-	str_copy(row->reason, sizeof(row->reason), dr->reason);
-}
 
 static bool part_is_attachment(const struct mime_part *p)
 {
@@ -233,215 +191,6 @@ static void emit_part_edits(struct plan *pl, unsigned i)
 	}
 }
 
-/* The charset of the body text nearest to part `part`: its own (for a text
- * part), else that of the first text part below or beside it. */
-static const struct charset_info *body_charset_near(const struct plan *pl, unsigned part)
-{
-	unsigned k, n = pl->m->nparts;
-
-	for (k = 0; k < n; k++) {
-		const struct part_plan *pp = &pl->pp[(part + k) % n];	/* part, the ones after, then before */
-
-		if (pp->trusted != NULL)
-			return pp->trusted;
-		if (pp->row >= 0 && pl->rep->rows[pp->row].chosen != NULL)
-			return pl->rep->rows[pp->row].chosen;
-	}
-	return NULL;
-}
-
-/* Pick a charset for raw 8-bit header bytes, judged with the body's. */
-static const struct charset_info *choose_for_bytes(struct plan *pl, unsigned part, const char *bytes,
-						   size_t len, struct report_row *row)
-{
-	struct detect_result dr;
-
-	evidence_detect_bytes(bytes, len, &pl->ctx, body_charset_near(pl, part), pl->in->cv, &dr);
-	row_take(row, &dr);
-	return dr.charset;
-}
-
-static bool skip_signed(const struct plan *pl, unsigned part)
-{
-	return !pl->conf->repair_signed && mime_part_in_signed(pl->m, part);
-}
-
-/* A report row for raw 8-bit text in a header field of part `part`, judged:
- * left alone inside signed content or for `refusal`, else a charset chosen
- * for bytes[0..len).  Returns the row when there is something to encode. */
-static struct report_row *judge_header_text(struct plan *pl, unsigned part, const char *what,
-					     const char *bytes, size_t len, const char *refusal, bool choose)
-{
-	struct report_row *row = report_add(pl->rep);
-
-	str_copy(row->id, sizeof(row->id), pl->m->parts[part].id);
-	row->is_header = true;
-	str_copy(row->content_type, sizeof(row->content_type), what);
-	row->verdict = VERDICT_RAW_8BIT_HEADER;
-	pl->any_problem = true;
-	if (skip_signed(pl, part)) {
-		row->verdict = VERDICT_SKIPPED;
-		str_copy(row->reason, sizeof(row->reason), "inside signed content: left alone");
-		return NULL;
-	}
-	if (refusal != NULL) {
-		row->actions |= ACT_CANNOT;
-		str_copy(row->reason, sizeof(row->reason), refusal);
-		return NULL;
-	}
-	if (choose && choose_for_bytes(pl, part, bytes, len, row) == NULL) {
-		row->actions |= ACT_CANNOT;
-		return NULL;
-	}
-	return row;
-}
-
-/* The charset of 7-bit escape sequences (ISO-2022-JP/-KR, HZ) in a header
- * value without 8-bit bytes, or NULL when it has none. */
-static const struct charset_info *header_escape_charset(const struct mime_header *h)
-{
-	struct text_analysis ta;
-	const struct charset_info *cs;
-
-	if (h->has_8bit || memchr(h->value, 0x1b, h->value_len) == NULL)
-		return NULL;
-	text_analysis_of_bytes(&ta, h->value, h->value_len);
-	cs = verdict_escape_charset(&ta);
-	text_analysis_free(&ta);
-	return cs;
-}
-
-static int utf8_sink(void *arg, const char *data, size_t len)
-{
-	return buf_append(arg, data, len);
-}
-
-/* A header value in a stateful 7-bit charset (cs): converted to UTF-8, then
- * written as encoded-words labelled cs (or utf-8 in transcode mode), phrases
- * only in address fields.  Raw, Sendmail and others parse its escape bytes
- * as address syntax and destroy the display name. */
-static void plan_header_escapes(struct plan *pl, unsigned hidx, const struct charset_info *cs,
-				struct report_row *row)
-{
-	const struct mime_header *h = &pl->m->headers[hidx];
-	const struct charset_info *target = pl->conf->mode == MODE_TRANSCODE ? pl->utf8 : cs;
-	struct charset_stream *st;
-	struct buf text, nf, enc;
-	size_t bad;
-	bool ok;
-
-	row->verdict = VERDICT_LEGACY_7BIT;
-	row->chosen = cs;
-	row->confidence = 95;
-	row->source = DETECT_ESCAPES;
-	snprintf(row->reason, sizeof(row->reason), "%s escape sequences outside encoded-words",
-		 cs->mime_name);
-	if (!charset_iconv_ok(cs)) {
-		row->actions |= ACT_CANNOT;
-		snprintf(row->reason, sizeof(row->reason), "%s escapes, but no converter for %s here "
-			 "(glibc has none): left alone", cs->mime_name, cs->mime_name);
-		return;
-	}
-	buf_init(&text, FIELD_MAX);
-	st = charset_stream_begin(pl->in->cv, cs, utf8_sink, &text);
-	ok = st != NULL && charset_stream_feed(st, h->value, h->value_len) == 0;
-	if (st != NULL && charset_stream_end(st, &bad) != 0)
-		ok = false;
-	if (!ok || (rfc2047_kind_of(h->name) == RFC2047_ADDRESS && fields_8bit_in_angle_addr(text.data, text.len))) {
-		row->actions |= ACT_CANNOT;
-		str_copy(row->reason, sizeof(row->reason), !ok ?
-			 "escape sequences that do not decode: left alone" :
-			 "legacy text inside an address, where encoded-words are not allowed: left alone");
-		buf_free(&text);
-		return;
-	}
-	if (pl->conf->mode == MODE_REPORT) {
-		row->actions |= ACT_REPORT;
-		buf_free(&text);
-		return;
-	}
-	buf_init(&nf, FIELD_MAX);
-	buf_init(&enc, FIELD_MAX);
-	if (rfc2047_encode_header_as(text.data, text.len, target, pl->in->cv, rfc2047_kind_of(h->name),
-				     h->colon + 1 - h->start, fields_part_eol(pl->m, h->part), &enc) == 0 &&
-	    !bytes_have_8bit(enc.data, enc.len) && enc.len > 0 && fields_prefix(&pl->fw, h, &nf) == 0 &&
-	    buf_append(&nf, enc.data, enc.len) == 0 && buf_puts(&nf, fields_part_eol(pl->m, h->part)) == 0 &&
-	    fields_replace(&pl->fw, hidx, &nf)) {
-		row->actions |= ACT_ENCODE_HDR;
-		if (target != cs)
-			row->actions |= ACT_TRANSCODE;
-	} else {
-		row->actions |= ACT_CANNOT;
-		str_copy(row->reason, sizeof(row->reason), "could not encode the header: left alone");
-	}
-	buf_free(&text);
-	buf_free(&nf);
-	buf_free(&enc);
-}
-
-/* Raw 8-bit text in header hidx: judged and a charset chosen; the encoding
- * itself is written by emit_header_edit. */
-static void plan_header(struct plan *pl, unsigned hidx)
-{
-	const struct mime_header *h = &pl->m->headers[hidx];
-	char name[sizeof(((struct report_row *)0)->content_type)];
-	struct report_row *row;
-	const struct charset_info *esc = header_escape_charset(h);
-
-	if (!h->has_8bit && esc == NULL)
-		return;
-	if (ascii_strcasecmp(h->name, "content-type") == 0 ||
-	    ascii_strcasecmp(h->name, "content-disposition") == 0)
-		return;		/* parameters: see plan_params */
-	if (esc == NULL && (pl->in->smtputf8 || mime_part_in_message_global(pl->m, h->part)) &&
-	    utf8_valid(h->value, h->value_len))
-		return;		/* RFC 6532: raw UTF-8 is legal here */
-	report_copy_printable(name, sizeof(name), h->name, strlen(h->name));
-	row = judge_header_text(pl, h->part, name, h->value, h->value_len, fields_header_refusal(h), esc == NULL);
-	if (row != NULL && esc != NULL) {
-		/* written here, not in emit_edits: the one other place Mode report is looked at */
-		plan_header_escapes(pl, hidx, esc, row);
-		return;
-	}
-	if (row == NULL)
-		return;
-	row->actions |= ACT_ENCODE_HDR;
-	pl->hdr_row[hidx] = (int)(row - pl->rep->rows);
-}
-
-static void emit_header_edit(struct plan *pl, unsigned hidx)
-{
-	struct report_row *row;
-	enum fields_encode_result res;
-
-	if (pl->hdr_row[hidx] < 0)
-		return;
-	row = &pl->rep->rows[pl->hdr_row[hidx]];
-	res = fields_encode_header(&pl->fw, hidx, row->chosen);
-	if (res == FIELDS_ENCODED)
-		return;
-	row->actions = (row->actions & ~ACT_ENCODE_HDR) | ACT_CANNOT;
-	str_copy(row->reason, sizeof(row->reason), res == FIELDS_ENCODE_8BIT_LEFT ?
-		 "8-bit inside an address, where encoded-words are not allowed: left alone" :
-		 "could not encode the header: left alone");
-}
-
-/* Raw 8-bit name/filename parameters of part i: choose their charset. */
-static void plan_params(struct plan *pl, unsigned i)
-{
-	const struct mparam *bad = fields_raw_file_name(&pl->m->parts[i]);
-	char what[sizeof(((struct report_row *)0)->content_type)];
-	struct report_row *row;
-
-	if (bad == NULL)
-		return;
-	snprintf(what, sizeof(what), "%s parameter", bad->name);
-	row = judge_header_text(pl, i, what, bad->value, bad->value_len, NULL, true);
-	if (row == NULL)
-		return;
-	pl->pp[i].param_cs = row->chosen;
-	row->actions |= ACT_ENCODE_PARAM;
-}
 
 static struct report_row *add_part_row(struct plan *pl, unsigned i)
 {
@@ -603,17 +352,6 @@ static void choose_parts(struct plan *pl)
 	}
 }
 
-/* Step 3, plan headers: raw 8-bit file names, then raw 8-bit header text. */
-static void plan_headers(struct plan *pl)
-{
-	unsigned i;
-
-	for (i = 0; i < pl->m->nparts && !pl->fw.error; i++)
-		if (pl->pp[i].verdict != VERDICT_SKIPPED)
-			plan_params(pl, i);
-	for (i = 0; i < pl->m->nheaders && !pl->fw.error; i++)
-		plan_header(pl, i);
-}
 
 #define ACT_REPAIRS	(ACT_LABEL | ACT_RELABEL | ACT_TRANSCODE | ACT_ENCODE_HDR | ACT_ENCODE_PARAM | \
 			 ACT_CTE | ACT_MIMEVER | ACT_CT_ADDED)
@@ -672,7 +410,7 @@ static void emit_edits(struct plan *pl)
 	for (i = 0; i < pl->m->nparts && !pl->fw.error; i++)
 		emit_part_edits(pl, i);
 	for (i = 0; i < pl->m->nheaders && !pl->fw.error; i++)
-		emit_header_edit(pl, i);
+		plan_emit_header_edit(pl, i);
 }
 
 static void plan_init(struct plan *pl, const struct repair_input *in, struct edit_list *el, struct report *rep)
