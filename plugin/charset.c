@@ -1016,65 +1016,81 @@ static size_t utf8_lead_offset(const struct utf8_state *u, size_t at)
 	return at - (total - u->need);
 }
 
+/* The end of the ASCII run that starts at p[i] (p[i] < 0x80): eight bytes
+ * per test. */
+static inline size_t ascii_run_end(const unsigned char *p, size_t i, size_t n)
+{
+	uint64_t w;
+
+	i++;
+	while (i + 8 <= n) {
+		memcpy(&w, p + i, 8);
+		if (w & UINT64_C(0x8080808080808080))
+			break;
+		i += 8;
+	}
+	return i;
+}
+
+/* A sequence whose bytes are all in the buffer (p[0] >= 0x80, avail bytes
+ * from it): its length when well-formed, UTF8_MALFORMED when not, 0 when it
+ * runs past the buffer or its lead byte needs the state machine's verdict. */
+#define UTF8_MALFORMED	((size_t)-1)
+static inline size_t utf8_whole_sequence(const unsigned char *p, size_t avail)
+{
+	unsigned char b = p[0];
+
+	if (b >= 0xc2 && b <= 0xdf && avail > 1)
+		return (p[1] & 0xc0) == 0x80 ? 2 : UTF8_MALFORMED;
+	if (b >= 0xe0 && b <= 0xef && avail > 2) {
+		uint32_t c3 = ((uint32_t)(b & 0x0f) << 12) | ((uint32_t)(p[1] & 0x3f) << 6) | (p[2] & 0x3f);
+
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || c3 < 0x800 ||
+		    (c3 >= 0xd800 && c3 <= 0xdfff))
+			return UTF8_MALFORMED;
+		return 3;
+	}
+	if (b >= 0xf0 && b <= 0xf4 && avail > 3) {
+		uint32_t c4 = ((uint32_t)(b & 0x07) << 18) | ((uint32_t)(p[1] & 0x3f) << 12) |
+		    ((uint32_t)(p[2] & 0x3f) << 6) | (p[3] & 0x3f);
+
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80 ||
+		    c4 < 0x10000 || c4 > 0x10ffff)
+			return UTF8_MALFORMED;
+		return 4;
+	}
+	return 0;
+}
+
 void utf8_feed(struct utf8_state *u, const unsigned char *p, size_t n)
 {
-	size_t i = 0;
+	size_t i = 0, len;
 	uint32_t need = u->need, cp = u->cp, min = u->min;
-	uint64_t w;
 
 	if (u->bad)
 		return;
 	while (i < n) {
-		unsigned char b;
+		unsigned char b = p[i];
 
 		if (need == 0) {
-			b = p[i];
 			if (b < 0x80) {
-				/* ASCII runs: eight bytes per test. */
-				i++;
-				while (i + 8 <= n) {
-					memcpy(&w, p + i, 8);
-					if (w & UINT64_C(0x8080808080808080))
-						break;
-					i += 8;
-				}
+				i = ascii_run_end(p, i, n);
 				continue;
 			}
 			/* Whole sequences inside the buffer: no state machine. */
-			if (b >= 0xc2 && b <= 0xdf && i + 1 < n) {
-				if ((p[i + 1] & 0xc0) != 0x80)
-					goto bad_lead;
-				i += 2;
+			len = utf8_whole_sequence(p + i, n - i);
+			if (len != 0 && len != UTF8_MALFORMED) {
+				i += len;
 				continue;
 			}
-			if (b >= 0xe0 && b <= 0xef && i + 2 < n) {
-				uint32_t c3 = ((uint32_t)(b & 0x0f) << 12) | ((uint32_t)(p[i + 1] & 0x3f) << 6) |
-				    (p[i + 2] & 0x3f);
-
-				if ((p[i + 1] & 0xc0) != 0x80 || (p[i + 2] & 0xc0) != 0x80 || c3 < 0x800 ||
-				    (c3 >= 0xd800 && c3 <= 0xdfff))
-					goto bad_lead;
-				i += 3;
-				continue;
-			}
-			if (b >= 0xf0 && b <= 0xf4 && i + 3 < n) {
-				uint32_t c4 = ((uint32_t)(b & 0x07) << 18) | ((uint32_t)(p[i + 1] & 0x3f) << 12) |
-				    ((uint32_t)(p[i + 2] & 0x3f) << 6) | (p[i + 3] & 0x3f);
-
-				if ((p[i + 1] & 0xc0) != 0x80 || (p[i + 2] & 0xc0) != 0x80 ||
-				    (p[i + 3] & 0xc0) != 0x80 || c4 < 0x10000 || c4 > 0x10ffff)
-					goto bad_lead;
-				i += 4;
-				continue;
-			}
-			if (b >= 0xc2 && b <= 0xdf) {
+			if (len == 0 && b >= 0xc2 && b <= 0xdf) {
 				need = 1; cp = b & 0x1f; min = 0x80;
-			} else if (b >= 0xe0 && b <= 0xef) {
+			} else if (len == 0 && b >= 0xe0 && b <= 0xef) {
 				need = 2; cp = b & 0x0f; min = 0x800;
-			} else if (b >= 0xf0 && b <= 0xf4) {
+			} else if (len == 0 && b >= 0xf0 && b <= 0xf4) {
 				need = 3; cp = b & 0x07; min = 0x10000;
 			} else {
-bad_lead:			/* continuation, C0/C1 overlong lead, F5-FF, or a
+				/* continuation, C0/C1 overlong lead, F5-FF, or a
 				 * complete sequence that is malformed */
 				u->bad = true;
 				u->bad_offset = u->pos + i;
@@ -1083,7 +1099,6 @@ bad_lead:			/* continuation, C0/C1 overlong lead, F5-FF, or a
 			i++;
 			continue;
 		}
-		b = p[i];
 		if ((b & 0xc0) != 0x80) {
 			u->need = need; u->min = min;
 			u->bad = true;
