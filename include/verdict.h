@@ -42,9 +42,11 @@ bool verdict_has_wider_label(const struct charset_info *cs);
  * confidence, source, reason); false when v is not a lie. */
 bool verdict_take_alternative(const struct label_verification *v, struct report_row *row);
 
-/* A single-byte charset that row took from the part's own HTML <meta
- * charset> gets the same verification as a declared label. */
-void verdict_verify_meta(struct decode_oracle *o, struct report_row *row);
+/* A charset that row took from context -- the part's own HTML <meta
+ * charset>, another part's label, the sender's TNEF code page -- gets the
+ * same verification as a declared label: once written it is one, and a
+ * second pass must not call it a lie. */
+void verdict_verify_context(struct decode_oracle *o, struct report_row *row);
 
 /* The charset of the 7-bit escape sequences ta saw (ISO-2022-JP/-KR, HZ), or NULL. */
 const struct charset_info *verdict_escape_charset(const struct text_analysis *ta);

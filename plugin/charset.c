@@ -99,7 +99,8 @@ static const struct charset_info charsets[] = {
 	{ "iso-8859-10", "ISO-8859-10", CSF_BALTIC, SB, 28600 },
 	{ "ibm775", "CP775", CSF_BALTIC, SB, 775 },
 	{ "windows-1258", "CP1258", CSF_VIETNAMESE, SB, 1258 },
-	{ "viscii", "VISCII", CSF_VIETNAMESE, SB, 0 },
+	/* VISCII puts six letters in C0 (0x02 0x05 0x06 0x14 0x19 0x1E): not ASCII-compatible */
+	{ "viscii", "VISCII", CSF_VIETNAMESE, CSP_SINGLE_BYTE, 0 },
 	{ "windows-874", "CP874", CSF_THAI, SB, 874 },
 	{ "tis-620", "TIS-620", CSF_THAI, SB, 0 },
 	{ "iso-8859-11", "ISO-8859-11", CSF_THAI, SB, 28601 },

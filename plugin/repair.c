@@ -84,7 +84,7 @@ static void choose_for_part(struct plan *pl, struct part_plan *pp, struct report
 	row_take(row, &dr);
 	if (row->chosen == NULL)
 		return;
-	verdict_verify_meta(o, row);
+	verdict_verify_context(o, row);
 	row->chosen = oracle_label_to_write(o, row->chosen);
 }
 

@@ -87,13 +87,12 @@ bool verdict_take_alternative(const struct label_verification *v, struct report_
 	return true;
 }
 
-void verdict_verify_meta(struct decode_oracle *o, struct report_row *row)
+void verdict_verify_context(struct decode_oracle *o, struct report_row *row)
 {
 	const struct text_analysis *ta = o->ta;
 	struct label_verification v;
 
-	if (row->chosen == NULL || row->source != DETECT_CONTEXT || ta->html_meta_charset[0] == '\0' ||
-	    charset_lookup(ta->html_meta_charset) != row->chosen)
+	if (row->chosen == NULL || row->source != DETECT_CONTEXT)
 		return;
 	(void)verify_label(ta, row->chosen, o->cv, oracle_decodes, o, &v);
 	(void)verdict_take_alternative(&v, row);
