@@ -118,7 +118,8 @@ static const struct charset_info charsets[] = {
 	{ "euc-tw", "EUC-TW", CSF_CHINESE_TRAD, MB, 0 },
 	{ "euc-kr", "CP949", CSF_KOREAN, MB, 949 },
 	{ "iso-2022-kr", "ISO-2022-KR", CSF_KOREAN, ST, 50225 },
-	{ "johab", "JOHAB", CSF_KOREAN, MB, 1361 },
+	/* JOHAB reads 0x5C as the won sign: not ASCII-compatible */
+	{ "johab", "JOHAB", CSF_KOREAN, CSP_MULTI_BYTE, 1361 },
 	/* Label rows (CSP_LABEL): a family row's converter under the name that
 	 * strict receivers need once the text uses the vendor extensions; see
 	 * charset_label_for().  The mime_name also wins over the aliases of the

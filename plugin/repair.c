@@ -207,6 +207,20 @@ static struct report_row *add_part_row(struct plan *pl, unsigned i)
 }
 
 /* Context for the cascade: the source, and labels that other parts declared and that hold. */
+/*
+ * The labels step 2 is about to write become context for the headers of
+ * step 3, as they will be once written: a second pass over the repaired
+ * message must judge its raw header text with the same evidence.
+ */
+static void add_chosen_labels(struct plan *pl)
+{
+	unsigned i;
+
+	for (i = 0; i < pl->m->nparts; i++)
+		if (pl->pp[i].label != NULL && !pl->pp[i].transcode)
+			evidence_context_add_label(&pl->ctx, pl->pp[i].label);
+}
+
 static void build_context(struct plan *pl)
 {
 	unsigned i;
@@ -457,6 +471,7 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 	}
 	judge_parts(&pl);
 	choose_parts(&pl);
+	add_chosen_labels(&pl);
 	plan_headers(&pl);
 	if (pl.conf->mode == MODE_REPORT)
 		report_only(&pl);
