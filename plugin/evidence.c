@@ -75,7 +75,11 @@ void evidence_detect_bytes(const char *bytes, size_t len, const struct detect_co
 		set_result(dr, ctx->rule, 100, DETECT_RULE, reason);
 	} else if (text_analysis_utf8_ok(&ta)) {
 		set_result(dr, charset_lookup("utf-8"), 99, DETECT_UTF8, "valid UTF-8");
-	} else if (near != NULL && oracle_decodes(&o, near) && !charset_same(near, charset_lookup("utf-8"))) {
+	} else if (near != NULL && (near->props & CSP_ASCII_COMPAT) && oracle_decodes(&o, near) &&
+		   !charset_same(near, charset_lookup("utf-8"))) {
+		/* (a body charset no encoded-word can carry, such as johab, is no
+		 * answer for a header: the cascade decides, as on a second pass
+		 * after transcoding) */
 		snprintf(reason, sizeof(reason), "same charset as the body text (%s)", near->mime_name);
 		set_result(dr, near, 90, DETECT_CONTEXT, reason);
 	} else {
