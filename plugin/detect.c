@@ -258,28 +258,89 @@ score_alpha(const struct alpha_model *m, const uint32_t *cps, size_t n)
 	return cost + (prev_ascii ? 0 : m->costs[prev * (int)m->nsym] - 32);
 }
 
-/* The cost of a single-byte candidate's decoding under an alphabetic model,
- * straight from the text bytes: the same sum as score_alpha() on the decoded
- * code points. */
-static long
-score_alpha_sbcs(const struct alpha_model *m, const struct sbcs_model_table *t,
-		 const unsigned char *text, size_t n)
+/*
+ * The scored text as the distinct byte pairs an alphabetic model charges
+ * (every pair but ASCII after ASCII, plus the text's start and end), each
+ * with its count.  A model's cost is a sum over pairs, so every single-byte
+ * candidate under every model of its family is summed over these few
+ * hundred pairs instead of over up to 8 KB of text: the same integer as
+ * walking the bytes, built once per scored text.
+ */
+#define PAIR_EDGE	256	/* as prev: before the first byte; as cur: after the last */
+#define PAIR_MAX	(2 * SCORE_BYTES + 1)
+#define PAIR_SLOTS	16384	/* power of two, > 2 * PAIR_MAX */
+
+struct byte_pairs {
+	size_t n;
+	uint16_t prev[PAIR_MAX], cur[PAIR_MAX];
+	uint32_t count[PAIR_MAX];
+	uint16_t slot[PAIR_SLOTS];	/* index + 1 into the arrays above, 0 = free */
+};
+
+static void
+byte_pairs_add(struct byte_pairs *bp, unsigned prev, unsigned cur)
 {
-	long cost = 0;
-	unsigned prev = 0, nsym = m->nsym;
+	uint32_t key = prev * 257 + cur;
+	size_t h = (key * 2654435761u) >> 18;	/* top 14 bits: PAIR_SLOTS */
+
+	for (;; h = (h + 1) & (PAIR_SLOTS - 1)) {
+		uint16_t k = bp->slot[h];
+
+		if (k == 0)
+			break;
+		if (bp->prev[k - 1] == prev && bp->cur[k - 1] == cur) {
+			bp->count[k - 1]++;
+			return;
+		}
+	}
+	bp->prev[bp->n] = (uint16_t)prev;
+	bp->cur[bp->n] = (uint16_t)cur;
+	bp->count[bp->n] = 1;
+	bp->slot[h] = (uint16_t)++bp->n;
+}
+
+/* text holds at most 2 * SCORE_BYTES bytes (scored_text()). */
+static struct byte_pairs *
+byte_pairs_new(const unsigned char *text, size_t n)
+{
+	struct byte_pairs *bp = xmalloc(sizeof(*bp));
+	unsigned prev = PAIR_EDGE;
 	bool prev_ascii = true;
 
+	bp->n = 0;
+	memset(bp->slot, 0, sizeof(bp->slot));
 	for (size_t i = 0; i < n; i++) {
 		unsigned char b = text[i];
-		unsigned sym = t->sym[b];
 		bool ascii = b < 0x80;
 
-		if (!ascii || !prev_ascii)
-			cost += m->costs[prev * nsym + sym] - 32 + t->extra[b];
+		if (!ascii || !prev_ascii)	/* ASCII-ASCII pairs carry no evidence */
+			byte_pairs_add(bp, prev, b);
 		prev_ascii = ascii;
-		prev = sym;
+		prev = b;
 	}
-	return cost + (prev_ascii ? 0 : m->costs[prev * nsym] - 32);
+	if (!prev_ascii)
+		byte_pairs_add(bp, prev, PAIR_EDGE);
+	return bp;
+}
+
+/* The cost of a single-byte candidate's decoding under an alphabetic model,
+ * from the text's byte pairs through the candidate's tables: the same sum
+ * as score_alpha() on the decoded code points. */
+static long
+score_alpha_sbcs(const struct alpha_model *m, const struct sbcs_model_table *t,
+		 const struct byte_pairs *bp)
+{
+	long cost = 0;
+	unsigned nsym = m->nsym;
+
+	for (size_t k = 0; k < bp->n; k++) {
+		unsigned a = bp->prev[k], b = bp->cur[k];
+		unsigned row = (a == PAIR_EDGE ? 0 : t->sym[a]) * nsym;
+		long c = b == PAIR_EDGE ? m->costs[row] - 32 : m->costs[row + t->sym[b]] - 32 + t->extra[b];
+
+		cost += c * (long)bp->count[k];
+	}
+	return cost;
 }
 
 /* Cost of a character >= 128 under a CJK model, without the table. */
@@ -408,7 +469,7 @@ score_family(enum charset_family fam, const uint32_t *cps, size_t n, const char 
 /* score_family() for a single-byte candidate whose family has only
  * alphabetic models: scored from the bytes through the candidate's tables. */
 static long
-score_family_sbcs(size_t spec, const unsigned char *text, size_t n, const char **lang)
+score_family_sbcs(size_t spec, const struct byte_pairs *bp, const char **lang)
 {
 	long best = -1;
 
@@ -416,7 +477,7 @@ score_family_sbcs(size_t spec, const unsigned char *text, size_t n, const char *
 	for (size_t i = 0; i < N_ALPHA; i++) {
 		if (sbcs_model[spec][i] == NULL)
 			continue;
-		long c = score_alpha_sbcs(&alpha_models[i], sbcs_model[spec][i], text, n);
+		long c = score_alpha_sbcs(&alpha_models[i], sbcs_model[spec][i], bp);
 		if (best < 0 || c < best) {
 			best = c;
 			*lang = alpha_models[i].lang;
@@ -742,7 +803,7 @@ sbcs_has_c1(const struct text_analysis *ta, size_t spec)
 static size_t
 score_candidates_on(struct cascade *c, const struct detect_context *ctx,
 		    const struct charset_info *ucd, const unsigned char *text, size_t plen,
-		    bool cut, struct scored *sc)
+		    const struct byte_pairs *bp, bool cut, struct scored *sc)
 {
 	const struct text_analysis *ta = c->ta;
 	const struct charset_info *tld = ctx != NULL ? detect_tld_hint(ctx->sender_tld) : NULL;
@@ -778,7 +839,7 @@ score_candidates_on(struct cascade *c, const struct detect_context *ctx,
 		const char *lang;
 		long cost;
 		if (sbcs_fast[i]) {
-			cost = score_family_sbcs(i, text, plen, &lang);
+			cost = score_family_sbcs(i, bp, &lang);
 		} else {
 			if (cs->props & CSP_SINGLE_BYTE) {
 				for (size_t k = 0; k < plen; k++)
@@ -824,8 +885,10 @@ score_candidates(struct cascade *c, const struct detect_context *ctx,
 	bool cut;
 	unsigned char *text = xmalloc(2 * SCORE_BYTES);
 	size_t plen = scored_text(c->ta, text, &cut);
-	size_t nsc = score_candidates_on(c, ctx, ucd, text, plen, cut, sc);
+	struct byte_pairs *bp = byte_pairs_new(text, plen);
+	size_t nsc = score_candidates_on(c, ctx, ucd, text, plen, bp, cut, sc);
 
+	free(bp);
 	free(text);
 	return nsc;
 }
@@ -1276,7 +1339,7 @@ score_all_families(const uint32_t *cps, size_t n, const char **lang)
  * (utf-8, iso-8859-3 ...).  -1 when the scored text does not decode. */
 static long
 score_charset(struct cascade *c, const struct charset_info *cs, const unsigned char *text,
-	      size_t plen, bool cut, const char **lang)
+	      size_t plen, const struct byte_pairs *bp, bool cut, const char **lang)
 {
 	size_t spec = candidate_index(cs), n = 0;
 	uint32_t *cps;
@@ -1284,7 +1347,7 @@ score_charset(struct cascade *c, const struct charset_info *cs, const unsigned c
 
 	*lang = "?";
 	if (spec < N_CANDIDATES && sbcs_fast[spec])
-		return score_family_sbcs(spec, text, plen, lang);
+		return score_family_sbcs(spec, bp, lang);
 	cps = xreallocarray(NULL, plen + 1, sizeof(*cps));
 	if (spec < N_CANDIDATES && (cs->props & CSP_SINGLE_BYTE)) {
 		for (size_t k = 0; k < plen; k++)
@@ -1333,8 +1396,8 @@ same_decoding_as(const struct text_analysis *ta, const struct charset_info *decl
 /* The best alternative among the scored candidates and utf-8. */
 static void
 best_alternative(struct cascade *c, const struct charset_info *declared, struct scored *sc,
-		 size_t nsc, const unsigned char *text, size_t plen, bool cut,
-		 struct detect_alternative *out)
+		 size_t nsc, const unsigned char *text, size_t plen, const struct byte_pairs *bp,
+		 bool cut, struct detect_alternative *out)
 {
 	const struct charset_info *utf8 = charset_lookup("utf-8");
 	long best = -1;
@@ -1349,7 +1412,7 @@ best_alternative(struct cascade *c, const struct charset_info *declared, struct 
 	}
 	if (declared != utf8 && text_analysis_utf8_ok(c->ta)) {
 		const char *lang;
-		long u = score_charset(c, utf8, text, plen, cut, &lang);
+		long u = score_charset(c, utf8, text, plen, bp, cut, &lang);
 
 		if (u >= 0 && (best < 0 || u < best)) {
 			best = u;
@@ -1386,15 +1449,17 @@ detect_score_declared(const struct text_analysis *ta, const struct charset_info 
 	c.cv = cv;
 	unsigned char *text = xmalloc(2 * SCORE_BYTES);
 	size_t plen = scored_text(ta, text, &cut);
+	struct byte_pairs *bp = byte_pairs_new(text, plen);
 	out->scored_bytes = plen;
 	out->declared_decodes = cascade_decodes(&c, declared);
 	if (out->declared_decodes) {
-		long d = score_charset(&c, declared, text, plen, cut, &out->declared_lang);
+		long d = score_charset(&c, declared, text, plen, bp, cut, &out->declared_lang);
 
 		out->declared_cost = d < 0 ? 0 : (double)d / MODEL_COST_SCALE;
 	}
-	size_t nsc = score_candidates_on(&c, NULL, NULL, text, plen, cut, sc);
-	best_alternative(&c, declared, sc, nsc, text, plen, cut, out);
+	size_t nsc = score_candidates_on(&c, NULL, NULL, text, plen, bp, cut, sc);
+	best_alternative(&c, declared, sc, nsc, text, plen, bp, cut, out);
+	free(bp);
 	free(text);
 	if (own_cv != NULL)
 		charset_conv_free(own_cv);
