@@ -72,16 +72,18 @@ struct text_analysis {
 	size_t sample_len;
 	bool sample_complete;		/* sample holds the whole decoded text */
 	size_t max_decoded_line;	/* longest decoded line excluding EOL */
+	size_t max_utf8_line;		/* bound of the longest line in UTF-8, when the
+					 * charset is ASCII-compatible (8-bit byte <= 3) */
 	/* private state */
 	struct cte_decoder dec;
 	int esc_state; bool in_hz; bool hz_tilde; bool is_html;
-	size_t cur_line; bool last_cr;
+	size_t cur_line, cur_utf8_line; bool last_cr;
 	size_t sample_cap;
 	bool finished;			/* text_analysis_finish was called */
 	char html_scan[1024]; size_t html_scan_len;
 };
 
-/* The flags (has_8bit, has_c1, has_nul, has_esc), max_decoded_line and
+/* The flags (has_8bit, has_c1, has_nul, has_esc), max_decoded_line, max_utf8_line and
  * html_meta_charset are valid after text_analysis_finish; hist, decoded_len,
  * the escape flags and the sample are kept up to date while feeding. */
 void text_analysis_init(struct text_analysis *ta, enum mime_cte cte, bool is_html);

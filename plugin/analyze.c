@@ -394,7 +394,44 @@ static void scan_hz(struct text_analysis *ta, const unsigned char *p, size_t len
 	}
 }
 
-/* Longest line, excluding its CRLF or LF. */
+/* The current line ended (or the text did): fold it into the maxima. */
+static void line_ended(struct text_analysis *ta)
+{
+	size_t line = ta->cur_line, wide = ta->cur_utf8_line;
+
+	if (ta->last_cr && line > 0) {
+		line--;
+		wide--;
+	}
+	if (line > ta->max_decoded_line)
+		ta->max_decoded_line = line;
+	if (wide > ta->max_utf8_line)
+		ta->max_utf8_line = wide;
+	ta->cur_line = ta->cur_utf8_line = 0;
+	ta->last_cr = false;
+}
+
+/*
+ * Bound, in UTF-8 bytes, of a run of text in an ASCII-compatible charset:
+ * an ASCII byte stays one byte, an 8-bit byte is at most three more (a
+ * single-byte charset's character is at most 3 UTF-8 bytes, a double-byte
+ * one at most 3 for its two bytes, GB18030's four-byte one at most 4).
+ * Runs that cannot matter (three bytes each still fit a line) are not
+ * counted: the bound only has to be exact enough near MIME_MAX_LINE.
+ */
+static size_t utf8_bound(size_t line_so_far, const unsigned char *p, size_t run)
+{
+	size_t high = 0;
+
+	if (line_so_far + 3 * run <= MIME_MAX_LINE)
+		return 3 * run;
+	for (size_t k = 0; k < run; k++)
+		high += p[k] >> 7;
+	return run + 2 * high;
+}
+
+/* Longest line, excluding its CRLF or LF, as decoded and as a bound once
+ * transcoded to UTF-8. */
 static void scan_lines(struct text_analysis *ta, const unsigned char *p, size_t len)
 {
 	size_t i = 0;
@@ -406,15 +443,10 @@ static void scan_lines(struct text_analysis *ta, const unsigned char *p, size_t 
 		if (run > 0)
 			ta->last_cr = p[i + run - 1] == '\r';
 		ta->cur_line += run;
+		ta->cur_utf8_line += utf8_bound(ta->cur_utf8_line, p + i, run);
 		if (nl == NULL)
 			break;
-		size_t line = ta->cur_line;
-		if (ta->last_cr && line > 0)
-			line--;
-		if (line > ta->max_decoded_line)
-			ta->max_decoded_line = line;
-		ta->cur_line = 0;
-		ta->last_cr = false;
+		line_ended(ta);
 		i += run + 1;
 	}
 }
@@ -564,9 +596,8 @@ void text_analysis_finish(struct text_analysis *ta)
 	cte_decoder_finish(&ta->dec, analyze_decoded, ta);
 	ta->decode_errors = ta->dec.errors;
 	/* The last line has no line end. */
-	size_t line = ta->cur_line;
-	if (line > ta->max_decoded_line)
-		ta->max_decoded_line = line;
+	ta->last_cr = false;
+	line_ended(ta);
 
 	uint64_t high = 0, c1 = 0;
 	for (unsigned b = 0x80; b < 0x100; b++)

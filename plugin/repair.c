@@ -106,11 +106,15 @@ static void plan_text_action(struct plan *pl, unsigned i, struct report_row *row
 		pp->transcode = true;
 		pp->label = pl->utf8;
 		row->actions |= ACT_TRANSCODE;
-		/* 8bit only when every decoded line fits SMTP's 998 bytes and no
-		 * bare CR would reach the wire; otherwise quoted-printable */
+		/* 8bit only when every line, once in UTF-8, fits SMTP's 998 bytes
+		 * and no bare CR would reach the wire; otherwise quoted-printable.
+		 * The UTF-8 length is bounded: three bytes per byte at most for a
+		 * charset that is not ASCII-compatible (ISO-2022, UTF-16). */
+		size_t utf8_line = (row->chosen->props & CSP_ASCII_COMPAT) ? ta->max_utf8_line
+									   : 3 * ta->max_decoded_line;
 		if (p->cte == CTE_BASE64)
 			pp->new_cte = CTE_BASE64;
-		else if (p->cte == CTE_QP || pl->conf->seven_bit_output || ta->max_decoded_line > MIME_MAX_LINE ||
+		else if (p->cte == CTE_QP || pl->conf->seven_bit_output || utf8_line > MIME_MAX_LINE ||
 			 (p->anomalies & MIME_ANOM_BARE_CR))
 			pp->new_cte = CTE_QP;
 		else
