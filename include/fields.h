@@ -105,6 +105,9 @@ enum fields_encode_result {
 	FIELDS_ENCODE_8BIT_LEFT,/* 8-bit where no encoded-word may stand (an address) */
 	FIELDS_ENCODE_FAILED	/* could not encode or write: nothing changed */
 };
+/* Would header hidx, encoded under cs, hold no raw 8-bit byte?  (Nothing is
+ * written.) */
+bool fields_header_encodes(const struct field_writer *fw, unsigned hidx, const struct charset_info *cs);
 /* Replace the raw 8-bit text of header hidx by encoded-words in charset cs. */
 enum fields_encode_result fields_encode_header(struct field_writer *fw, unsigned hidx,
 					       const struct charset_info *cs);

@@ -369,27 +369,45 @@ void fields_set_cte(struct field_writer *fw, unsigned part, enum mime_cte cte)
 	}
 }
 
+/* The encoded value of header h under cs into enc: FIELDS_ENCODED when it
+ * holds only encoded-words and 7-bit text. */
+static enum fields_encode_result encode_value(const struct field_writer *fw, const struct mime_header *h,
+					      const struct charset_info *cs, struct buf *enc)
+{
+	if (rfc2047_encode_header(h->value, h->value_len, cs, rfc2047_kind_of(h->name),
+				  h->colon + 1 - h->start, fields_part_eol(fw->m, h->part), enc) != 0)
+		return FIELDS_ENCODE_FAILED;
+	/* 8-bit where no encoded-word may stand (an address, a quoted local
+	 * part): a half-encoded field would be no repair */
+	return bytes_have_8bit(enc->data, enc->len) ? FIELDS_ENCODE_8BIT_LEFT : FIELDS_ENCODED;
+}
+
+bool fields_header_encodes(const struct field_writer *fw, unsigned hidx, const struct charset_info *cs)
+{
+	struct buf enc;
+	bool ok;
+
+	buf_init(&enc, fw->limit);
+	ok = encode_value(fw, &fw->m->headers[hidx], cs, &enc) == FIELDS_ENCODED;
+	buf_free(&enc);
+	return ok;
+}
+
 enum fields_encode_result fields_encode_header(struct field_writer *fw, unsigned hidx,
 					       const struct charset_info *cs)
 {
 	const struct mime_header *h = &fw->m->headers[hidx];
 	const char *eol = fields_part_eol(fw->m, h->part);
-	enum fields_encode_result res = FIELDS_ENCODE_FAILED;
+	enum fields_encode_result res;
 	struct buf nf, enc;
 
 	buf_init(&nf, fw->limit);
 	buf_init(&enc, fw->limit);
-	if (rfc2047_encode_header(h->value, h->value_len, cs, rfc2047_kind_of(h->name),
-				  h->colon + 1 - h->start, eol, &enc) == 0 &&
-	    bytes_have_8bit(enc.data, enc.len)) {
-		/* 8-bit where no encoded-word may stand (an address, a quoted
-		 * local part): a half-encoded field would be no repair */
-		res = FIELDS_ENCODE_8BIT_LEFT;
-	} else if (enc.len > 0 && fields_prefix(fw, h, &nf) == 0 &&
-		   buf_append(&nf, enc.data, enc.len) == 0 && buf_puts(&nf, eol) == 0 &&
-		   fields_replace(fw, hidx, &nf)) {
-		res = FIELDS_ENCODED;
-	}
+	res = encode_value(fw, h, cs, &enc);
+	if (res == FIELDS_ENCODED &&
+	    !(enc.len > 0 && fields_prefix(fw, h, &nf) == 0 && buf_append(&nf, enc.data, enc.len) == 0 &&
+	      buf_puts(&nf, eol) == 0 && fields_replace(fw, hidx, &nf)))
+		res = FIELDS_ENCODE_FAILED;
 	buf_free(&nf);
 	buf_free(&enc);
 	return res;

@@ -44,6 +44,29 @@ static const struct charset_info *choose_for_bytes(struct plan *pl, unsigned par
 	return dr.charset;
 }
 
+/* The body's charset is a prior for a header, not a verdict: when, read
+ * under it, the 8-bit bytes of an address field stand where no encoded-word
+ * may (a '[' or '@' that a double-byte charset would take as a trail byte),
+ * the field's own bytes decide, as they do on a second pass once the body
+ * was transcoded to UTF-8. */
+static void rejudge_address(struct plan *pl, unsigned hidx, struct report_row *row)
+{
+	const struct mime_header *h = &pl->m->headers[hidx];
+	const struct charset_info *near = row->chosen;
+	struct detect_result dr;
+
+	if (row->source != DETECT_CONTEXT || rfc2047_kind_of(h->name) != RFC2047_ADDRESS ||
+	    fields_header_encodes(&pl->fw, hidx, near))
+		return;
+	evidence_detect_bytes(h->value, h->value_len, &pl->ctx, NULL, pl->in->cv, &dr);
+	if (dr.charset == NULL)
+		return;
+	row_take(row, &dr);
+	size_t len = strlen(row->reason);
+	snprintf(row->reason + len, sizeof(row->reason) - len,
+		 " (the body's %s leaves 8-bit inside the address)", near->mime_name);
+}
+
 /* A report row for raw 8-bit text in a header field of part `part`, judged:
  * left alone inside signed content or for `refusal`, else a charset chosen
  * for bytes[0..len).  Returns the row when there is something to encode. */
@@ -176,6 +199,8 @@ static void plan_header(struct plan *pl, unsigned hidx)
 		return;		/* RFC 6532: raw UTF-8 is legal here */
 	report_copy_printable(name, sizeof(name), h->name, strlen(h->name));
 	row = judge_header_text(pl, h->part, name, h->value, h->value_len, fields_header_refusal(h), esc == NULL);
+	if (row != NULL && esc == NULL)
+		rejudge_address(pl, hidx, row);
 	if (row != NULL && esc != NULL) {
 		/* written here, not in emit_edits: the one other place Mode report is looked at */
 		plan_header_escapes(pl, hidx, esc, row);
