@@ -56,7 +56,7 @@ fuzz_smoke() {
 	rm -rf "$TOP/build-fuzz" && mkdir -p "$TOP/build-fuzz" && cd "$TOP/build-fuzz" || return 1
 	CC=clang "$TOP/configure" -q --enable-fuzzing || return 1
 	make -j"$JOBS" >make.out 2>&1 || { tail -n 60 make.out; return 1; }
-	make fuzz-smoke FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+	make fuzz-smoke FUZZ_SECONDS="${FUZZ_SECONDS:-60}" FUZZ_SEED="${FUZZ_SEED:-1}"
 }
 distcheck() { (cd "$TOP/build-main" && make -j"$JOBS" distcheck >distcheck.out 2>&1) || { tail -n 60 "$TOP/build-main/distcheck.out"; return 1; }; }
 
