@@ -611,12 +611,52 @@ set_result(struct detect_result *out, const struct charset_info *cs, int confide
 			*p = '?';
 }
 
+/* One uchardet detector per thread, reset between texts: a new one builds
+ * its probers and their tables again, which cost as much as detecting a
+ * short text.  The key's destructor frees it when a milter thread ends. */
+static pthread_key_t uchardet_key;
+static bool uchardet_key_ok;
+static pthread_once_t uchardet_once = PTHREAD_ONCE_INIT;
+
+static void
+uchardet_free(void *ud)
+{
+	uchardet_delete(ud);
+}
+
+static void
+uchardet_key_init(void)
+{
+	uchardet_key_ok = pthread_key_create(&uchardet_key, uchardet_free) == 0;
+}
+
+/* The thread's detector, reset; *own when the caller must delete it (no
+ * key, or it could not be kept). */
+static uchardet_t
+thread_uchardet(bool *own)
+{
+	uchardet_t ud;
+
+	pthread_once(&uchardet_once, uchardet_key_init);
+	*own = !uchardet_key_ok;
+	ud = uchardet_key_ok ? pthread_getspecific(uchardet_key) : NULL;
+	if (ud != NULL) {
+		uchardet_reset(ud);
+		return ud;
+	}
+	ud = uchardet_new();
+	if (ud != NULL && !*own && pthread_setspecific(uchardet_key, ud) != 0)
+		*own = true;
+	return ud;
+}
+
 /* uchardet on bytes, relabelled: its names are registry labels; ISO-8859-1
  * and friends on text with C1 bytes become the Windows superset. */
 static const struct charset_info *
 uchardet_guess(const char *data, size_t len)
 {
-	uchardet_t ud = uchardet_new();
+	bool own;
+	uchardet_t ud = thread_uchardet(&own);
 	const struct charset_info *cs = NULL;
 	bool c1 = false;
 
@@ -633,7 +673,8 @@ uchardet_guess(const char *data, size_t len)
 			}
 		cs = charset_superset(charset_lookup(name), c1);
 	}
-	uchardet_delete(ud);
+	if (own)
+		uchardet_delete(ud);
 	return cs;
 }
 
