@@ -72,6 +72,10 @@ struct detect_context {
 	const char *rule_name;			/* the rule's description for the reason */
 	const struct charset_info *site_default;	/* never NULL */
 	const char *sender_tld;			/* "ru", "jp"... lowercase, or NULL */
+	/* for a header's text: the charset of the body text nearest to it, a
+	 * context tried first (taken unless the header's own bytes score far
+	 * worse under it) */
+	const struct charset_info *near_text;
 	/* charsets declared (and trusted) elsewhere in the message, most relevant first */
 	const struct charset_info *message_charsets[8];
 	size_t n_message_charsets;

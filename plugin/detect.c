@@ -995,6 +995,16 @@ try_escapes(struct cascade *c, struct detect_result *out)
 	return false;
 }
 
+/* The candidate index of cs, N_CANDIDATES when it is none. */
+static size_t
+candidate_index(const struct charset_info *cs)
+{
+	for (size_t i = 0; i < N_CANDIDATES; i++)
+		if (candidate_cs[i] == cs)
+			return i;
+	return N_CANDIDATES;
+}
+
 /* A context charset (HTML meta, another part's label): taken when it
  * decodes and its decoding scores close to the best candidate's. */
 static bool
@@ -1006,6 +1016,13 @@ try_context(struct cascade *c, const struct charset_info *cs, const char *what,
 	cs = charset_superset(cs, c->ta->has_c1);
 	if (!cascade_decodes(c, cs)) {
 		note_ruled_out(c, cs->mime_name, "does not decode");
+		return false;
+	}
+	/* C1 controls are never text: the candidates that read them so are not
+	 * scored, and a context charset is not trusted with them either */
+	size_t spec = candidate_index(cs);
+	if (c->ta->has_c1 && spec < N_CANDIDATES && (cs->props & CSP_SINGLE_BYTE) && sbcs_has_c1(c->ta, spec)) {
+		note_ruled_out(c, cs->mime_name, "C1 controls");
 		return false;
 	}
 	/* Unscored (no model, or merged into an identical decoding): trusted. */
@@ -1150,6 +1167,39 @@ uchardet_verdict(const struct charset_info *ucd, const struct scored *sc, size_t
 	return " (same decoding or not a candidate)";
 }
 
+/* Steps 4-4b: the context charsets (HTML meta, the body text beside a
+ * header, other parts), the sender's own code page, the sender memory. */
+static bool
+try_contexts(struct cascade *c, const struct detect_context *ctx, const struct scored *sc, size_t nsc,
+	     struct detect_result *out)
+{
+	const struct text_analysis *ta = c->ta;
+
+	/* 4. context */
+	if (ta->html_meta_charset[0] != '\0' &&
+	    try_context(c, charset_lookup(ta->html_meta_charset), "HTML meta charset", sc, nsc, out))
+		return true;
+	if (ctx != NULL && try_context(c, ctx->near_text, "body text", sc, nsc, out)) {
+		snprintf(out->reason, sizeof(out->reason), "same charset as the body text (%s)",
+			 out->charset->mime_name);
+		return true;
+	}
+	for (size_t i = 0; ctx != NULL && i < ctx->n_message_charsets && i < ARRAY_LEN(ctx->message_charsets); i++)
+		if (ctx->message_charsets[i] != ctx->near_text &&
+		    try_context(c, ctx->message_charsets[i], "charset of another part", sc, nsc, out))
+			return true;
+	/* 4a. the sender's own code page (TNEF) */
+	for (size_t i = 0; ctx != NULL && i < ctx->n_sender_charsets && i < ARRAY_LEN(ctx->sender_charsets); i++)
+		if (try_sender(c, ctx->sender_charsets[i], ctx->sender_why[i], sc, nsc, out))
+			return true;
+
+	/* 4b. sender memory */
+	for (size_t i = 0; ctx != NULL && i < ctx->n_priors; i++)
+		if (try_prior(c, &ctx->priors[i], sc, nsc, out))
+			return true;
+	return false;
+}
+
 /* Steps 4-6: context, statistics, default -- everything that needs the
  * candidates' scores. */
 static void
@@ -1169,22 +1219,8 @@ cascade_scored(struct cascade *c, const struct detect_context *ctx,
 	size_t nsc = score_candidates(c, ctx, ucd, sc);
 	drop_undecodable(c, sc, &nsc, 2);	/* the winner and the margin */
 
-	/* 4. context */
-	if (ta->html_meta_charset[0] != '\0' &&
-	    try_context(c, charset_lookup(ta->html_meta_charset), "HTML meta charset", sc, nsc, out))
+	if (try_contexts(c, ctx, sc, nsc, out))
 		return;
-	for (size_t i = 0; ctx != NULL && i < ctx->n_message_charsets && i < ARRAY_LEN(ctx->message_charsets); i++)
-		if (try_context(c, ctx->message_charsets[i], "charset of another part", sc, nsc, out))
-			return;
-	/* 4a. the sender's own code page (TNEF) */
-	for (size_t i = 0; ctx != NULL && i < ctx->n_sender_charsets && i < ARRAY_LEN(ctx->sender_charsets); i++)
-		if (try_sender(c, ctx->sender_charsets[i], ctx->sender_why[i], sc, nsc, out))
-			return;
-
-	/* 4b. sender memory */
-	for (size_t i = 0; ctx != NULL && i < ctx->n_priors; i++)
-		if (try_prior(c, &ctx->priors[i], sc, nsc, out))
-			return;
 
 	/* 5. statistics */
 	if (nsc > 0) {
@@ -1333,15 +1369,6 @@ detect_tld_hint(const char *tld)
 }
 
 /* ---- verification of a declared label (detect_score_declared) ------------------------ */
-
-static size_t
-candidate_index(const struct charset_info *cs)
-{
-	for (size_t i = 0; i < N_CANDIDATES; i++)
-		if (candidate_cs[i] == cs)
-			return i;
-	return N_CANDIDATES;
-}
 
 static bool
 family_has_models(enum charset_family fam)

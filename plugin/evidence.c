@@ -75,15 +75,19 @@ void evidence_detect_bytes(const char *bytes, size_t len, const struct detect_co
 		set_result(dr, ctx->rule, 100, DETECT_RULE, reason);
 	} else if (text_analysis_utf8_ok(&ta)) {
 		set_result(dr, charset_lookup("utf-8"), 99, DETECT_UTF8, "valid UTF-8");
-	} else if (near != NULL && (near->props & CSP_ASCII_COMPAT) && oracle_decodes(&o, near) &&
-		   !charset_same(near, charset_lookup("utf-8"))) {
-		/* (a body charset no encoded-word can carry, such as johab, is no
-		 * answer for a header: the cascade decides, as on a second pass
-		 * after transcoding) */
-		snprintf(reason, sizeof(reason), "same charset as the body text (%s)", near->mime_name);
-		set_result(dr, near, 90, DETECT_CONTEXT, reason);
 	} else {
-		evidence_detect(ctx, &o, cv, dr);
+		/* The body's charset is a prior, not the answer: every single-byte
+		 * charset decodes every byte, so the header's own bytes are scored
+		 * and the body's charset is taken unless they read far worse under
+		 * it (a KOI8-R Subject over a windows-1251 body).  A body charset no
+		 * encoded-word can carry (johab) or UTF-8 is no prior for raw
+		 * header bytes, as on a second pass after transcoding. */
+		struct detect_context hctx = *ctx;
+
+		if (near != NULL && (near->props & CSP_ASCII_COMPAT) &&
+		    !charset_same(near, charset_lookup("utf-8")))
+			hctx.near_text = near;
+		evidence_detect(&hctx, &o, cv, dr);
 	}
 	if (dr->charset != NULL)
 		dr->charset = oracle_label_to_write(&o, dr->charset);
