@@ -415,19 +415,23 @@ static void line_ended(struct text_analysis *ta)
  * Bound, in UTF-8 bytes, of a run of text in an ASCII-compatible charset:
  * an ASCII byte stays one byte, an 8-bit byte is at most three more (a
  * single-byte charset's character is at most 3 UTF-8 bytes, a double-byte
- * one at most 3 for its two bytes, GB18030's four-byte one at most 4).
- * Runs that cannot matter (three bytes each still fit a line) are not
- * counted: the bound only has to be exact enough near MIME_MAX_LINE.
+ * one at most 3 for its two bytes, GB18030's four-byte one at most 4).  The
+ * first UTF8_EXACT_FROM bytes of a line are taken at 3 each without looking
+ * (so short lines cost nothing: 3 x 332 still fits a line); the bytes after
+ * that offset are counted.  The split is at a fixed offset in the line, so
+ * the bound does not depend on how the text was chunked.
  */
-static size_t utf8_bound(size_t line_so_far, const unsigned char *p, size_t run)
-{
-	size_t high = 0;
+#define UTF8_EXACT_FROM	(MIME_MAX_LINE / 3)
 
-	if (line_so_far + 3 * run <= MIME_MAX_LINE)
-		return 3 * run;
-	for (size_t k = 0; k < run; k++)
+static size_t utf8_bound(size_t line_pos, const unsigned char *p, size_t run)
+{
+	size_t cheap = 0, high = 0;
+
+	if (line_pos < UTF8_EXACT_FROM)
+		cheap = run < UTF8_EXACT_FROM - line_pos ? run : UTF8_EXACT_FROM - line_pos;
+	for (size_t k = cheap; k < run; k++)
 		high += p[k] >> 7;
-	return run + 2 * high;
+	return 3 * cheap + (run - cheap) + 2 * high;
 }
 
 /* Longest line, excluding its CRLF or LF, as decoded and as a bound once
@@ -442,8 +446,8 @@ static void scan_lines(struct text_analysis *ta, const unsigned char *p, size_t 
 
 		if (run > 0)
 			ta->last_cr = p[i + run - 1] == '\r';
+		ta->cur_utf8_line += utf8_bound(ta->cur_line, p + i, run);
 		ta->cur_line += run;
-		ta->cur_utf8_line += utf8_bound(ta->cur_utf8_line, p + i, run);
 		if (nl == NULL)
 			break;
 		line_ended(ta);
