@@ -1005,6 +1005,47 @@ candidate_index(const struct charset_info *cs)
 	return N_CANDIDATES;
 }
 
+/* The cost of cs among the scored candidates: its own, or that of a
+ * candidate it was merged into (single-byte, same family, same decoding of
+ * these bytes).  *at is its rank.  False when it was not scored. */
+static bool
+scored_cost_at(const struct text_analysis *ta, const struct charset_info *cs, const struct scored *sc,
+	       size_t nsc, long *cost, size_t *at)
+{
+	size_t spec = candidate_index(cs);
+
+	for (size_t i = 0; i < nsc; i++) {
+		if (sc[i].cs == cs || (spec < N_CANDIDATES && (cs->props & CSP_SINGLE_BYTE) &&
+				       (sc[i].cs->props & CSP_SINGLE_BYTE) && sc[i].cs->family == cs->family &&
+				       same_sbcs_decoding(ta, sc[i].spec, spec))) {
+			*cost = sc[i].cost;
+			*at = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+scored_cost(const struct text_analysis *ta, const struct charset_info *cs, const struct scored *sc,
+	    size_t nsc, long *cost)
+{
+	size_t at;
+
+	return scored_cost_at(ta, cs, sc, nsc, cost, &at);
+}
+
+/* scored_cost(), and false too when cs decodes like the winner: the
+ * statistics stand. */
+static bool
+prior_cost(const struct text_analysis *ta, const struct charset_info *cs, const struct scored *sc,
+	   size_t nsc, long *cost)
+{
+	size_t at;
+
+	return scored_cost_at(ta, cs, sc, nsc, cost, &at) && at > 0;
+}
+
 /* A context charset (HTML meta, another part's label): taken when it
  * decodes and its decoding scores close to the best candidate's. */
 static bool
@@ -1025,37 +1066,16 @@ try_context(struct cascade *c, const struct charset_info *cs, const char *what,
 		note_ruled_out(c, cs->mime_name, "C1 controls");
 		return false;
 	}
-	/* Unscored (no model, or merged into an identical decoding): trusted. */
-	for (size_t i = 0; i < nsc; i++)
-		if (sc[i].cs == cs && sc[i].cost - sc[0].cost > CONTEXT_SLACK) {
-			note_ruled_out(c, cs->mime_name, "context charset scores far worse");
-			return false;
-		}
+	/* Scored as itself or through a same-family candidate it was merged
+	 * into (same decoding of these bytes): that cost; unscored (no model):
+	 * trusted. */
+	long cost;
+	if (scored_cost(c->ta, cs, sc, nsc, &cost) && cost - sc[0].cost > CONTEXT_SLACK) {
+		note_ruled_out(c, cs->mime_name, "context charset scores far worse");
+		return false;
+	}
 	set_result(out, cs, 90, DETECT_CONTEXT, "%s: %s", what, cs->mime_name);
 	return true;
-}
-
-/* The cost of cs among the scored candidates: its own, or that of a
- * candidate it was merged into (single-byte, same family, same decoding of
- * these bytes).  False when it was not scored, or decodes like the winner. */
-static bool
-prior_cost(const struct text_analysis *ta, const struct charset_info *cs, const struct scored *sc,
-	   size_t nsc, long *cost)
-{
-	size_t spec = N_CANDIDATES;
-
-	for (size_t i = 0; i < N_CANDIDATES; i++)
-		if (candidate_cs[i] == cs)
-			spec = i;
-	for (size_t i = 0; i < nsc; i++) {
-		if (sc[i].cs == cs || (spec < N_CANDIDATES && (cs->props & CSP_SINGLE_BYTE) &&
-				       (sc[i].cs->props & CSP_SINGLE_BYTE) && sc[i].cs->family == cs->family &&
-				       same_sbcs_decoding(ta, sc[i].spec, spec))) {
-			*cost = sc[i].cost;
-			return i > 0;	/* the winner decodes alike: the statistics stand */
-		}
-	}
-	return false;
 }
 
 /* A sender memory prior: taken when the statistics prefer another charset
