@@ -218,6 +218,22 @@ class Suite:
 
     # ---- scenarios -------------------------------------------------------------
 
+    def check_log_keys(self, name, log, report, inet):
+        """What keys each repair log line: the MTA's queue id from {i} on a
+        unix socket; over TCP (no macros asked for: each costs Sendmail a
+        delayed-ACK stall) the id in Postfix's own Received: field, and for
+        Sendmail, which passes no Received: field of its own, the
+        Message-ID."""
+        logged = set(re.findall(r'(\S+): parts=', log))
+        if self.mta == 'sendmail' and inet:
+            odd = {k for k in logged if not re.match(r'^<[^<>@]+@[^<>@]+>$', k)}
+            what = 'Message-IDs'
+        else:
+            odd = logged - {r.get('queue_id') for r in report.values() if isinstance(r, dict)}
+            what = 'the MTA\'s queue ids'
+        self.r.check(logged and not odd, '%s: the repair log lines carry %s (%s)'
+                     % (name, what, ', '.join(sorted(odd)[:5]) or 'all'), log)
+
     def corpus_through_mta(self, mode, inet, submit='smtp'):
         name = '%s-%s-%s' % (submit, 'inet' if inet else 'unix', mode)
         # Postfix's smtpd runs as user postfix: the unix socket must be connectable
@@ -238,6 +254,7 @@ class Suite:
         acted = len(re.findall(r'^.*: parts=', log, re.M))
         self.r.check(acted == changed, '%s: one log line per repaired message (%d lines, %d messages)'
                      % (name, acted, changed), log)
+        self.check_log_keys(name, log, report, inet)
 
     def sendmail_bm(self):
         """sendmail -bm with the MTA's .cf and the milter attached: Sendmail
@@ -309,6 +326,7 @@ class Suite:
         acted = len(re.findall(r'^.*: parts=', log, re.M))
         self.r.check(acted == changed, '%s: one log line per repaired message (%d lines, %d messages)'
                      % (name, acted, changed), log)
+        self.check_log_keys(name, log, report, False)
 
     def milter_down(self):
         """Daemon not running: accept delivers unchanged; tempfail answers 4xx
