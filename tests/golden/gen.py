@@ -751,6 +751,19 @@ def cases():
 	c.append(Case("rawsubj-cs-ascii-body", Text(LONG["ascii"], "ascii", "us-ascii",
 						    ["ascii", "ok"], cte="7bit"),
 		      subject=Raw(SUBJECT["cs"], "cp1250"), families=["windows-1250 cs"]))
+	# a header in another charset than the body: judged on its own bytes
+	for mode in ("label", "transcode"):
+		c.append(Case("rawsubj-koi8r-over-windows-1251-" + mode,
+			      Text(LONG["ru"], "cp1251", "windows-1251", "ok"),
+			      subject=Raw(SUBJECT["ru"], "koi8_r"),
+			      sender=(Raw(NAME["ru"][0], "koi8_r", "address", NAME["ru"][1]), None),
+			      conf="Mode %s\n" % mode, families=["windows-1251 ru", "koi8-r ru"],
+			      note="KOI8-R Subject and From over a windows-1251 body"))
+		c.append(Case("rawsubj-de-over-windows-1251-" + mode,
+			      Text(LONG["ru"], "cp1251", None, "missing"),
+			      subject=Raw(SUBJECT["de"], "cp1252"), conf="Mode %s\n" % mode,
+			      families=["windows-1251 ru", "windows-1252 de"],
+			      note="German Subject over an unlabelled Russian body"))
 	c.append(Case("rawfilename-de", Multi("mixed", [
 		Text(LONG["de"], "cp1252", "windows-1252", "ok"),
 		Binary("application/pdf", 2000, "pdf", rawname=FILENAME["de"])]),
