@@ -494,6 +494,11 @@ const char *fields_header_refusal(const struct mime_header *h)
 		return "8-bit in a structured header that encoded-words may not appear in: left alone";
 	if (fields_unsafe_bytes(h->value, h->value_len))
 		return "NUL or bare CR in the header: left alone";
+	/* 8-bit bytes beside ISO-2022 escapes: neither reading holds the whole
+	 * field, and encoding the 8-bit words alone would leave escapes that do
+	 * not decode (fuzz K19) */
+	if (h->has_8bit && memchr(h->value, 0x1b, h->value_len) != NULL)
+		return "8-bit bytes and escape sequences in one header: left alone";
 	if (rfc2047_kind_of(h->name) == RFC2047_ADDRESS && fields_8bit_in_angle_addr(h->value, h->value_len))
 		return "8-bit inside an address, where encoded-words are not allowed: left alone";
 	return NULL;

@@ -625,9 +625,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((r2->actions & ACT_CANNOT) == 0)
 			continue;
 		r1 = same_row(engine_report(a.e), r2);
-		if (r1 != NULL && (r1->actions & ACT_CANNOT) == 0 && r1->actions != ACT_NONE &&
-		    !(strstr(r2->reason, "escape sequences") != NULL &&
-		      skip_known("K19: ISO-2022 part labelled, then escapes that do not decode")))
+		if (r1 != NULL && (r1->actions & ACT_CANNOT) == 0 && r1->actions != ACT_NONE)
 			fuzz_fail("I7: part %s repaired by the first pass is 'cannot' in the second (%s)",
 				  r2->id, r2->reason);
 	}
