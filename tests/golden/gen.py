@@ -753,13 +753,13 @@ def cases():
 		      subject=Raw(SUBJECT["cs"], "cp1250"), families=["windows-1250 cs"]))
 	# a header in another charset than the body: judged on its own bytes
 	for mode in ("label", "transcode"):
-		c.append(Case("rawsubj-koi8r-over-windows-1251-" + mode,
+		c.append(Case("rawsubj-koi8r-over-1251-" + mode,
 			      Text(LONG["ru"], "cp1251", "windows-1251", "ok"),
 			      subject=Raw(SUBJECT["ru"], "koi8_r"),
 			      sender=(Raw(NAME["ru"][0], "koi8_r", "address", NAME["ru"][1]), None),
 			      conf="Mode %s\n" % mode, families=["windows-1251 ru", "koi8-r ru"],
 			      note="KOI8-R Subject and From over a windows-1251 body"))
-		c.append(Case("rawsubj-de-over-windows-1251-" + mode,
+		c.append(Case("rawsubj-de-over-1251-" + mode,
 			      Text(LONG["ru"], "cp1251", None, "missing"),
 			      subject=Raw(SUBJECT["de"], "cp1252"), conf="Mode %s\n" % mode,
 			      families=["windows-1251 ru", "windows-1252 de"],
