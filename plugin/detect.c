@@ -839,6 +839,14 @@ sbcs_has_c1(const struct text_analysis *ta, size_t spec)
 	return false;
 }
 
+/* The text has C1 bytes and single-byte candidate spec reads one as a C1
+ * control: never text, so the candidate is no answer. */
+static bool
+reads_c1(const struct text_analysis *ta, size_t spec)
+{
+	return ta->has_c1 && sbcs_has_c1(ta, spec);
+}
+
 /* Statistical step: returns the number of candidates scored into sc[]
  * (sorted best first, merged ones excluded). */
 static size_t
@@ -865,7 +873,7 @@ score_candidates_on(struct cascade *c, const struct detect_context *ctx,
 		if (!multibyte && !cascade_decodes(c, cs))
 			continue;
 		if (cs->props & CSP_SINGLE_BYTE) {
-			if (ta->has_c1 && sbcs_has_c1(ta, i)) {
+			if (reads_c1(ta, i)) {
 				c1_ruled = true;
 				continue;
 			}
@@ -1005,45 +1013,21 @@ candidate_index(const struct charset_info *cs)
 	return N_CANDIDATES;
 }
 
-/* The cost of cs among the scored candidates: its own, or that of a
+/* The rank of cs among the scored candidates: its own, or that of a
  * candidate it was merged into (single-byte, same family, same decoding of
- * these bytes).  *at is its rank.  False when it was not scored. */
-static bool
-scored_cost_at(const struct text_analysis *ta, const struct charset_info *cs, const struct scored *sc,
-	       size_t nsc, long *cost, size_t *at)
+ * these bytes); nsc when it was not scored. */
+static size_t
+scored_rank(const struct text_analysis *ta, const struct charset_info *cs, const struct scored *sc,
+	    size_t nsc)
 {
 	size_t spec = candidate_index(cs);
 
-	for (size_t i = 0; i < nsc; i++) {
+	for (size_t i = 0; i < nsc; i++)
 		if (sc[i].cs == cs || (spec < N_CANDIDATES && (cs->props & CSP_SINGLE_BYTE) &&
 				       (sc[i].cs->props & CSP_SINGLE_BYTE) && sc[i].cs->family == cs->family &&
-				       same_sbcs_decoding(ta, sc[i].spec, spec))) {
-			*cost = sc[i].cost;
-			*at = i;
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool
-scored_cost(const struct text_analysis *ta, const struct charset_info *cs, const struct scored *sc,
-	    size_t nsc, long *cost)
-{
-	size_t at;
-
-	return scored_cost_at(ta, cs, sc, nsc, cost, &at);
-}
-
-/* scored_cost(), and false too when cs decodes like the winner: the
- * statistics stand. */
-static bool
-prior_cost(const struct text_analysis *ta, const struct charset_info *cs, const struct scored *sc,
-	   size_t nsc, long *cost)
-{
-	size_t at;
-
-	return scored_cost_at(ta, cs, sc, nsc, cost, &at) && at > 0;
+				       same_sbcs_decoding(ta, sc[i].spec, spec)))
+			return i;
+	return nsc;
 }
 
 /* A context charset (HTML meta, another part's label): taken when it
@@ -1062,15 +1046,15 @@ try_context(struct cascade *c, const struct charset_info *cs, const char *what,
 	/* C1 controls are never text: the candidates that read them so are not
 	 * scored, and a context charset is not trusted with them either */
 	size_t spec = candidate_index(cs);
-	if (c->ta->has_c1 && spec < N_CANDIDATES && (cs->props & CSP_SINGLE_BYTE) && sbcs_has_c1(c->ta, spec)) {
+	if (spec < N_CANDIDATES && (cs->props & CSP_SINGLE_BYTE) && reads_c1(c->ta, spec)) {
 		note_ruled_out(c, cs->mime_name, "C1 controls");
 		return false;
 	}
 	/* Scored as itself or through a same-family candidate it was merged
 	 * into (same decoding of these bytes): that cost; unscored (no model):
 	 * trusted. */
-	long cost;
-	if (scored_cost(c->ta, cs, sc, nsc, &cost) && cost - sc[0].cost > CONTEXT_SLACK) {
+	size_t r = scored_rank(c->ta, cs, sc, nsc);
+	if (r < nsc && sc[r].cost - sc[0].cost > CONTEXT_SLACK) {
 		note_ruled_out(c, cs->mime_name, "context charset scores far worse");
 		return false;
 	}
@@ -1086,12 +1070,13 @@ try_prior(struct cascade *c, const struct detect_prior *p, const struct scored *
 	  struct detect_result *out)
 {
 	const struct charset_info *cs = p->cs != NULL ? charset_superset(p->cs, c->ta->has_c1) : NULL;
-	long cost;
+	size_t r;
 
 	if (cs == NULL || nsc == 0 || sc[0].cs == cs)
 		return false;
-	if (!prior_cost(c->ta, cs, sc, nsc, &cost) || cost - sc[0].cost > MEMORY_SLACK ||
-	    !cascade_decodes(c, cs))
+	/* unscored, or decoding like the winner (rank 0): the statistics stand */
+	r = scored_rank(c->ta, cs, sc, nsc);
+	if (r == 0 || r >= nsc || sc[r].cost - sc[0].cost > MEMORY_SLACK || !cascade_decodes(c, cs))
 		return false;
 	set_result(out, cs, 85, DETECT_MEMORY, "sender memory: %s %ux %s", p->label, p->count,
 		   p->cs->mime_name);
