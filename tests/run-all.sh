@@ -58,6 +58,25 @@ fuzz_smoke() {
 	make -j"$JOBS" >make.out 2>&1 || { tail -n 60 make.out; return 1; }
 	make fuzz-smoke FUZZ_SECONDS="${FUZZ_SECONDS:-60}" FUZZ_SEED="${FUZZ_SEED:-1}"
 }
+fuzz_digest() {	# what a failed fuzz-smoke found, short enough to survive a cut log
+	local work=$TOP/build-fuzz/fuzz-work f t min
+	for f in "$work"/crash-* "$work"/timeout-* "$work"/oom-*; do
+		[ -f "$f" ] || continue
+		t=${f##*/}; t=${t#*-}; t=${t%%-*}
+		echo "---- fuzz_$t found ${f##*/} ($(wc -c <"$f") bytes):"
+		grep -m 3 -E 'INVARIANT|ERROR:|SUMMARY:|^ *#[0-3] ' "$work/$t.log" | cut -c 1-300
+		min=$f.min
+		if [ "$(wc -c <"$f")" -gt 1500 ] && "$TOP/build-fuzz/tests/fuzz/fuzz_$t" -minimize_crash=1 \
+			-max_total_time=60 -exact_artifact_path="$min" "$f" >/dev/null 2>&1 && [ -s "$min" ]; then
+			f=$min
+		fi
+		if [ "$(wc -c <"$f")" -le 6000 ]; then
+			echo "input (base64 of ${f##*/}, $(wc -c <"$f") bytes):"; base64 -w 0 "$f"; echo
+		else
+			echo "input too large to print ($(wc -c <"$f") bytes), sha256 $(sha256sum "$f" | cut -c 1-16)"
+		fi
+	done
+}
 distcheck() { (cd "$TOP/build-main" && make -j"$JOBS" distcheck >distcheck.out 2>&1) || { tail -n 60 "$TOP/build-main/distcheck.out"; return 1; }; }
 
 stage dependencies deps
@@ -68,6 +87,7 @@ stage fuzz-smoke fuzz_smoke
 stage distcheck distcheck
 
 echo
+case " ${failures[*]} " in *" fuzz-smoke "*) fuzz_digest ;; esac
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
