@@ -48,6 +48,16 @@
 #include "mime.h"
 #include "memory.h"
 
+/*
+ * The field size limits, all from MaxHeaderSize: the longest value it may
+ * take (the milter's buffer for one field as the MTA passes it holds that
+ * much, milter.c), and how much longer than the field examined a rewritten
+ * field may grow (plan.h): raw 8-bit text, converted to UTF-8 (up to 3
+ * bytes a byte) and base64-encoded (4/3), is at most 4 times as long.
+ */
+#define CONF_HEADER_SIZE_MAX	(1024 * 1024)
+#define CONF_FIELD_GROWTH	4
+
 enum cpm_mode { MODE_OFF, MODE_REPORT, MODE_LABEL, MODE_TRANSCODE };
 enum on_error { ON_ERROR_ACCEPT, ON_ERROR_TEMPFAIL };
 

@@ -18,7 +18,6 @@
 #include "report.h"
 #include "verify.h"
 
-#define FIELD_MAX	(256 * 1024)	/* a rewritten header field never exceeds this */
 
 /* What the planner wants done to one part, gathered before any field is rewritten. */
 struct part_plan {

@@ -378,7 +378,14 @@ static bool set_max_header_size(struct conf *c, const char *v, const char *origi
 {
 	(void)origin;
 	/* below one RFC 5322 line (998 + CRLF) ordinary headers would be cut */
-	return set_size(&c->limits.max_header_size, 1000, "MaxHeaderSize", v, err, errlen);
+	if (!set_size(&c->limits.max_header_size, 1000, "MaxHeaderSize", v, err, errlen))
+		return false;
+	if (c->limits.max_header_size > CONF_HEADER_SIZE_MAX) {
+		snprintf(err, errlen, "size \"%s\" for MaxHeaderSize is above the maximum %d (1M)", v,
+			 CONF_HEADER_SIZE_MAX);
+		return false;
+	}
+	return true;
 }
 
 static bool set_path(char **slot, const char *key, const char *v, char *err, size_t errlen)
@@ -817,8 +824,8 @@ const struct conf_key_info conf_keys[] = {
 	  "MIME parts per message that are examined (1 to 100000); the rest is treated as body.",
 	  set_max_parts },
 	{ "MaxHeaderSize", "64k", false, CONF_SEC_LIMITS, "SIZE", NULL,
-	  "Length of one header field, folding included, that is examined in full (at least 1000 "
-	  "bytes).", set_max_header_size },
+	  "Length of one header field, folding included, that is examined in full (1000 bytes to "
+	  "1M); a rewritten field may grow to four times as much.", set_max_header_size },
 	{ "MemoryBackend", "lmdb", false, CONF_SEC_MEMORY, "none | lmdb | redis", NULL,
 	  "*lmdb* keeps the memory in one file on this host (shared by every milter process on it); "
 	  "*redis* shares it between several MX hosts; *none* turns it off.", set_memory_backend },

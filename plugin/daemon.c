@@ -30,31 +30,34 @@
 #include "log.h"
 #include "util.h"
 
-int daemon_detach(void)
+/* Fork, the parent leaving at once: 0 in the child, -1 when fork failed. */
+static int fork_away(void)
 {
-	pid_t pid;
-	int fd;
+	pid_t pid = fork();
 
-	pid = fork();
 	if (pid == -1) {
 		log_err("fork: %s", strerror(errno));
 		return -1;
 	}
 	if (pid > 0)
 		_exit(0);
+	return 0;
+}
+
+int daemon_detach(void)
+{
+	int fd;
+
+	if (fork_away() == -1)
+		return -1;
 	if (setsid() == -1) {
 		log_err("setsid: %s", strerror(errno));
 		return -1;
 	}
 	/* Fork again so the daemon is no session leader and can never
 	 * acquire a controlling terminal. */
-	pid = fork();
-	if (pid == -1) {
-		log_err("fork: %s", strerror(errno));
+	if (fork_away() == -1)
 		return -1;
-	}
-	if (pid > 0)
-		_exit(0);
 	if (chdir("/") == -1) {
 		log_err("chdir /: %s", strerror(errno));
 		return -1;

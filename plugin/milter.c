@@ -5,7 +5,9 @@
  * engine's edit list back into smfi_* calls; every decision about mail
  * content belongs to the engine.  The configuration in force and the count
  * of messages in flight live in runtime.c, the checks around the listening
- * socket in daemon.c: this file is the callbacks and the per-message session.
+ * socket in daemon.c, the translation of header fields between libmilter's
+ * form and the wire form in mtafield.c: this file is the callbacks and the
+ * per-message session.
  */
 #include "config.h"
 
@@ -13,7 +15,6 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,13 +29,15 @@
 #include "engine.h"
 #include "log.h"
 #include "milter.h"
+#include "mtafield.h"
 #include "report.h"
 #include "runtime.h"
 #include "util.h"
 
-/* Longest header field we rebuild for the engine; longer ones make the
- * message pass untouched (the engine's own MaxHeaderSize is smaller). */
-#define FIELD_MAX	(1024 * 1024)
+/* Longest header field we rebuild for the engine: MaxHeaderSize's upper
+ * bound, and room for "Name: " and CRLF; longer ones make the message pass
+ * untouched. */
+#define FIELD_MAX	(CONF_HEADER_SIZE_MAX + 1024)
 /* smfi_replacebody takes at most this much per call. */
 #define REPLACE_CHUNK	65535
 
@@ -135,38 +138,6 @@ static const char *queue_id(SMFICTX *ctx, const struct message *m)
 	return id != NULL ? id : "NOQUEUE";
 }
 
-/* The Message-ID value without its white space, cut to cap - 1 bytes
- * (log_about sanitizes what it prints). */
-static void message_id_token(const char *v, char *id, size_t cap)
-{
-	size_t k = 0;
-
-	for (; *v != '\0' && k + 1 < cap; v++)
-		if (!isspace((unsigned char)*v))
-			id[k++] = *v;
-	id[k] = '\0';
-}
-
-/* The "id" token of a Received: field value, into id[cap] ("" if none). */
-static void received_queue_id(const char *v, char *id, size_t cap)
-{
-	size_t n = strlen(v), i, k;
-
-	id[0] = '\0';
-	for (i = 0; i + 3 < n; i++) {
-		if ((i > 0 && !isspace((unsigned char)v[i - 1])) || (v[i] != 'i' && v[i] != 'I') ||
-		    (v[i + 1] != 'd' && v[i + 1] != 'D') || !isspace((unsigned char)v[i + 2]))
-			continue;
-		for (i += 3; i < n && isspace((unsigned char)v[i]); i++)
-			;
-		for (k = 0; k + 1 < cap && i + k < n && (isalnum((unsigned char)v[i + k]) ||
-		    v[i + k] == '.' || v[i + k] == '-' || v[i + k] == '_'); k++)
-			id[k] = v[i + k];
-		id[k] = '\0';
-		return;
-	}
-}
-
 static void message_fail(struct message *m, const char *what, const char *detail)
 {
 	if (m->failed)
@@ -206,47 +177,6 @@ static void log_acted(const char *qid, const struct engine *e)
 	report_format_summary(engine_report(e), &line);
 	log_about(LOG_NOTICE, qid, "", buf_cstr(&line));
 	buf_free(&line);
-}
-
-/* ---- header value conversions -------------------------------------------- */
-
-/*
- * Both MTAs pass a folded value with bare LF between its lines and keep LF
- * as the line separator of values given back to them (Postfix writes each
- * LF-separated piece as a queue-file record; Sendmail's header writer breaks
- * lines at LF).  A CR left in would end up in the delivered message.
- */
-/* The field "name:value CRLF" for the engine, into f: 0, or -1 when too long. */
-static int field_from_mta(struct buf *f, const char *name, const char *value, bool leadspc)
-{
-	const char *p;
-
-	buf_reset(f);
-	if (buf_puts(f, name) == -1 || buf_putc(f, ':') == -1 || (!leadspc && buf_putc(f, ' ') == -1))
-		return -1;
-	for (p = value; *p != '\0'; p++) {
-		if (*p == '\n' && (p == value || p[-1] != '\r') && buf_putc(f, '\r') == -1)
-			return -1;
-		if (buf_putc(f, *p) == -1)
-			return -1;
-	}
-	return buf_puts(f, "\r\n");
-}
-
-static char *value_to_mta(const char *value, bool leadspc)
-{
-	struct buf b;
-	const char *p = value;
-
-	buf_init(&b, (size_t)-1 / 2);
-	if (!leadspc && *p == ' ')
-		p++;
-	for (; *p != '\0'; p++) {
-		if (*p == '\r' && p[1] == '\n')
-			continue;
-		buf_putc(&b, *p);
-	}
-	return buf_steal(&b, NULL);
 }
 
 /* ---- callbacks ------------------------------------------------------------ */
@@ -422,11 +352,11 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 		return step_reply(s, SMFIP_NR_HDR);
 	if (!s->msg->received_seen && ascii_strcasecmp(name, "received") == 0) {
 		s->msg->received_seen = true;
-		received_queue_id(value, s->msg->received_id, sizeof(s->msg->received_id));
+		mtafield_received_id(value, s->msg->received_id, sizeof(s->msg->received_id));
 	}
 	if (s->msg->message_id[0] == '\0' && ascii_strcasecmp(name, "message-id") == 0)
-		message_id_token(value, s->msg->message_id, sizeof(s->msg->message_id));
-	if (field_from_mta(&s->field, name, value, s->leadspc) == -1)
+		mtafield_message_id(value, s->msg->message_id, sizeof(s->msg->message_id));
+	if (mtafield_to_wire(&s->field, name, value, s->leadspc) == -1)
 		message_fail(s->msg, "header", "field too long");
 	else
 		feed(s->msg, s->field.data, s->field.len);
@@ -497,7 +427,7 @@ static int apply_header_edit(SMFICTX *ctx, const struct session *s, const struct
 	int rc;
 
 	if (ed->hdr_value != NULL)
-		v = value_to_mta(ed->hdr_value, s->leadspc);
+		v = mtafield_from_wire(ed->hdr_value, s->leadspc);
 	if (ed->hdr_op == HDR_CHANGE)
 		rc = smfi_chgheader(ctx, (char *)(uintptr_t)ed->hdr_name, (int)ed->hdr_occurrence, v);
 	else

@@ -143,7 +143,7 @@ static void plan_header_escapes(struct plan *pl, unsigned hidx, const struct cha
 			 "(glibc has none): left alone", cs->mime_name, cs->mime_name);
 		return;
 	}
-	buf_init(&text, FIELD_MAX);
+	buf_init(&text, pl->fw.limit);
 	st = charset_stream_begin(pl->in->cv, cs, utf8_sink, &text);
 	ok = st != NULL && charset_stream_feed(st, h->value, h->value_len) == 0;
 	if (st != NULL && charset_stream_end(st, &bad) != 0)
@@ -161,8 +161,8 @@ static void plan_header_escapes(struct plan *pl, unsigned hidx, const struct cha
 		buf_free(&text);
 		return;
 	}
-	buf_init(&nf, FIELD_MAX);
-	buf_init(&enc, FIELD_MAX);
+	buf_init(&nf, pl->fw.limit);
+	buf_init(&enc, pl->fw.limit);
 	if (rfc2047_encode_header_as(text.data, text.len, target, pl->in->cv, rfc2047_kind_of(h->name),
 				     h->colon + 1 - h->start, fields_part_eol(pl->m, h->part), &enc) == 0 &&
 	    !bytes_have_8bit(enc.data, enc.len) && enc.len > 0 && fields_prefix(&pl->fw, h, &nf) == 0 &&

@@ -442,7 +442,7 @@ static void plan_init(struct plan *pl, const struct repair_input *in, struct edi
 	pl->fw.m = in->msg;
 	pl->fw.spool = in->spool;
 	pl->fw.el = el;
-	pl->fw.limit = FIELD_MAX;
+	pl->fw.limit = CONF_FIELD_GROWTH * in->conf->limits.max_header_size;
 	pl->fw.raw_8bit_ok = in->smtputf8;
 	pl->rep = rep;
 	pl->utf8 = charset_lookup("utf-8");

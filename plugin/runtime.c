@@ -99,14 +99,20 @@ void runtime_conf_release(struct conf_ref *r)
 	conf_ref_free(old);
 }
 
-unsigned runtime_conf_live(void)
+/* A counter read under the lock that guards it. */
+static unsigned read_locked(pthread_mutex_t *lock, const unsigned *counter)
 {
 	unsigned n;
 
-	pthread_mutex_lock(&conf_lock);
-	n = confs_live;
-	pthread_mutex_unlock(&conf_lock);
+	pthread_mutex_lock(lock);
+	n = *counter;
+	pthread_mutex_unlock(lock);
 	return n;
+}
+
+unsigned runtime_conf_live(void)
+{
+	return read_locked(&conf_lock, &confs_live);
 }
 
 /* ---- messages in flight -------------------------------------------------- */
@@ -163,10 +169,5 @@ bool runtime_wait_idle(unsigned timeout_sec)
 
 unsigned runtime_in_flight(void)
 {
-	unsigned n;
-
-	pthread_mutex_lock(&flight_lock);
-	n = messages_in_flight;
-	pthread_mutex_unlock(&flight_lock);
-	return n;
+	return read_locked(&flight_lock, &messages_in_flight);
 }

@@ -723,6 +723,7 @@ START_TEST(test_count_ranges)
 	expect_error("MaxHeaders 1e3\n", 1, "bad number");
 	expect_error("MaxHeaders 99999999999999999999999\n", 1, "bad number");
 	expect_error("MaxHeaderSize 999\n", 1, "below the minimum");
+	expect_error("MaxHeaderSize 2M\n", 1, "above the maximum");
 }
 END_TEST
 
