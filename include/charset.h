@@ -102,6 +102,14 @@ bool charset_same(const struct charset_info *a, const struct charset_info *b);
  * recognises).  The returned pointer is static. */
 const struct charset_info *charset_lookup(const char *label);
 const struct charset_info *charset_lookup_n(const char *label, size_t len);
+/*
+ * A label that names a known charset, but not by a name every receiver is
+ * sure to know: Windows code page forms ("1252", "cp1251", "win-1250",
+ * "x-cp1252"), vendor names (ks_c_5601-1987, x-sjis, ms_kanji) and the alias
+ * rows flagged so in charset.c.  False for MIME names in any case, their
+ * common aliases (latin1, iso8859-1, shift-jis...) and unknown labels.
+ */
+bool charset_label_nonstandard(const char *label);
 bool charset_is_placeholder(const char *label);	/* unknown-8bit, x-unknown, x-user-defined, "" */
 /* By Windows code page number (1252 -> windows-1252), NULL if unknown. */
 const struct charset_info *charset_by_codepage(unsigned cp);

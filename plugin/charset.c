@@ -133,84 +133,96 @@ static const struct charset_info charsets[] = {
 
 static const struct charset_info *cs_named(const char *mime_name);
 
-/* Labels other than the mime_name, compared loosely (see label_eq). */
+/*
+ * Labels other than the mime_name, compared loosely (label_key).  NS marks
+ * a name receivers are not sure to know -- vendor spellings (ks_c_5601-1987,
+ * x-sjis, ms_kanji, windows-31j), Windows code page forms (cp819) and the
+ * unusual spellings of the common names (utf8, ansi_x3.4-1968) -- which the
+ * verdict replaces by the mime_name (charset_label_nonstandard).  A: an IANA
+ * name or an alias every MIME reader knows, kept as written.
+ */
+#define A(label, mime_name)	{ label, mime_name, false }
+#define NS(label, mime_name)	{ label, mime_name, true }
 static const struct alias {
 	const char *label;
 	const char *mime_name;
+	bool nonstandard;
 } aliases[] = {
-	{ "ascii", "us-ascii" }, { "us", "us-ascii" }, { "ansi_x3.4-1968", "us-ascii" },
-	{ "ansi_x3.4-1986", "us-ascii" }, { "iso646-us", "us-ascii" }, { "iso_646.irv:1991", "us-ascii" },
-	{ "csascii", "us-ascii" }, { "iso-ir-6", "us-ascii" }, { "cp367", "us-ascii" }, { "ibm367", "us-ascii" },
-	{ "utf8", "utf-8" }, { "unicode-1-1-utf-8", "utf-8" }, { "unicode11utf8", "utf-8" },
-	{ "unicode20utf8", "utf-8" }, { "x-unicode20utf8", "utf-8" }, { "csutf8", "utf-8" },
-	{ "ucs-2", "utf-16le" }, { "unicode", "utf-16le" }, { "csunicode", "utf-16le" },
-	{ "iso-10646-ucs-2", "utf-16le" }, { "unicodefeff", "utf-16le" }, { "unicodefffe", "utf-16be" },
-	{ "csutf16", "utf-16" }, { "csutf16le", "utf-16le" }, { "csutf16be", "utf-16be" },
-	{ "csutf7", "utf-7" }, { "unicode-1-1-utf-7", "utf-7" },
-	{ "ms-ansi", "windows-1252" }, { "ansi", "windows-1252" },
-	{ "latin1", "iso-8859-1" }, { "l1", "iso-8859-1" }, { "iso-ir-100", "iso-8859-1" },
-	{ "iso_8859-1:1987", "iso-8859-1" }, { "csisolatin1", "iso-8859-1" }, { "cp819", "iso-8859-1" },
-	{ "ibm819", "iso-8859-1" }, { "iso8859-1", "iso-8859-1" },
-	{ "latin2", "iso-8859-2" }, { "l2", "iso-8859-2" }, { "iso-ir-101", "iso-8859-2" },
-	{ "csisolatin2", "iso-8859-2" }, { "iso_8859-2:1987", "iso-8859-2" },
-	{ "latin3", "iso-8859-3" }, { "l3", "iso-8859-3" }, { "iso-ir-109", "iso-8859-3" },
-	{ "csisolatin3", "iso-8859-3" },
-	{ "latin4", "iso-8859-4" }, { "l4", "iso-8859-4" }, { "iso-ir-110", "iso-8859-4" },
-	{ "csisolatin4", "iso-8859-4" },
-	{ "cyrillic", "iso-8859-5" }, { "iso-ir-144", "iso-8859-5" }, { "csisolatincyrillic", "iso-8859-5" },
-	{ "arabic", "iso-8859-6" }, { "iso-ir-127", "iso-8859-6" }, { "asmo-708", "iso-8859-6" },
-	{ "ecma-114", "iso-8859-6" }, { "csisolatinarabic", "iso-8859-6" },
-	{ "iso-8859-6-i", "iso-8859-6" }, { "iso-8859-6-e", "iso-8859-6" },
-	{ "greek", "iso-8859-7" }, { "greek8", "iso-8859-7" }, { "iso-ir-126", "iso-8859-7" },
-	{ "elot_928", "iso-8859-7" }, { "ecma-118", "iso-8859-7" }, { "csisolatingreek", "iso-8859-7" },
-	{ "hebrew", "iso-8859-8" }, { "iso-ir-138", "iso-8859-8" }, { "iso-8859-8-i", "iso-8859-8" },
-	{ "iso-8859-8-e", "iso-8859-8" }, { "csisolatinhebrew", "iso-8859-8" }, { "logical", "iso-8859-8" },
-	{ "visual", "iso-8859-8" }, { "csiso88598i", "iso-8859-8" },
-	{ "latin5", "iso-8859-9" }, { "l5", "iso-8859-9" }, { "iso-ir-148", "iso-8859-9" },
-	{ "csisolatin5", "iso-8859-9" },
-	{ "latin6", "iso-8859-10" }, { "l6", "iso-8859-10" }, { "iso-ir-157", "iso-8859-10" },
-	{ "csisolatin6", "iso-8859-10" },
-	{ "latin7", "iso-8859-13" }, { "l7", "iso-8859-13" },
-	{ "latin8", "iso-8859-14" }, { "l8", "iso-8859-14" }, { "iso-ir-199", "iso-8859-14" },
-	{ "latin9", "iso-8859-15" }, { "l9", "iso-8859-15" }, { "latin-9", "iso-8859-15" },
-	{ "csisolatin9", "iso-8859-15" },
-	{ "latin10", "iso-8859-16" }, { "l10", "iso-8859-16" }, { "iso-ir-226", "iso-8859-16" },
-	{ "tis620", "tis-620" }, { "cstis620", "tis-620" }, { "tis-620-2533", "tis-620" },
-	{ "dos-874", "windows-874" }, { "thai", "windows-874" },
-	{ "koi8", "koi8-r" }, { "koi", "koi8-r" }, { "cskoi8r", "koi8-r" },
-	{ "koi8-ru", "koi8-u" }, { "cskoi8u", "koi8-u" },
-	{ "mac", "macintosh" }, { "csmacintosh", "macintosh" }, { "mac-roman", "macintosh" },
-	{ "macroman", "macintosh" }, { "x-mac-roman", "macintosh" },
-	{ "x-mac-centraleurope", "x-mac-ce" }, { "mac-centraleurope", "x-mac-ce" },
-	{ "maccentraleurope", "x-mac-ce" }, { "csviscii", "viscii" }, { "x-euc-tw", "euc-tw" },
-	{ "cseuctw", "euc-tw" }, { "x-johab", "johab" },
-	{ "mac-cyrillic", "x-mac-cyrillic" }, { "x-mac-ukrainian", "x-mac-cyrillic" },
-	{ "cspc8codepage437", "ibm437" }, { "cspc850multilingual", "ibm850" }, { "cspcp852", "ibm852" },
-	{ "csibm866", "ibm866" }, { "dos-866", "ibm866" }, { "alt", "ibm866" },
-	{ "dos-862", "ibm862" }, { "dos-720", "windows-1256" },
-	{ "shift-jis", "shift_jis" }, { "sjis", "shift_jis" }, { "x-sjis", "shift_jis" },
-	{ "ms_kanji", "shift_jis" }, { "csshiftjis", "shift_jis" }, { "windows-31j", "shift_jis" },
-	{ "cswindows31j", "shift_jis" }, { "sjis-open", "shift_jis" }, { "sjis-win", "shift_jis" },
-	{ "eucjp", "euc-jp" }, { "x-euc-jp", "euc-jp" }, { "cseucpkdfmtjapanese", "euc-jp" },
-	{ "ujis", "euc-jp" }, { "euc-jp-ms", "euc-jp" }, { "eucjp-ms", "euc-jp" }, { "eucjp-win", "euc-jp" },
-	{ "csiso2022jp", "iso-2022-jp" }, { "jis", "iso-2022-jp" }, { "jis7", "iso-2022-jp" },
-	{ "csiso2022jp2", "iso-2022-jp-2" },
-	{ "gbk", "gb2312" }, { "x-gbk", "gb2312" }, { "csgb2312", "gb2312" }, { "chinese", "gb2312" },
-	{ "gb_2312-80", "gb2312" }, { "gb_2312", "gb2312" }, { "euc-cn", "gb2312" }, { "x-euc-cn", "gb2312" },
-	{ "iso-ir-58", "gb2312" }, { "csiso58gb231280", "gb2312" }, { "cn-gb", "gb2312" },
-	{ "csgbk", "gb2312" },
-	{ "gb-18030", "gb18030" }, { "csgb18030", "gb18030" },
-	{ "hz", "hz-gb-2312" }, { "hz-gb2312", "hz-gb-2312" },
-	{ "csiso2022cn", "iso-2022-cn" },
-	{ "big-5", "big5" }, { "csbig5", "big5" }, { "cn-big5", "big5" }, { "x-x-big5", "big5" },
-	{ "big-five", "big5" }, { "bigfive", "big5" }, { "big5-eten", "big5" },
-	{ "big5hkscs", "big5-hkscs" }, { "hkscs", "big5-hkscs" }, { "csbig5hkscs", "big5-hkscs" },
-	{ "cseuckr", "euc-kr" }, { "ks_c_5601-1987", "euc-kr" }, { "ks_c_5601-1989", "euc-kr" },
-	{ "ks_c_5601", "euc-kr" }, { "ksc5601", "euc-kr" }, { "ksc_5601", "euc-kr" }, { "korean", "euc-kr" },
-	{ "iso-ir-149", "euc-kr" }, { "csksc56011987", "euc-kr" }, { "uhc", "euc-kr" },
-	{ "x-uhc", "euc-kr" }, { "ks_c_5601-1992", "euc-kr" }, { "ksc5601-1992", "euc-kr" },
-	{ "csiso2022kr", "iso-2022-kr" },
+	A("ascii", "us-ascii"), A("us", "us-ascii"), NS("ansi_x3.4-1968", "us-ascii"),
+	A("ansi_x3.4-1986", "us-ascii"), A("iso646-us", "us-ascii"), A("iso_646.irv:1991", "us-ascii"),
+	A("csascii", "us-ascii"), A("iso-ir-6", "us-ascii"), NS("cp367", "us-ascii"), A("ibm367", "us-ascii"),
+	NS("utf8", "utf-8"), A("unicode-1-1-utf-8", "utf-8"), A("unicode11utf8", "utf-8"),
+	A("unicode20utf8", "utf-8"), A("x-unicode20utf8", "utf-8"), A("csutf8", "utf-8"),
+	A("ucs-2", "utf-16le"), A("unicode", "utf-16le"), A("csunicode", "utf-16le"),
+	A("iso-10646-ucs-2", "utf-16le"), A("unicodefeff", "utf-16le"), A("unicodefffe", "utf-16be"),
+	A("csutf16", "utf-16"), A("csutf16le", "utf-16le"), A("csutf16be", "utf-16be"),
+	A("csutf7", "utf-7"), A("unicode-1-1-utf-7", "utf-7"),
+	NS("ms-ansi", "windows-1252"), A("ansi", "windows-1252"),
+	A("latin1", "iso-8859-1"), A("l1", "iso-8859-1"), A("iso-ir-100", "iso-8859-1"),
+	A("iso_8859-1:1987", "iso-8859-1"), A("csisolatin1", "iso-8859-1"), NS("cp819", "iso-8859-1"),
+	A("ibm819", "iso-8859-1"), A("iso8859-1", "iso-8859-1"),
+	A("latin2", "iso-8859-2"), A("l2", "iso-8859-2"), A("iso-ir-101", "iso-8859-2"),
+	A("csisolatin2", "iso-8859-2"), A("iso_8859-2:1987", "iso-8859-2"),
+	A("latin3", "iso-8859-3"), A("l3", "iso-8859-3"), A("iso-ir-109", "iso-8859-3"),
+	A("csisolatin3", "iso-8859-3"),
+	A("latin4", "iso-8859-4"), A("l4", "iso-8859-4"), A("iso-ir-110", "iso-8859-4"),
+	A("csisolatin4", "iso-8859-4"),
+	A("cyrillic", "iso-8859-5"), A("iso-ir-144", "iso-8859-5"), A("csisolatincyrillic", "iso-8859-5"),
+	A("arabic", "iso-8859-6"), A("iso-ir-127", "iso-8859-6"), A("asmo-708", "iso-8859-6"),
+	A("ecma-114", "iso-8859-6"), A("csisolatinarabic", "iso-8859-6"),
+	A("iso-8859-6-i", "iso-8859-6"), A("iso-8859-6-e", "iso-8859-6"),
+	A("greek", "iso-8859-7"), A("greek8", "iso-8859-7"), A("iso-ir-126", "iso-8859-7"),
+	A("elot_928", "iso-8859-7"), A("ecma-118", "iso-8859-7"), A("csisolatingreek", "iso-8859-7"),
+	A("hebrew", "iso-8859-8"), A("iso-ir-138", "iso-8859-8"), A("iso-8859-8-i", "iso-8859-8"),
+	A("iso-8859-8-e", "iso-8859-8"), A("csisolatinhebrew", "iso-8859-8"), A("logical", "iso-8859-8"),
+	A("visual", "iso-8859-8"), A("csiso88598i", "iso-8859-8"),
+	A("latin5", "iso-8859-9"), A("l5", "iso-8859-9"), A("iso-ir-148", "iso-8859-9"),
+	A("csisolatin5", "iso-8859-9"),
+	A("latin6", "iso-8859-10"), A("l6", "iso-8859-10"), A("iso-ir-157", "iso-8859-10"),
+	A("csisolatin6", "iso-8859-10"),
+	A("latin7", "iso-8859-13"), A("l7", "iso-8859-13"),
+	A("latin8", "iso-8859-14"), A("l8", "iso-8859-14"), A("iso-ir-199", "iso-8859-14"),
+	A("latin9", "iso-8859-15"), A("l9", "iso-8859-15"), A("latin-9", "iso-8859-15"),
+	A("csisolatin9", "iso-8859-15"),
+	A("latin10", "iso-8859-16"), A("l10", "iso-8859-16"), A("iso-ir-226", "iso-8859-16"),
+	A("tis620", "tis-620"), A("cstis620", "tis-620"), A("tis-620-2533", "tis-620"),
+	A("dos-874", "windows-874"), A("thai", "windows-874"),
+	A("koi8", "koi8-r"), A("koi", "koi8-r"), A("cskoi8r", "koi8-r"),
+	A("koi8-ru", "koi8-u"), A("cskoi8u", "koi8-u"),
+	A("mac", "macintosh"), A("csmacintosh", "macintosh"), A("mac-roman", "macintosh"),
+	A("macroman", "macintosh"), NS("x-mac-roman", "macintosh"),
+	A("x-mac-centraleurope", "x-mac-ce"), A("mac-centraleurope", "x-mac-ce"),
+	A("maccentraleurope", "x-mac-ce"), A("csviscii", "viscii"), A("x-euc-tw", "euc-tw"),
+	A("cseuctw", "euc-tw"), A("x-johab", "johab"),
+	A("mac-cyrillic", "x-mac-cyrillic"), A("x-mac-ukrainian", "x-mac-cyrillic"),
+	A("cspc8codepage437", "ibm437"), A("cspc850multilingual", "ibm850"), A("cspcp852", "ibm852"),
+	A("csibm866", "ibm866"), A("dos-866", "ibm866"), A("alt", "ibm866"),
+	A("dos-862", "ibm862"), A("dos-720", "windows-1256"),
+	A("shift-jis", "shift_jis"), NS("sjis", "shift_jis"), NS("x-sjis", "shift_jis"),
+	NS("ms_kanji", "shift_jis"), A("csshiftjis", "shift_jis"), NS("windows-31j", "shift_jis"),
+	A("cswindows31j", "shift_jis"), A("sjis-open", "shift_jis"), A("sjis-win", "shift_jis"),
+	A("eucjp", "euc-jp"), NS("x-euc-jp", "euc-jp"), A("cseucpkdfmtjapanese", "euc-jp"),
+	A("ujis", "euc-jp"), A("euc-jp-ms", "euc-jp"), A("eucjp-ms", "euc-jp"), A("eucjp-win", "euc-jp"),
+	A("csiso2022jp", "iso-2022-jp"), A("jis", "iso-2022-jp"), A("jis7", "iso-2022-jp"),
+	A("csiso2022jp2", "iso-2022-jp-2"),
+	A("gbk", "gb2312"), NS("x-gbk", "gb2312"), A("csgb2312", "gb2312"), A("chinese", "gb2312"),
+	A("gb_2312-80", "gb2312"), A("gb_2312", "gb2312"), A("euc-cn", "gb2312"), A("x-euc-cn", "gb2312"),
+	A("iso-ir-58", "gb2312"), A("csiso58gb231280", "gb2312"), A("cn-gb", "gb2312"),
+	A("csgbk", "gb2312"),
+	A("gb-18030", "gb18030"), A("csgb18030", "gb18030"),
+	A("hz", "hz-gb-2312"), A("hz-gb2312", "hz-gb-2312"),
+	A("csiso2022cn", "iso-2022-cn"),
+	A("big-5", "big5"), A("csbig5", "big5"), A("cn-big5", "big5"), A("x-x-big5", "big5"),
+	A("big-five", "big5"), A("bigfive", "big5"), A("big5-eten", "big5"),
+	A("big5hkscs", "big5-hkscs"), A("hkscs", "big5-hkscs"), A("csbig5hkscs", "big5-hkscs"),
+	A("cseuckr", "euc-kr"), NS("ks_c_5601-1987", "euc-kr"), NS("ks_c_5601-1989", "euc-kr"),
+	NS("ks_c_5601", "euc-kr"), NS("ksc5601", "euc-kr"), NS("ksc_5601", "euc-kr"), A("korean", "euc-kr"),
+	A("iso-ir-149", "euc-kr"), A("csksc56011987", "euc-kr"), A("uhc", "euc-kr"),
+	A("x-uhc", "euc-kr"), NS("ks_c_5601-1992", "euc-kr"), A("ksc5601-1992", "euc-kr"),
+	A("csiso2022kr", "iso-2022-kr"),
 };
+#undef A
+#undef NS
 
 /* Windows code page numbers that are not some charset's primary `codepage`. */
 static const struct cp_alias {
@@ -349,6 +361,44 @@ const struct charset_info *charset_lookup_n(const char *label, size_t len)
 			return cs;
 	}
 	return NULL;
+}
+
+/* Step 2 of charset_label_nonstandard: the alias row whose key is key. */
+static const struct alias *alias_row(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(aliases); i++)
+		if (key_is(key, aliases[i].label))
+			return &aliases[i];
+	return NULL;
+}
+
+bool charset_label_nonstandard(const char *label)
+{
+	char key[LABEL_MAX];
+	size_t len, i;
+	const struct alias *a;
+
+	if (label == NULL)
+		return false;
+	len = strlen(label);
+	label_trim(&label, &len);
+	if (len == 0 || len >= LABEL_MAX || !label_key(label, len, key, sizeof(key)) || key[0] == '\0')
+		return false;
+	for (i = 0; i < N_CHARSETS; i++)	/* the MIME name itself, any case */
+		if (strlen(charsets[i].mime_name) == len && ascii_strncasecmp(label, charsets[i].mime_name, len) == 0)
+			return false;
+	if ((a = alias_row(key)) != NULL)
+		return a->nonstandard;
+	/* Code page forms ("1252", "cp1251", "win-1250", "ms932") are Windows'
+	 * own; "ibm850", "IBM-866" are IANA's names for the DOS code pages. */
+	if (lookup_codepage_key(key) != NULL)
+		return strncmp(key, "ibm", 3) != 0;
+	if (lookup_key(key) != NULL)	/* a spelling of a MIME name: "ISO8859-2" */
+		return false;
+	/* "x-cp1252", "x-big5": a known name under the experimental prefix. */
+	return charset_lookup_n(label, len) != NULL;
 }
 
 const struct charset_info *charset_lookup(const char *label)

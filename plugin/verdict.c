@@ -9,40 +9,6 @@
 #include "util.h"
 #include "verdict.h"
 
-/*
- * A label names a known charset but not by a name receivers are sure to know:
- * Windows code page forms ("1252", "cp1251", "win-1250", "x-cp1252"), vendor
- * names (ks_c_5601-1987, x-sjis, ms_kanji...).  IANA names and their common
- * aliases (latin1, iso8859-1, utf8...) are accepted as they are, so correctly
- * labelled mail is never touched.
- */
-static bool label_nonstandard(const char *label, const struct charset_info *cs)
-{
-	char low[64];
-	size_t n = strlen(label);
-	size_t i;
-	bool digits = n > 0;
-
-	if (!ascii_lower_copy(low, sizeof(low), label, n))
-		return false;
-	if (ascii_strcasecmp(low, cs->mime_name) == 0)
-		return false;
-	for (i = 0; i < n; i++)
-		if (low[i] < '0' || low[i] > '9')
-			digits = false;
-	if (digits)
-		return true;
-	if (strncmp(low, "cp", 2) == 0 || strncmp(low, "win", 3) == 0 || strncmp(low, "x-cp", 4) == 0 ||
-	    strncmp(low, "ms", 2) == 0 || strncmp(low, "ks_c_5601", 9) == 0 ||
-	    strcmp(low, "x-sjis") == 0 || strcmp(low, "x-euc-jp") == 0 || strcmp(low, "x-gbk") == 0 ||
-	    strcmp(low, "x-mac-roman") == 0 || strcmp(low, "ansi_x3.4-1968") == 0 ||
-	    strcmp(low, "x-user-defined") == 0 || strcmp(low, "ksc5601") == 0 ||
-	    strcmp(low, "sjis") == 0 || strcmp(low, "x-big5") == 0 || strcmp(low, "utf8") == 0 ||
-	    strcmp(low, "x-utf8") == 0)
-		return true;
-	return false;
-}
-
 static bool no_name_decodes(void *arg, const char *name)
 {
 	(void)arg; (void)name;
@@ -69,7 +35,7 @@ static enum verdict judge_cjk_label(struct decode_oracle *o, const char *label,
 {
 	if (charset_label_means_superset(label, declared) || oracle_name_decodes(o, label))
 		return VERDICT_OK;
-	return label_nonstandard(label, declared) ? VERDICT_NONSTANDARD_LABEL : VERDICT_UNDECODABLE;
+	return charset_label_nonstandard(label) ? VERDICT_NONSTANDARD_LABEL : VERDICT_UNDECODABLE;
 }
 
 bool verdict_take_alternative(const struct label_verification *v, struct report_row *row)
@@ -139,7 +105,7 @@ enum verdict verdict_of_text_part(const struct mime_part *p, const struct text_a
 		return VERDICT_ASCII_WITH_8BIT;
 	if (charset_same(declared, charset_lookup("utf-8")))
 		return text_analysis_utf8_ok(ta) ?
-		    (label_nonstandard(label, declared) ? VERDICT_NONSTANDARD_LABEL : VERDICT_OK) :
+		    (charset_label_nonstandard(label) ? VERDICT_NONSTANDARD_LABEL : VERDICT_OK) :
 		    VERDICT_INVALID_UTF8;
 	if (charset_same(declared, charset_lookup("iso-8859-1")) && ta->has_c1)
 		return VERDICT_LATIN1_WITH_C1;
@@ -149,7 +115,7 @@ enum verdict verdict_of_text_part(const struct mime_part *p, const struct text_a
 		return judge_cjk_label(o, label, declared);
 	if (verify_label(ta, declared, o->cv, oracle_decodes, o, ver))
 		return VERDICT_WRONG_LABEL;
-	if (label_nonstandard(label, declared))
+	if (charset_label_nonstandard(label))
 		return VERDICT_NONSTANDARD_LABEL;
 	return VERDICT_OK;
 }
