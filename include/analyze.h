@@ -29,31 +29,10 @@
 #include <stdint.h>
 #include "mime.h"
 #include "charset.h"
+#include "cte.h"
 
 #define ANALYZE_SAMPLE	(64 * 1024)
 
-/* Streaming transfer-encoding decoder used by the analysis and by the
- * transcoder in output.c: feed encoded bytes, get decoded bytes via sink.
- * O(1) state; any chunking of the input gives the same output.
- *   base64: white space is skipped; any other non-alphabet byte, data after
- *     "=" padding that breaks a quantum, or a trailing partial quantum set
- *     `errors` and are skipped (whole bytes decoded so far are kept).
- *   quoted-printable: "=XX" (either hex case) -> byte; "=" at line end
- *     (CRLF, LF, or white space then line end) is a soft break; a broken
- *     escape sets `errors` and its bytes pass through literally; hard line
- *     ends pass through as they came (CRLF or LF).  Trailing white space
- *     before a hard line end is kept (dropping it needs unbounded lookahead).
- *   7bit/8bit/binary/absent/unknown: bytes pass through unchanged. */
-struct cte_decoder {
-	enum mime_cte cte;
-	uint32_t acc; unsigned bits;
-	char pend[3]; unsigned npend;
-	bool errors;
-};
-typedef void (*cte_sink_fn)(void *arg, const char *data, size_t len);
-void cte_decoder_init(struct cte_decoder *d, enum mime_cte cte);
-void cte_decoder_feed(struct cte_decoder *d, const char *data, size_t len, cte_sink_fn sink, void *arg);
-void cte_decoder_finish(struct cte_decoder *d, cte_sink_fn sink, void *arg);
 
 
 struct text_analysis {

@@ -33,9 +33,6 @@ bool ascii_lower_copy(char *dst, size_t cap, const char *s, size_t len);
  * is zeroed.  Returns the (possibly moved) array; the caller counts it. */
 void *array_grow_zeroed(void *v, size_t n, size_t *cap, size_t first, size_t size);
 
-/* The value of hexadecimal digit c (either case), or -1. */
-int hex_digit_value(int c);
-
 /* Copy the C string src into dst (capacity cap > 0), cut to fit, always
  * NUL-terminated. */
 void str_copy(char *dst, size_t cap, const char *src);

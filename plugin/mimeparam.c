@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cte.h"
 #include "mimeparam.h"
 #include "util.h"
 
@@ -348,8 +349,8 @@ static void percent_decode(struct buf *out, const char *p, size_t n, unsigned *e
 		if (p[i] != '%')
 			continue;
 		value_put(out, p + run, i - run, errors);
-		hi = i + 2 < n ? hex_digit_value((unsigned char)p[i + 1]) : -1;
-		lo = i + 2 < n ? hex_digit_value((unsigned char)p[i + 2]) : -1;
+		hi = i + 2 < n ? cte_hex_value((unsigned char)p[i + 1]) : -1;
+		lo = i + 2 < n ? cte_hex_value((unsigned char)p[i + 2]) : -1;
 		if (hi < 0 || lo < 0) {
 			*errors |= MPARAM_ERR_2231;
 			value_put(out, "%", 1, errors);

@@ -9,8 +9,9 @@
  *   spool bytes -> transfer decoding -> charset conversion to UTF-8 (optional)
  *               -> line-ending normalisation -> transfer encoding -> sink
  *
- * Line endings: decoded text may use CRLF or LF; the output uses the part's
- * own (crlf flag).  Base64 encodes the canonical CRLF form (RFC 2045 6.8).
+ * Both transfer codings are cte.c's.  Line endings: decoded text may use
+ * CRLF or LF; the output uses the part's own (crlf flag).  Base64 encodes
+ * the canonical CRLF form (RFC 2045 6.8).
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 
 #include "util.h"
 #include "analyze.h"
+#include "cte.h"
 #include "output.h"
 
 struct out {
@@ -83,232 +85,26 @@ static void copy_range(struct out *o, struct spool *sp, size_t start, size_t end
 	}
 }
 
-/* ---- the transfer encoder ------------------------------------------------------- */
-
-struct encoder {
-	struct out *o;
-	enum mime_cte cte;
-	const char *eol;
-	size_t eol_len;
-	bool pending_cr;	/* a CR whose LF may follow in the next chunk */
-	/* quoted-printable */
-	size_t col;
-	int pending_ws;		/* a space/tab not yet written (-1 none) */
-	/* base64 */
-	unsigned char b64[3];
-	size_t b64n, b64col;
-	bool at_line_start;	/* the last thing written was a line break */
-	int err;
-};
-
-static const char b64chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char hexdigits[] = "0123456789ABCDEF";
-
-static void enc_init(struct encoder *e, struct out *o, enum mime_cte cte, bool crlf)
-{
-	memset(e, 0, sizeof(*e));
-	e->o = o;
-	e->cte = cte == CTE_ABSENT || cte == CTE_7BIT || cte == CTE_BINARY ? CTE_8BIT : cte;
-	e->eol = crlf ? "\r\n" : "\n";
-	e->eol_len = crlf ? 2 : 1;
-	e->pending_ws = -1;
-	e->at_line_start = true;
-}
-
-static void b64_flush_group(struct encoder *e, size_t n)
-{
-	char q[4];
-
-	q[0] = b64chars[e->b64[0] >> 2];
-	q[1] = b64chars[((e->b64[0] & 3) << 4) | (n > 1 ? e->b64[1] >> 4 : 0)];
-	q[2] = n > 1 ? b64chars[((e->b64[1] & 15) << 2) | (n > 2 ? e->b64[2] >> 6 : 0)] : '=';
-	q[3] = n > 2 ? b64chars[e->b64[2] & 63] : '=';
-	out_put(e->o, q, 4);
-	e->b64col += 4;
-	e->b64n = 0;
-	if (e->b64col >= 76) {
-		out_put(e->o, e->eol, e->eol_len);
-		e->b64col = 0;
-		e->at_line_start = true;
-	} else {
-		e->at_line_start = false;
-	}
-}
-
-static void b64_bytes(struct encoder *e, const unsigned char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		e->b64[e->b64n++] = p[i];
-		if (e->b64n == 3)
-			b64_flush_group(e, 3);
-	}
-}
-
-static void qp_soft_break_if(struct encoder *e, size_t need)
-{
-	if (e->col + need > 75) {
-		out_put(e->o, "=", 1);
-		out_put(e->o, e->eol, e->eol_len);
-		e->col = 0;
-	}
-}
-
-static void qp_encoded(struct encoder *e, unsigned char c)
-{
-	char q[3] = { '=', hexdigits[c >> 4], hexdigits[c & 15] };
-
-	qp_soft_break_if(e, 3);
-	out_put(e->o, q, 3);
-	e->col += 3;
-}
-
-static void qp_flush_ws(struct encoder *e, bool before_break)
-{
-	if (e->pending_ws < 0)
-		return;
-	if (before_break) {
-		qp_encoded(e, (unsigned char)e->pending_ws);
-	} else {
-		char c = (char)e->pending_ws;
-
-		qp_soft_break_if(e, 1);
-		out_put(e->o, &c, 1);
-		e->col++;
-	}
-	e->pending_ws = -1;
-}
-
-static void qp_byte(struct encoder *e, unsigned char c)
-{
-	qp_flush_ws(e, false);
-	if (c == ' ' || c == '\t') {
-		e->pending_ws = c;
-	} else if (c >= 33 && c <= 126 && c != '=') {
-		char ch = (char)c;
-
-		qp_soft_break_if(e, 1);
-		out_put(e->o, &ch, 1);
-		e->col++;
-	} else {
-		qp_encoded(e, c);
-	}
-	e->at_line_start = false;
-}
-
-static void enc_line_break(struct encoder *e)
-{
-	switch (e->cte) {
-	case CTE_BASE64:
-		b64_bytes(e, (const unsigned char *)"\r\n", 2);
-		return;
-	case CTE_QP:
-		qp_flush_ws(e, true);
-		e->col = 0;
-		break;
-	default:
-		break;
-	}
-	out_put(e->o, e->eol, e->eol_len);
-	e->at_line_start = true;
-}
-
-/* A run of text bytes containing no CR or LF. */
-static void enc_run(struct encoder *e, const char *p, size_t n)
-{
-	size_t i;
-
-	if (n == 0)
-		return;
-	switch (e->cte) {
-	case CTE_BASE64:
-		b64_bytes(e, (const unsigned char *)p, n);
-		break;
-	case CTE_QP:
-		for (i = 0; i < n; i++)
-			qp_byte(e, (unsigned char)p[i]);
-		break;
-	default:
-		out_put(e->o, p, n);
-		e->at_line_start = false;
-		break;
-	}
-}
-
-/* Text in (any chunking); CRLF and LF both mean a line break. */
-static void enc_text(struct encoder *e, const char *p, size_t n)
-{
-	size_t i, run = 0;
-
-	for (i = 0; i < n; i++) {
-		char c = p[i];
-
-		if (e->pending_cr) {
-			e->pending_cr = false;
-			if (c == '\n') {
-				enc_line_break(e);
-				run = i + 1;
-				continue;
-			}
-			enc_run(e, "\r", 1);	/* a bare CR is kept as a character */
-		}
-		if (c == '\r' || c == '\n') {
-			enc_run(e, p + run, i - run);
-			run = i + 1;
-			if (c == '\r')
-				e->pending_cr = true;
-			else
-				enc_line_break(e);
-		}
-	}
-	enc_run(e, p + run, n - run);
-}
-
-/* End of text.  orig_ended_eol: the replaced range ended with a line break,
- * which the structure around it (end of message, next field) relies on. */
-static void enc_finish(struct encoder *e, bool orig_ended_eol)
-{
-	if (e->pending_cr) {
-		e->pending_cr = false;
-		enc_run(e, "\r", 1);
-	}
-	switch (e->cte) {
-	case CTE_BASE64:
-		if (e->b64n > 0)
-			b64_flush_group(e, e->b64n);
-		if (orig_ended_eol && !e->at_line_start)
-			out_put(e->o, e->eol, e->eol_len);
-		return;
-	case CTE_QP:
-		qp_flush_ws(e, true);
-		if (orig_ended_eol && !e->at_line_start) {
-			out_put(e->o, "=", 1);	/* soft break: adds no text */
-			out_put(e->o, e->eol, e->eol_len);
-		}
-		return;
-	default:
-		if (orig_ended_eol && !e->at_line_start)
-			out_put(e->o, e->eol, e->eol_len);
-		return;
-	}
-}
-
 /* ---- the transcoding pipeline ---------------------------------------------------- */
 
 struct pipeline {
-	struct encoder enc;
+	struct out *o;
+	struct cte_encoder enc;
 	struct charset_stream *conv;	/* NULL: no charset conversion */
 	int failed;
 };
+
+static void encoded_sink(void *arg, const char *data, size_t len)
+{
+	out_put(arg, data, len);
+}
 
 static int converted_sink(void *arg, const char *data, size_t len)
 {
 	struct pipeline *pp = arg;
 
-	enc_text(&pp->enc, data, len);
-	return pp->enc.o->err;
+	cte_encoder_text(&pp->enc, data, len);
+	return pp->o->err;
 }
 
 static void decoded_sink(void *arg, const char *data, size_t len)
@@ -321,7 +117,7 @@ static void decoded_sink(void *arg, const char *data, size_t len)
 		if (charset_stream_feed(pp->conv, data, len) < 0)
 			pp->failed = 1;
 	} else {
-		enc_text(&pp->enc, data, len);
+		cte_encoder_text(&pp->enc, data, len);
 	}
 }
 
@@ -333,8 +129,10 @@ static void transcode_range(struct out *o, struct spool *sp, const struct edit *
 	char chunk[16 * 1024], last = '\0';
 	size_t off = ed->start, bad;
 
-	memset(&pp, 0, sizeof(pp));
-	enc_init(&pp.enc, o, ed->cte_to, ed->crlf);
+	pp.o = o;
+	pp.conv = NULL;
+	pp.failed = 0;
+	cte_encoder_init(&pp.enc, ed->cte_to, ed->crlf, encoded_sink, o);
 	if (ed->from_cs != NULL) {
 		pp.conv = charset_stream_begin(cv, ed->from_cs, converted_sink, &pp);
 		if (pp.conv == NULL) {
@@ -363,7 +161,7 @@ static void transcode_range(struct out *o, struct spool *sp, const struct edit *
 		o->err = -1;
 		return;
 	}
-	enc_finish(&pp.enc, last == '\n');
+	cte_encoder_finish(&pp.enc, last == '\n');
 }
 
 int output_write(struct spool *sp, const struct edit_list *el, size_t from, size_t to,

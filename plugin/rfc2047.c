@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cte.h"
 #include "rfc2047.h"
 #include "util.h"
 
@@ -37,7 +38,6 @@ static bool is_crlf(char c)
 	return c == '\r' || c == '\n';
 }
 
-static const char hexdigits[] = "0123456789ABCDEF";
 
 /* ---- character structure of a charset ---------------------------------------------- */
 
@@ -222,21 +222,6 @@ static bool ew_parse(const char *p, size_t n, struct ew *ew)
 	return false;
 }
 
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Decode the encoded text into raw bytes appended to out.  Returns 0, -1
  * when malformed (out then holds partial data the caller discards), -2 when
  * out's limit was reached. */
@@ -257,7 +242,7 @@ static int ew_decode_text(const struct ew *ew, struct buf *out)
 				pad = true;
 				continue;
 			}
-			if (pad || (v = b64val(c)) < 0)
+			if (pad || (v = cte_b64_values[c]) >= 64)	/* no white space inside a word */
 				return -1;
 			acc = (acc << 6) | (uint32_t)v;
 			bits += 6;
@@ -282,8 +267,8 @@ static int ew_decode_text(const struct ew *ew, struct buf *out)
 			int hi, lo;
 
 			if (i + 2 >= ew->text_len ||
-			    (hi = hex_digit_value((unsigned char)ew->text[i + 1])) < 0 ||
-			    (lo = hex_digit_value((unsigned char)ew->text[i + 2])) < 0)
+			    (hi = cte_hex_value((unsigned char)ew->text[i + 1])) < 0 ||
+			    (lo = cte_hex_value((unsigned char)ew->text[i + 2])) < 0)
 				return -1;
 			r = buf_putc(out, hi * 16 + lo);
 			i += 2;
@@ -634,7 +619,6 @@ static size_t b_cost(size_t nbytes)
 
 static void emit_word(struct emitter *e, char enc, const unsigned char *p, size_t n)
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char tmp[WORD_MAX + 8];
 	size_t t = 0, i;
 
@@ -660,23 +644,13 @@ static void emit_word(struct emitter *e, char enc, const unsigned char *p, size_
 				tmp[t++] = (char)p[i];
 			} else {
 				tmp[t++] = '=';
-				tmp[t++] = hexdigits[p[i] >> 4];
-				tmp[t++] = hexdigits[p[i] & 15];
+				tmp[t++] = cte_hex_digits[p[i] >> 4];
+				tmp[t++] = cte_hex_digits[p[i] & 15];
 			}
 		}
 	} else {
-		for (i = 0; i < n && t + 4 < sizeof(tmp); i += 3) {
-			uint32_t v = (uint32_t)p[i] << 16;
-
-			if (i + 1 < n)
-				v |= (uint32_t)p[i + 1] << 8;
-			if (i + 2 < n)
-				v |= p[i + 2];
-			tmp[t++] = b64[(v >> 18) & 63];
-			tmp[t++] = b64[(v >> 12) & 63];
-			tmp[t++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-			tmp[t++] = i + 2 < n ? b64[v & 63] : '=';
-		}
+		for (i = 0; i < n && t + 4 < sizeof(tmp); i += 3, t += 4)
+			cte_b64_group(p + i, n - i < 3 ? n - i : 3, tmp + t);
 	}
 	emit(e, tmp, t);
 	emit(e, "?=", 2);
@@ -1203,7 +1177,7 @@ static int pct_append(struct buf *out, const unsigned char *p, size_t n)
 		if (attr_char(p[i])) {
 			r = buf_putc(out, p[i]);
 		} else {
-			char esc[3] = { '%', hexdigits[p[i] >> 4], hexdigits[p[i] & 15] };
+			char esc[3] = { '%', cte_hex_digits[p[i] >> 4], cte_hex_digits[p[i] & 15] };
 
 			r = buf_append(out, esc, 3);
 		}

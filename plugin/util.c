@@ -164,13 +164,3 @@ void *array_grow_zeroed(void *v, size_t n, size_t *cap, size_t first, size_t siz
 	return v;
 }
 
-int hex_digit_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
