@@ -252,7 +252,7 @@ void report_format_audit(const struct report *r, const char *eol, struct buf *ou
 
 void report_format_summary(const struct report *r, struct buf *out)
 {
-	size_t i, parts = 0, repaired = 0, cannot = 0;
+	size_t i, parts = 0, repaired = 0, cannot = 0, by_memory = 0;
 	unsigned all = 0;
 	char acts[160];
 	struct buf charsets;
@@ -270,6 +270,8 @@ void report_format_summary(const struct report *r, struct buf *out)
 		else
 			repaired++;
 		all |= row->actions;
+		if (row->source == DETECT_MEMORY)
+			by_memory++;
 		if (row->chosen != NULL && !strstr(buf_cstr(&charsets), row->chosen->mime_name)) {
 			if (charsets.len > 0)
 				buf_putc(&charsets, ',');
@@ -279,6 +281,8 @@ void report_format_summary(const struct report *r, struct buf *out)
 	actions_name(all, acts, sizeof(acts));
 	buf_printf(out, "parts=%zu findings=%zu repaired=%zu cannot=%zu charsets=%s actions=%s",
 		   parts, repaired + cannot, repaired, cannot, charsets.len ? buf_cstr(&charsets) : "-", acts);
+	if (by_memory > 0)	/* what the sender memory decided is worth a grep */
+		buf_printf(out, " memory=%zu", by_memory);
 	if (r->note[0] != '\0') {
 		buf_puts(out, " note=\"");
 		report_sanitize(r->note, strlen(r->note), out);

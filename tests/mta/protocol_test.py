@@ -18,8 +18,9 @@ that the CLI leaves alone must get no modification request at all.
 Further scenarios: negotiation, abort in the middle of a message, Mode off,
 InternalHosts/ExemptHosts scoping, per-source charset rules, OnError on an
 engine failure, SIGHUP reload (good and bad file), LogLevel, and a graceful
-SIGTERM with a message in flight, and MaxMessageSize (accepted at the
-chunk that crosses it).  Ends with "N passed, M failed".
+SIGTERM with a message in flight, MaxMessageSize (accepted at the
+chunk that crosses it), and two daemons sharing one real redis-server that
+learn from each other.  Ends with "N passed, M failed".
 """
 import argparse
 import glob
@@ -591,6 +592,126 @@ class Suite:
         t.join()
         self.stop(d, name)
 
+    # ---- sender memory shared through Redis ----------------------------------------
+
+    TURKISH_LONG = ('Bu program \u00f6zg\u00fcr bir yaz\u0131l\u0131md\u0131r; \u00d6zg\u00fcr Yaz\u0131l\u0131m '
+                    'Vakf\u0131 taraf\u0131ndan yay\u0131mlanan GNU Genel Kamu Lisans\u0131 ko\u015fullar\u0131 '
+                    'alt\u0131nda yeniden da\u011f\u0131tabilir ve de\u011fi\u015ftirebilirsiniz. Dosya '
+                    'a\u00e7\u0131lamad\u0131, l\u00fctfen izinleri denetleyin ve i\u015flemi yeniden deneyin.')
+    TURKISH_SHORT = 'NumLock durumunu an\u0131msa'
+
+    @staticmethod
+    def _memory_message(sender, subject, text):
+        return (b'From: <' + sender.encode() + b'>\r\nSubject: ' + subject.encode() +
+                b'\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n' +
+                text.encode('iso-8859-9') + b'\r\n')
+
+    @staticmethod
+    def _memory_session(conn, sock, ip, helo, sender, messages):
+        """Lua for one connection from (ip, helo) sending [(Expect, qid, label)] as sender."""
+        lines = ['local %s = mt.connect(%s, 100, 0.1)' % (conn, lua_str(sock.encode())),
+                 'if %s == nil then error("mt.connect failed") end' % conn,
+                 'must(mt.negotiate(%s, nil, nil, nil), "negotiate")' % conn,
+                 'must(mt.conninfo(%s, %s, "%s"), "conninfo")' % (conn, lua_str(helo.encode()), ip),
+                 'must(mt.helo(%s, %s), "helo")' % (conn, lua_str(helo.encode()))]
+        for e, qid, label in messages:
+            send = lua_send_message(conn, e, qid)
+            send[1] = 'must(mt.mailfrom(%s, %s, "BODY=8BITMIME"), "mailfrom")' % (
+                conn, lua_str(('<%s>' % sender).encode()))
+            lines += send + lua_check_message(conn, e, label)
+        return lines + ['mt.disconnect(%s)' % conn]
+
+    def memory_shared_redis(self):
+        """Two daemons on one real Redis learn from each other: five long
+        windows-1254 messages from a source through daemon A decide B's label
+        for that source's short message, which alone reads as windows-1250
+        (the CLI's answer, no memory); then the same from B to A with another
+        source.  Each source has its own sender and From: domain, HELO and
+        client network, so nothing one direction learns serves the other.
+        Then Redis is killed: mail keeps flowing, labelled as without memory,
+        no tempfail; restarted, the prior returns after the retry interval."""
+        name = 'memory-redis'
+        redis = '/usr/bin/redis-server'
+        if not os.path.exists(redis):
+            self.r.check(False, '%s: redis-server installed (packaging/deps-debian.sh)' % name)
+            return
+        port = mtlib.free_port()
+        rdir = os.path.join(self.work, 'redis')
+        os.makedirs(rdir, exist_ok=True)
+        def start_redis():	# append-only, so a killed server comes back with its data
+            return subprocess.Popen([redis, '--port', str(port), '--bind', '127.0.0.1', '--dir', rdir,
+                                     '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rp = start_redis()
+        try:
+            if not mtlib.wait_connectable('inet:%d@127.0.0.1' % port, proc=rp):
+                self.r.check(False, '%s: redis-server came up on port %d' % (name, port))
+                return
+            conf = 'Syslog no\nMemoryBackend redis\nMemoryRedis 127.0.0.1:%d\nMemoryTimeout 250\n' % port
+            a = self.daemon(conf, name + '-a').start()
+            b = self.daemon(conf, name + '-b').start()
+            rule_conf = os.path.join(self.work, 'memory-rule.conf')
+            with open(rule_conf, 'w') as f:
+                f.write('HeaderCharset Subject:kisa windows-1254\n')
+            # control: a source nobody has seen gets the CLI's answer from B
+            alone = self.expect(None, self._memory_message('x@yabanci.example', 'kisa', self.TURKISH_SHORT))
+            self.r.check(b'windows-1250' in b''.join(v for _, _, v in alone.changes),
+                         '%s: the short text alone reads as windows-1250' % name, alone.changes)
+            self.miltertest(self._memory_session('c0', b.sock, '203.0.113.30', 'mx.yabanci.example',
+                                                 'x@yabanci.example',
+                                                 [(alone, 'QIDMEMNEW', 'unseen source through B')]),
+                            name + '-control')
+            line = [ln for ln in b.read_log().splitlines() if 'QIDMEMNEW' in ln]
+            self.r.check(len(line) == 1 and 'charsets=windows-1250' in line[0] and 'memory=' not in line[0],
+                         '%s: the unseen source is logged without memory' % name, line)
+            for teacher, learner, tag, ip, dom in ((a, b, 'A->B', '192.0.2.31', 'firma.example'),
+                                                  (b, a, 'B->A', '198.51.100.32', 'kurum.example')):
+                sender = 'u@' + dom
+                long_e = self.expect(None, self._memory_message(sender, 'uzun', self.TURKISH_LONG))
+                short_e = self.expect(rule_conf, self._memory_message(sender, 'kisa', self.TURKISH_SHORT))
+                self.miltertest(self._memory_session(
+                    'c1', teacher.sock, ip, 'mx.' + dom, sender,
+                    [(long_e, 'QIDMEMLONG%d' % i, '%s: long message %d' % (tag, i)) for i in range(5)]),
+                    '%s-%s-learn' % (name, tag))
+                time.sleep(0.5)		# the teacher's memory worker writes in the background
+                qid = 'QIDMEMSHORT' + tag.replace('->', '')
+                self.miltertest(self._memory_session(
+                    'c2', learner.sock, ip, 'mx.' + dom, sender,
+                    [(_without_audit(short_e, None), qid, '%s: short message labelled windows-1254' % tag)]),
+                    '%s-%s-use' % (name, tag))
+                line = [ln for ln in learner.read_log().splitlines() if qid in ln]
+                self.r.check(len(line) == 1 and 'charsets=windows-1254' in line[0] and 'memory=1' in line[0],
+                             '%s: %s the log line names the sender memory' % (name, tag), line)
+            # Redis killed: mail keeps flowing (no tempfail), without the prior
+            rp.kill()
+            rp.wait(10)
+            sender, ip, helo = 'u@firma.example', '192.0.2.31', 'mx.firma.example'
+            nomem = self.expect(None, self._memory_message(sender, 'kisa', self.TURKISH_SHORT))
+            known = _without_audit(self.expect(rule_conf, self._memory_message(sender, 'kisa', self.TURKISH_SHORT)),
+                                   None)
+            self.miltertest(self._memory_session('c3', b.sock, ip, helo, sender,
+                                                 [(nomem, 'QIDMEMDOWN', 'Redis down: accepted, labelled without it')]),
+                            name + '-down')
+            # back: after the retry interval (MEMORY_RETRY_SEC, 10 s) the prior returns
+            rp = start_redis()
+            self.r.check(mtlib.wait_connectable('inet:%d@127.0.0.1' % port, proc=rp),
+                         '%s: redis-server restarted' % name)
+            time.sleep(11)
+            self.miltertest(self._memory_session('c4', b.sock, ip, helo, sender,
+                                                 [(known, 'QIDMEMBACK', 'Redis back: the prior returns')]),
+                            name + '-back')
+            log = b.read_log()
+            self.r.check('sender memory' in log and 'no prior until it recovers' in log,
+                         '%s: the outage is logged' % name, log[-2000:])
+            line = [ln for ln in log.splitlines() if 'QIDMEMBACK' in ln]
+            self.r.check(len(line) == 1 and 'memory=1' in line[0], '%s: after the outage the memory decides again'
+                         % name, line)
+            self.stop(a, name + '-a')
+            self.stop(b, name + '-b')
+        finally:
+            rp.terminate()
+            rp.wait(10)
+
     def run(self, only=None):
         scenarios = [
             ('negotiation', self.negotiation),
@@ -608,6 +729,7 @@ class Suite:
             ('loglevel', self.log_level),
             ('sigterm', self.graceful_stop),
             ('maxsize', self.max_message_size),
+            ('memory-redis', self.memory_shared_redis),
         ]
         for name, fn in scenarios:
             if only and name not in only:
