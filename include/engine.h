@@ -54,6 +54,15 @@ void engine_free(struct engine *e);
  * the bytes back (the milter) may simply stop feeding once
  * engine_size() > max_message_size and accept the message. */
 int engine_feed(struct engine *e, const char *data, size_t len);
+/*
+ * Optional, once the top-level header is known (the milter's end of
+ * header): start the sender memory's lookup for this source now, with the
+ * first From: and X-Mailer: (or User-Agent:) values (NULL when absent), so
+ * that a remote store answers while the body arrives.  engine_finish() uses
+ * the answer when the keys it builds from the message are the same, else
+ * looks up again; an unused answer is dropped by engine_free().
+ */
+void engine_prefetch_memory(struct engine *e, const char *from, const char *mailer);
 int engine_finish(struct engine *e);
 const struct edit_list *engine_edits(const struct engine *e);
 const struct report *engine_report(const struct engine *e);

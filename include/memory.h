@@ -169,6 +169,18 @@ void memory_shutdown(void);	/* closes every shared store (at exit) */
 
 size_t memory_lookup(struct memory *m, const struct memory_conf *mc, const struct memory_keys *k,
 		     struct memory_prior *out);
+/*
+ * The same lookup in two halves: memory_lookup_begin sends the request where
+ * the store is remote (Redis) and returns at once; memory_lookup_end reads
+ * the answer into out (as memory_lookup; the keys must be the ones begun
+ * with).  Every begun lookup is ended or cancelled exactly once.  A store
+ * that answers locally (LMDB) does all the work in memory_lookup_end.
+ */
+struct memory_fetch;
+struct memory_fetch *memory_lookup_begin(struct memory *m, const struct memory_keys *k);
+size_t memory_lookup_end(struct memory *m, struct memory_fetch *f, const struct memory_conf *mc,
+			 const struct memory_keys *k, struct memory_prior *out);
+void memory_lookup_cancel(struct memory *m, struct memory_fetch *f);
 /* Queue one observation for every key; never blocks. */
 void memory_learn(struct memory *m, const struct memory_conf *mc, const struct memory_keys *k,
 		  const char *const *charsets, size_t ncharsets);

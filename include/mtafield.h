@@ -42,4 +42,19 @@ void mtafield_received_id(const char *value, char *id, size_t cap);
  * logger sanitizes what it prints). */
 void mtafield_message_id(const char *value, char *id, size_t cap);
 
+/*
+ * The first From:, X-Mailer: and User-Agent: values of a message, kept as
+ * the engine will read them (wire form, after the colon, without the final
+ * CRLF): the sender memory's keys, for its lookup begun at end of header.
+ */
+struct mtafield_source {
+	char *from, *x_mailer, *user_agent;	/* malloc'd, NULL until seen */
+};
+/* Keep field (wire form, "name:" value CRLF, as mtafield_to_wire wrote it)
+ * when it is the first of its name that counts. */
+void mtafield_source_keep(struct mtafield_source *src, const char *name, const struct buf *field);
+/* X-Mailer:, else User-Agent: (the engine's order), or NULL. */
+const char *mtafield_source_mailer(const struct mtafield_source *src);
+void mtafield_source_free(struct mtafield_source *src);
+
 #endif

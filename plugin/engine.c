@@ -49,6 +49,8 @@ struct engine {
 	enum engine_memory memory_use;
 	struct memory *memory;
 	struct memory_keys mkeys;
+	struct memory_fetch *fetch;	/* begun by engine_prefetch_memory, or NULL */
+	struct memory_keys fetch_keys;	/* the keys it was begun with */
 	struct memory_prior mpriors[MEMORY_PRIORS];
 	struct detect_prior dpriors[MEMORY_PRIORS];
 	size_t npriors;
@@ -201,6 +203,7 @@ void engine_free(struct engine *e)
 	}
 	free(e->analysis);
 	tnef_reader_free(e->tnef);
+	memory_lookup_cancel(e->memory, e->fetch);
 	edit_list_free(&e->edits);
 	report_free(&e->report);
 	charset_conv_free(e->cv);
@@ -268,31 +271,66 @@ static void sender_tld(const struct engine *e, char *dst, size_t cap)
 	ascii_lower_copy(dst, cap, dot, n);
 }
 
-/* The sender memory's priors for this message's source, into e->dpriors. */
-static void memory_read(struct engine *e)
+/* The memory keys of this message's source: the SMTP source, and the From:
+ * and X-Mailer:/User-Agent: values (either may be NULL). */
+static void memory_keys_of(const struct engine *e, const char *from, size_t from_len, const char *mailer,
+			   size_t mailer_len, struct memory_keys *k)
 {
 	struct memory_source ms;
-	const struct mime_header *h;
+
+	memset(&ms, 0, sizeof(ms));
+	ms.client_addr = e->client_addr;
+	ms.helo = e->helo;
+	ms.env_sender = e->env_sender;
+	ms.from = from;
+	ms.from_len = from_len;
+	ms.mailer = mailer;
+	ms.mailer_len = mailer_len;
+	memory_keys_build(k, e->conf->memory.prefix, &ms);
+}
+
+static bool same_keys(const struct memory_keys *a, const struct memory_keys *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->key[i], b->key[i]) != 0)
+			return false;
+	return true;
+}
+
+void engine_prefetch_memory(struct engine *e, const char *from, const char *mailer)
+{
+	if (e->fetch != NULL || e->memory_use == ENGINE_MEMORY_OFF ||
+	    (e->memory = memory_shared(&e->conf->memory, e->conf->spool_dir)) == NULL)
+		return;
+	memory_keys_of(e, from, from != NULL ? strlen(from) : 0, mailer, mailer != NULL ? strlen(mailer) : 0,
+		       &e->fetch_keys);
+	e->fetch = memory_lookup_begin(e->memory, &e->fetch_keys);
+}
+
+/* The sender memory's priors for this message's source, into e->dpriors:
+ * the prefetched answer when its keys are this message's, else a lookup. */
+static void memory_read(struct engine *e)
+{
+	const struct mime_header *from, *mailer;
 	size_t n;
 
 	if (e->memory_use == ENGINE_MEMORY_OFF ||
 	    (e->memory = memory_shared(&e->conf->memory, e->conf->spool_dir)) == NULL)
 		return;
-	memset(&ms, 0, sizeof(ms));
-	ms.client_addr = e->client_addr;
-	ms.helo = e->helo;
-	ms.env_sender = e->env_sender;
-	if ((h = mime_part_header(e->msg, 0, "From", 0)) != NULL) {
-		ms.from = h->value;
-		ms.from_len = h->value_len;
+	from = mime_part_header(e->msg, 0, "From", 0);
+	if ((mailer = mime_part_header(e->msg, 0, "X-Mailer", 0)) == NULL)
+		mailer = mime_part_header(e->msg, 0, "User-Agent", 0);
+	memory_keys_of(e, from ? from->value : NULL, from ? from->value_len : 0, mailer ? mailer->value : NULL,
+		       mailer ? mailer->value_len : 0, &e->mkeys);
+	if (e->fetch != NULL && same_keys(&e->fetch_keys, &e->mkeys)) {
+		n = memory_lookup_end(e->memory, e->fetch, &e->conf->memory, &e->mkeys, e->mpriors);
+	} else {
+		memory_lookup_cancel(e->memory, e->fetch);
+		n = memory_lookup(e->memory, &e->conf->memory, &e->mkeys, e->mpriors);
 	}
-	if ((h = mime_part_header(e->msg, 0, "X-Mailer", 0)) != NULL ||
-	    (h = mime_part_header(e->msg, 0, "User-Agent", 0)) != NULL) {
-		ms.mailer = h->value;
-		ms.mailer_len = h->value_len;
-	}
-	memory_keys_build(&e->mkeys, e->conf->memory.prefix, &ms);
-	n = memory_lookup(e->memory, &e->conf->memory, &e->mkeys, e->mpriors);
+	e->fetch = NULL;
 	for (size_t i = 0; i < n; i++) {
 		const struct charset_info *cs = charset_lookup(e->mpriors[i].charset);
 

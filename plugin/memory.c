@@ -766,22 +766,71 @@ memory_shutdown(void)
 	pthread_mutex_unlock(&shared_lock);
 }
 
+/* The priors from the stored texts of k's keys. */
+static size_t
+priors_of(const struct memory_conf *mc, const struct memory_keys *k, char (*v)[MEMORY_VALUE_MAX],
+	  const size_t *lens, const bool *found, struct memory_prior *out)
+{
+	struct memory_record recs[MEMORY_KEYS];
+	const struct memory_record *rp[MEMORY_KEYS];
+
+	for (size_t i = 0; i < k->n; i++)
+		rp[i] = found[i] && memory_record_parse(v[i], lens[i], &recs[i]) ? &recs[i] : NULL;
+	return memory_priors_from(rp, k->n, (uint32_t)time(NULL), mc, out);
+}
+
 size_t
 memory_lookup(struct memory *m, const struct memory_conf *mc, const struct memory_keys *k,
 	      struct memory_prior *out)
 {
 	char v[MEMORY_KEYS][MEMORY_VALUE_MAX];
-	struct memory_record recs[MEMORY_KEYS];
-	const struct memory_record *rp[MEMORY_KEYS];
+	size_t lens[MEMORY_KEYS];
+	bool found[MEMORY_KEYS] = { false };
+
+	if (m == NULL || k->n == 0 || m->ops->get_many(m->b, k, v, lens, found) != 0)
+		return 0;
+	return priors_of(mc, k, v, lens, found, out);
+}
+
+/* A begun lookup: the backend's handle, or none (the lookup is done at the end). */
+struct memory_fetch {
+	void *h;
+};
+
+struct memory_fetch *
+memory_lookup_begin(struct memory *m, const struct memory_keys *k)
+{
+	struct memory_fetch *f = xcalloc(1, sizeof(*f));
+
+	if (m != NULL && k->n > 0 && m->ops->get_begin != NULL)
+		f->h = m->ops->get_begin(m->b, k);
+	return f;
+}
+
+size_t
+memory_lookup_end(struct memory *m, struct memory_fetch *f, const struct memory_conf *mc,
+		  const struct memory_keys *k, struct memory_prior *out)
+{
+	char v[MEMORY_KEYS][MEMORY_VALUE_MAX];
 	size_t lens[MEMORY_KEYS], n = 0;
 	bool found[MEMORY_KEYS] = { false };
 
-	if (m != NULL && k->n > 0 && m->ops->get_many(m->b, k, v, lens, found) == 0) {
-		for (size_t i = 0; i < k->n; i++)
-			rp[i] = found[i] && memory_record_parse(v[i], lens[i], &recs[i]) ? &recs[i] : NULL;
-		n = memory_priors_from(rp, k->n, (uint32_t)time(NULL), mc, out);
-	}
+	if (f->h == NULL)
+		n = memory_lookup(m, mc, k, out);	/* local store, or the send failed */
+	else if (m->ops->get_end(m->b, f->h, k, v, lens, found) == 0)
+		n = priors_of(mc, k, v, lens, found, out);
+	free(f);
 	return n;
+}
+
+void
+memory_lookup_cancel(struct memory *m, struct memory_fetch *f)
+{
+	if (f == NULL)
+		return;
+	if (f->h != NULL)
+		m->ops->get_cancel(m->b, f->h);
+	free(f);
 }
 
 void

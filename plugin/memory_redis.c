@@ -141,24 +141,50 @@ pool_give(struct redis_store *s, redisContext *c)
 		redisFree(c);
 }
 
-static int
-redis_get_many(void *b, const struct memory_keys *k, char (*vals)[MEMORY_VALUE_MAX], size_t *lens,
-	       bool *found)
+/*
+ * A lookup is one MGET on a pooled connection.  redis_get_begin writes it
+ * and returns the connection as the handle; redis_get_end reads the reply
+ * (with the connection's MemoryTimeout) and gives the connection back to
+ * the pool, so the round trip runs while the message's body is still
+ * arriving.  Failures drop the connection and mark Redis down.
+ */
+static void *
+redis_get_begin(void *b, const struct memory_keys *k)
 {
 	struct redis_store *s = b;
 	const char *argv[MEMORY_KEYS + 1] = { "MGET" };
 	size_t argl[MEMORY_KEYS + 1] = { 4 };
 	redisContext *c = pool_take(s);
-	redisReply *r;
+	int done = 0;
 
 	if (c == NULL)
-		return -1;
+		return NULL;
 	for (size_t i = 0; i < k->n; i++) {
 		argv[i + 1] = k->key[i];
 		argl[i + 1] = strlen(k->key[i]);
 	}
-	r = redisCommandArgv(c, (int)k->n + 1, argv, argl);
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != k->n) {
+	if (redisAppendCommandArgv(c, (int)k->n + 1, argv, argl) != REDIS_OK)
+		goto fail;
+	while (!done)
+		if (redisBufferWrite(c, &done) != REDIS_OK)
+			goto fail;
+	return c;
+fail:
+	mark_down(s, c, "MGET");
+	redisFree(c);
+	return NULL;
+}
+
+static int
+redis_get_end(void *b, void *h, const struct memory_keys *k, char (*vals)[MEMORY_VALUE_MAX], size_t *lens,
+	      bool *found)
+{
+	struct redis_store *s = b;
+	redisContext *c = h;
+	redisReply *r = NULL;
+
+	if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL || r->type != REDIS_REPLY_ARRAY ||
+	    r->elements != k->n) {
 		mark_down(s, c, "MGET");
 		if (r != NULL)
 			freeReplyObject(r);
@@ -177,6 +203,23 @@ redis_get_many(void *b, const struct memory_keys *k, char (*vals)[MEMORY_VALUE_M
 	freeReplyObject(r);
 	pool_give(s, c);
 	return 0;
+}
+
+/* An unread reply would answer the connection's next request: drop it. */
+static void
+redis_get_cancel(void *b, void *h)
+{
+	(void)b;
+	redisFree(h);
+}
+
+static int
+redis_get_many(void *b, const struct memory_keys *k, char (*vals)[MEMORY_VALUE_MAX], size_t *lens,
+	       bool *found)
+{
+	void *h = redis_get_begin(b, k);
+
+	return h != NULL ? redis_get_end(b, h, k, vals, lens, found) : -1;
 }
 
 /* A command on the worker's connection (connected on demand); NULL on failure
@@ -461,5 +504,6 @@ redis_count(void *b)
 }
 
 const struct memory_store_ops memory_redis_ops = {
-	"Redis", redis_get_many, redis_learn, redis_list, redis_forget, redis_count, redis_close,
+	"Redis", redis_get_many, redis_get_begin, redis_get_end, redis_get_cancel, redis_learn, redis_list,
+	redis_forget, redis_count, redis_close,
 };

@@ -25,6 +25,14 @@ struct memory_store_ops {
 	/* found[i] set and vals[i] filled for keys present; 0, or -1 on failure */
 	int (*get_many)(void *b, const struct memory_keys *k, char (*vals)[MEMORY_VALUE_MAX],
 			size_t *lens, bool *found);
+	/* Optional: get_many in two halves, so that the round trip to a remote
+	 * store overlaps the rest of the message.  get_begin sends the request
+	 * and returns its handle (NULL on failure); get_end reads the answer
+	 * (as get_many) and releases the handle; get_cancel releases it unread. */
+	void *(*get_begin)(void *b, const struct memory_keys *k);
+	int (*get_end)(void *b, void *h, const struct memory_keys *k, char (*vals)[MEMORY_VALUE_MAX],
+		       size_t *lens, bool *found);
+	void (*get_cancel)(void *b, void *h);
 	int (*learn)(void *b, const struct memory_learn_item *it);
 	int (*list)(void *b, memory_list_fn *fn, void *arg, uint32_t now, unsigned ttl);
 	int (*forget)(void *b, const char *key);

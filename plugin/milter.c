@@ -53,6 +53,7 @@ struct message {
 	bool received_seen;	/* the first Received: field went by */
 	char received_id[32];	/* its "id" token: the MTA's queue id, or "" */
 	char message_id[128];	/* the Message-ID field's value, or "" */
+	struct mtafield_source source;	/* for the memory lookup begun at end of header */
 };
 
 struct session {
@@ -87,6 +88,7 @@ static void message_free(struct session *s)
 	if (m->engine != NULL)
 		engine_free(m->engine);
 	runtime_conf_release(m->cref);
+	mtafield_source_free(&m->source);
 	free(m);
 	s->msg = NULL;
 	runtime_flight_leave();
@@ -356,10 +358,12 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 	}
 	if (s->msg->message_id[0] == '\0' && ascii_strcasecmp(name, "message-id") == 0)
 		mtafield_message_id(value, s->msg->message_id, sizeof(s->msg->message_id));
-	if (mtafield_to_wire(&s->field, name, value, s->leadspc) == -1)
+	if (mtafield_to_wire(&s->field, name, value, s->leadspc) == -1) {
 		message_fail(s->msg, "header", "field too long");
-	else
+	} else {
+		mtafield_source_keep(&s->msg->source, name, &s->field);
 		feed(s->msg, s->field.data, s->field.len);
+	}
 	if (!s->msg->failed && too_big(s->msg))
 		return accept_too_big(ctx, s);
 	return step_reply(s, SMFIP_NR_HDR);
@@ -377,8 +381,12 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 {
 	struct session *s = session_get(ctx);
 
-	if (s->msg != NULL)
+	if (s->msg != NULL) {
 		end_header(s->msg);
+		if (!s->msg->failed)
+			engine_prefetch_memory(s->msg->engine, s->msg->source.from,
+					       mtafield_source_mailer(&s->msg->source));
+	}
 	return step_reply(s, SMFIP_NR_EOH);
 }
 

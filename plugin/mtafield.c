@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "mtafield.h"
+#include "util.h"
 
 int mtafield_to_wire(struct buf *f, const char *name, const char *value, bool leadspc)
 {
@@ -79,4 +80,28 @@ void mtafield_message_id(const char *v, char *id, size_t cap)
 		if (!isspace((unsigned char)*v))
 			id[k++] = *v;
 	id[k] = '\0';
+}
+
+void mtafield_source_keep(struct mtafield_source *src, const char *name, const struct buf *field)
+{
+	size_t skip = strlen(name) + 1;
+	char **slot = ascii_strcasecmp(name, "from") == 0 ? &src->from :
+	    ascii_strcasecmp(name, "x-mailer") == 0 ? &src->x_mailer :
+	    ascii_strcasecmp(name, "user-agent") == 0 ? &src->user_agent : NULL;
+
+	if (slot != NULL && *slot == NULL && field->len >= skip + 2)
+		*slot = xstrndup(field->data + skip, field->len - skip - 2);
+}
+
+const char *mtafield_source_mailer(const struct mtafield_source *src)
+{
+	return src->x_mailer != NULL ? src->x_mailer : src->user_agent;
+}
+
+void mtafield_source_free(struct mtafield_source *src)
+{
+	free(src->from);
+	free(src->x_mailer);
+	free(src->user_agent);
+	src->from = src->x_mailer = src->user_agent = NULL;
 }

@@ -1,8 +1,9 @@
 /*
  * check_mtafield.c -- unit tests for mtafield.h: header fields from
  * libmilter's form (LF between folded lines, leading space kept or not) to
- * the wire form and back, and the log key taken from Received: and
- * Message-ID: values as Postfix and Sendmail write them.
+ * the wire form and back, the log key taken from Received: and
+ * Message-ID: values as Postfix and Sendmail write them, and the source
+ * fields kept for the sender memory's early lookup.
  */
 #include "config.h"
 
@@ -112,6 +113,33 @@ START_TEST(test_message_id_loses_white_space_and_is_cut)
 }
 END_TEST
 
+START_TEST(test_source_keeps_the_first_of_each_field_as_the_engine_reads_it)
+{
+	struct mtafield_source src = { NULL, NULL, NULL };
+	struct buf f;
+
+	buf_init(&f, 4096);
+	ck_assert_int_eq(mtafield_to_wire(&f, "FROM", " A <a@firma.example>\n\t(x)", true), 0);
+	mtafield_source_keep(&src, "FROM", &f);
+	ck_assert_int_eq(mtafield_to_wire(&f, "From", " second@else.example", true), 0);
+	mtafield_source_keep(&src, "From", &f);
+	/* the value after the colon, CRLF folding kept, no final line end */
+	ck_assert_str_eq(src.from, " A <a@firma.example>\r\n\t(x)");
+	ck_assert_ptr_null(mtafield_source_mailer(&src));
+	ck_assert_int_eq(mtafield_to_wire(&f, "User-Agent", " Agent/1", true), 0);
+	mtafield_source_keep(&src, "User-Agent", &f);
+	ck_assert_str_eq(mtafield_source_mailer(&src), " Agent/1");
+	ck_assert_int_eq(mtafield_to_wire(&f, "X-Mailer", "Mailer 2", false), 0);
+	mtafield_source_keep(&src, "X-Mailer", &f);
+	ck_assert_str_eq(mtafield_source_mailer(&src), " Mailer 2");	/* X-Mailer first, as the engine */
+	ck_assert_int_eq(mtafield_to_wire(&f, "Subject", " s", true), 0);
+	mtafield_source_keep(&src, "Subject", &f);
+	mtafield_source_free(&src);
+	ck_assert_ptr_null(src.from);
+	buf_free(&f);
+}
+END_TEST
+
 static Suite *mtafield_suite(void)
 {
 	Suite *s = suite_create("mtafield");
@@ -125,6 +153,7 @@ static Suite *mtafield_suite(void)
 	tcase_add_test(tc, test_received_id_only_after_the_word_id);
 	tcase_add_test(tc, test_received_id_is_cut_to_the_buffer);
 	tcase_add_test(tc, test_message_id_loses_white_space_and_is_cut);
+	tcase_add_test(tc, test_source_keeps_the_first_of_each_field_as_the_engine_reads_it);
 	suite_add_tcase(s, tc);
 	return s;
 }
