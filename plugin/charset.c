@@ -323,18 +323,36 @@ static void keys_make(void)
 		(void)label_key(aliases[i].label, strlen(aliases[i].label), alias_keys[i], LABEL_MAX);
 }
 
+/* The alias row whose key is key, or NULL. */
+static const struct alias *alias_row(const char *key)
+{
+	size_t i;
+
+	pthread_once(&keys_once, keys_make);
+	for (i = 0; i < ARRAY_LEN(aliases); i++)
+		if (strcmp(key, alias_keys[i]) == 0)
+			return &aliases[i];
+	return NULL;
+}
+
 static const struct charset_info *lookup_key(const char *key)
 {
+	const struct alias *a;
 	size_t i;
 
 	pthread_once(&keys_once, keys_make);
 	for (i = 0; i < N_CHARSETS; i++)
 		if (strcmp(key, charset_keys[i]) == 0)
 			return &charsets[i];
-	for (i = 0; i < ARRAY_LEN(aliases); i++)
-		if (strcmp(key, alias_keys[i]) == 0)
-			return cs_named(aliases[i].mime_name);
-	return NULL;
+	return (a = alias_row(key)) != NULL ? cs_named(a->mime_name) : NULL;
+}
+
+/* The label without white space and quotes (*label, *len become that span)
+ * reduced to its key; false when nothing is left or it is too long. */
+static bool trimmed_key(const char **label, size_t *len, char key[LABEL_MAX])
+{
+	label_trim(label, len);
+	return *len > 0 && *len < LABEL_MAX && label_key(*label, *len, key, LABEL_MAX) && key[0] != '\0';
 }
 
 /* "1252", "cp1252", "windows1252", "win1252", "ms932", "ibm850", "dos850"
@@ -368,10 +386,7 @@ const struct charset_info *charset_lookup_n(const char *label, size_t len)
 	char key[LABEL_MAX];
 	const struct charset_info *cs;
 
-	if (label == NULL)
-		return NULL;
-	label_trim(&label, &len);
-	if (len == 0 || len >= LABEL_MAX || !label_key(label, len, key, sizeof(key)) || key[0] == '\0')
+	if (label == NULL || !trimmed_key(&label, &len, key))
 		return NULL;
 	if ((cs = lookup_key(key)) != NULL || (cs = lookup_codepage_key(key)) != NULL)
 		return cs;
@@ -380,18 +395,6 @@ const struct charset_info *charset_lookup_n(const char *label, size_t len)
 		if ((cs = lookup_key(key + 1)) != NULL || (cs = lookup_codepage_key(key + 1)) != NULL)
 			return cs;
 	}
-	return NULL;
-}
-
-/* Step 2 of charset_label_nonstandard: the alias row whose key is key. */
-static const struct alias *alias_row(const char *key)
-{
-	size_t i;
-
-	pthread_once(&keys_once, keys_make);
-	for (i = 0; i < ARRAY_LEN(aliases); i++)
-		if (strcmp(key, alias_keys[i]) == 0)
-			return &aliases[i];
 	return NULL;
 }
 
@@ -404,8 +407,7 @@ bool charset_label_nonstandard(const char *label)
 	if (label == NULL)
 		return false;
 	len = strlen(label);
-	label_trim(&label, &len);
-	if (len == 0 || len >= LABEL_MAX || !label_key(label, len, key, sizeof(key)) || key[0] == '\0')
+	if (!trimmed_key(&label, &len, key))
 		return false;
 	for (i = 0; i < N_CHARSETS; i++)	/* the MIME name itself, any case */
 		if (strlen(charsets[i].mime_name) == len && ascii_strncasecmp(label, charsets[i].mime_name, len) == 0)
@@ -1005,8 +1007,7 @@ bool charset_label_means_superset(const char *label, const struct charset_info *
 	if (label == NULL || cs == NULL || strcmp(cs->iconv_name, "CP949") != 0)
 		return false;
 	len = strlen(label);
-	label_trim(&label, &len);
-	if (len >= LABEL_MAX || !label_key(label, len, key, sizeof(key)))
+	if (!trimmed_key(&label, &len, key))
 		return false;
 	for (i = 0; i < ARRAY_LEN(ms_korean); i++)
 		if (key_is(key, ms_korean[i]))
