@@ -46,8 +46,9 @@
  * and "nothing learned"; each kind of failure is logged at most once per
  * MEMORY_LOG_INTERVAL seconds.  Learning is queued (bounded, dropped when
  * full) to one worker thread per store, so writes never run on a message's
- * path; Redis reads wait at most timeout_ms, and after a failure the store
- * is not asked again for MEMORY_RETRY_SEC seconds.  Nothing here ever asks
+ * path (Redis gets them in batches); Redis reads wait at most timeout_ms,
+ * and after a failure the store is not asked again for MEMORY_RETRY_SEC
+ * seconds; what Redis answered is reused for cache_ms (memory_cache.h).  Nothing here ever asks
  * for a tempfail.
  *
  * Threads and processes: a struct memory is shared by all threads; stores
@@ -79,6 +80,8 @@ enum memory_backend_kind { MEMORY_NONE, MEMORY_LMDB, MEMORY_REDIS };
 #define MEMORY_LOG_INTERVAL	300
 #define MEMORY_RETRY_SEC	10
 #define MEMORY_QUEUE_MAX	1024	/* learn requests waiting for the worker */
+#define MEMORY_BATCH_MAX	32	/* learn requests sent to Redis at once */
+#define MEMORY_BATCH_LINGER_MS	50	/* longest wait for a batch to fill */
 #define MEMORY_PRIORS		4
 
 /* Settings (rows of conf_keys[] in conf.c).  Plain data, owned by struct conf. */
@@ -92,6 +95,7 @@ struct memory_conf {
 	unsigned max_keys;
 	size_t map_size;	/* LMDB map, bytes */
 	unsigned timeout_ms;	/* Redis connect and read timeout */
+	unsigned cache_ms;	/* Redis answers reused this long (0: never) */
 	unsigned min_count;	/* least decayed count a prior needs */
 };
 

@@ -618,6 +618,13 @@ static bool set_memory_timeout(struct conf *c, const char *v, const char *origin
 	return set_count(&c->memory.timeout_ms, "MemoryTimeout", 1, 5000, v, err, errlen);
 }
 
+static bool set_memory_cache_time(struct conf *c, const char *v, const char *origin,
+				  char *err, size_t errlen)
+{
+	(void)origin;
+	return set_count(&c->memory.cache_ms, "MemoryCacheTime", 0, 60000, v, err, errlen);
+}
+
 static bool set_memory_min_count(struct conf *c, const char *v, const char *origin,
 				 char *err, size_t errlen)
 {
@@ -856,6 +863,10 @@ const struct conf_key_info conf_keys[] = {
 	  "Longest wait for Redis when connecting or reading (1 to 5000); after a failure Redis is "
 	  "not asked again for 10 seconds.  Updates are queued to a thread of their own and never "
 	  "wait.", set_memory_timeout },
+	{ "MemoryCacheTime", "2000", false, CONF_SEC_MEMORY, "MILLISECONDS", NULL,
+	  "How long each process reuses what Redis answered for a source (0 to 60000; 0: ask Redis "
+	  "for every message).  This host's own updates show at once; another host's show after at "
+	  "most this long.  LMDB is read in place and not cached.", set_memory_cache_time },
 	{ "MemoryMinCount", "3", false, CONF_SEC_MEMORY, "COUNT", NULL,
 	  "Confident detections (after decay) that a source needs before its charset is used (1 to "
 	  "1000).", set_memory_min_count },

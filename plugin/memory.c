@@ -32,6 +32,7 @@ memory_conf_defaults(struct memory_conf *mc)
 	mc->max_keys = 100000;
 	mc->map_size = 64u << 20;
 	mc->timeout_ms = 20;
+	mc->cache_ms = 2000;
 	mc->min_count = 3;
 }
 
@@ -605,15 +606,37 @@ struct memory {
 	struct memory_learn_item *queue;	/* ring of QUEUE_CAP */
 	size_t head, len;
 	bool busy, stop;
+	unsigned flushing;			/* memory_flush callers waiting */
 	unsigned long dropped;
+	struct memory_learn_item *batch;	/* MEMORY_BATCH_MAX, the worker's */
 	pthread_t worker;
 };
+
+/* A store that takes batches pays its round trips once per batch: after the
+ * first request, let more gather for up to MEMORY_BATCH_LINGER_MS (a learned
+ * count shows that much later, nothing waits on it) unless told to hurry. */
+static void
+linger(struct memory *m)
+{
+	struct timespec until;
+
+	if (m->ops->learn_many == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += MEMORY_BATCH_LINGER_MS * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	while (m->len < MEMORY_BATCH_MAX && !m->stop && m->flushing == 0)
+		if (pthread_cond_timedwait(&m->wake, &m->lock, &until) != 0)
+			break;
+}
 
 static void *
 worker_main(void *arg)
 {
 	struct memory *m = arg;
-	struct memory_learn_item it;
+	size_t n;
+	int rc;
 
 	pthread_mutex_lock(&m->lock);
 	for (;;) {
@@ -623,12 +646,20 @@ worker_main(void *arg)
 		}
 		if (m->len == 0)
 			break;
-		it = m->queue[m->head];
-		m->head = (m->head + 1) % QUEUE_CAP;
-		m->len--;
+		linger(m);
+		for (n = 0; n < MEMORY_BATCH_MAX && m->len > 0; n++) {
+			m->batch[n] = m->queue[m->head];
+			m->head = (m->head + 1) % QUEUE_CAP;
+			m->len--;
+		}
 		m->busy = true;
 		pthread_mutex_unlock(&m->lock);
-		if (m->ops->learn(m->b, &it) < 0)
+		rc = 0;
+		if (m->ops->learn_many != NULL)
+			rc = m->ops->learn_many(m->b, m->batch, n);
+		for (size_t i = 0; m->ops->learn_many == NULL && i < n && rc == 0; i++)
+			rc = m->ops->learn(m->b, &m->batch[i]);
+		if (rc < 0)
 			memory_log_failure("write", "%s store %s: update failed", m->ops->name, m->place);
 		pthread_mutex_lock(&m->lock);
 		m->busy = false;
@@ -671,12 +702,14 @@ memory_open(const struct memory_conf *mc, const char *spool_dir, char *err, size
 	m->b = b;
 	snprintf(m->place, sizeof(m->place), "%s", place);
 	m->queue = xcalloc(QUEUE_CAP, sizeof(*m->queue));
+	m->batch = xcalloc(MEMORY_BATCH_MAX, sizeof(*m->batch));
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->wake, NULL);
 	pthread_cond_init(&m->idle, NULL);
 	if (pthread_create(&m->worker, NULL, worker_main, m) != 0) {
 		m->ops->close(m->b);
 		free(m->queue);
+		free(m->batch);
 		free(m);
 		snprintf(err, errlen, "cannot start the memory worker thread");
 		return NULL;
@@ -699,6 +732,7 @@ memory_close(struct memory *m)
 	pthread_cond_destroy(&m->wake);
 	pthread_cond_destroy(&m->idle);
 	free(m->queue);
+	free(m->batch);
 	free(m);
 }
 
@@ -706,8 +740,11 @@ void
 memory_flush(struct memory *m)
 {
 	pthread_mutex_lock(&m->lock);
+	m->flushing++;
+	pthread_cond_signal(&m->wake);	/* a lingering worker sends what it has */
 	while (m->len > 0 || m->busy)
 		pthread_cond_wait(&m->idle, &m->lock);
+	m->flushing--;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -857,7 +894,8 @@ memory_learn(struct memory *m, const struct memory_conf *mc, const struct memory
 	it->half_life = mc->half_life;
 	it->max_keys = mc->max_keys;
 	m->len++;
-	pthread_cond_signal(&m->wake);
+	if (m->len == 1 || m->len == MEMORY_BATCH_MAX)	/* the worker waits for one, or lingers */
+		pthread_cond_signal(&m->wake);
 	pthread_mutex_unlock(&m->lock);
 }
 

@@ -510,5 +510,5 @@ lmdb_count(void *b)
 }
 
 const struct memory_store_ops memory_lmdb_ops = {
-	"LMDB", lmdb_get_many, NULL, NULL, NULL, lmdb_learn, lmdb_list, lmdb_forget, lmdb_count, lmdb_close,
+	"LMDB", lmdb_get_many, NULL, NULL, NULL, lmdb_learn, NULL, lmdb_list, lmdb_forget, lmdb_count, lmdb_close,
 };

@@ -10,14 +10,18 @@
  * members (ZRANDMEMBER, Redis >= 6.2) -- a flood of new sources then churns
  * among its own keys; established ones stay.
  *
- * Reads run on the message's thread: one MGET on a pooled connection whose
- * connect and read timeouts are MemoryTimeout.  Any failure closes that
- * connection and marks Redis down for MEMORY_RETRY_SEC, during which lookups
- * return at once with no prior, so an unreachable Redis costs one timeout
- * per interval, not one per message.  Writes run on the worker thread on a
- * connection of its own: per message one MGET of its keys, a ZCARD when a
- * key is new, then every SET and ZADD in one pipelined round trip.  Two hosts updating one key at once may lose one
- * update (GET then SET): the memory is a statistic.
+ * Reads run on the message's thread: answered from the process's cache of
+ * recent answers (memory_cache.h, MemoryCacheTime) when it holds every key,
+ * else one MGET on a pooled connection whose connect and read timeouts are
+ * MemoryTimeout.  Any failure closes that connection and marks Redis down
+ * for MEMORY_RETRY_SEC, during which lookups the cache cannot answer return
+ * at once with no prior, so an unreachable Redis costs one timeout per
+ * interval, not one per message.  Writes run on the worker thread on a
+ * connection of its own, in batches of up to MEMORY_BATCH_MAX messages: one
+ * MGET of the batch's distinct keys, a ZCARD when a key is new, then every
+ * SET and ZADD in one pipelined round trip; what is written goes to the
+ * cache.  Two hosts updating one key at once may lose one update (GET then
+ * SET): the memory is a statistic.
  */
 #include "config.h"
 
@@ -31,11 +35,21 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "memory_cache.h"
 #include "memory_store.h"
 #include "util.h"
 
 #define POOL_MAX		16
 #define MEMORY_EVICT_SAMPLE	16
+
+/* One key of a batch: its record as read, then as updated by the batch's items. */
+struct batch_key {
+	const char *key;
+	struct memory_record rec;
+	bool fresh, write;
+	uint32_t now;
+	unsigned ttl;
+};
 
 struct redis_store {
 	char host[256];
@@ -49,6 +63,8 @@ struct redis_store {
 	atomic_long down_until;
 	redisContext *wctx;		/* the worker's (and -M's), under wlock */
 	pthread_mutex_t wlock;
+	struct batch_key *batch;	/* MEMORY_BATCH_MAX * MEMORY_KEYS, under wlock */
+	struct memory_cache *cache;	/* recent answers; NULL when MemoryCacheTime is 0 */
 };
 
 static redisContext *
@@ -97,6 +113,8 @@ memory_redis_open(const struct memory_conf *mc, char *err, size_t errlen)
 	s->tv.tv_usec = (suseconds_t)(mc->timeout_ms % 1000) * 1000;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->wlock, NULL);
+	s->batch = xcalloc(MEMORY_BATCH_MAX * MEMORY_KEYS, sizeof(*s->batch));
+	s->cache = memory_cache_new(mc->cache_ms);
 	return s;
 }
 
@@ -111,6 +129,8 @@ redis_close(void *b)
 		redisFree(s->wctx);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->wlock);
+	memory_cache_free(s->cache);
+	free(s->batch);
 	free(s);
 }
 
@@ -142,75 +162,109 @@ pool_give(struct redis_store *s, redisContext *c)
 }
 
 /*
- * A lookup is one MGET on a pooled connection.  redis_get_begin writes it
- * and returns the connection as the handle; redis_get_end reads the reply
- * (with the connection's MemoryTimeout) and gives the connection back to
+ * A lookup is answered from the cache when every key is there, else it is
+ * one MGET on a pooled connection.  redis_get_begin writes it and returns
+ * the fetch as the handle; redis_get_end reads the reply (with the
+ * connection's MemoryTimeout), caches it and gives the connection back to
  * the pool, so the round trip runs while the message's body is still
  * arriving.  Failures drop the connection and mark Redis down.
  */
+struct redis_fetch {
+	redisContext *c;	/* NULL: answered from the cache */
+	uint64_t asked;
+	char vals[MEMORY_KEYS][MEMORY_VALUE_MAX];
+	size_t lens[MEMORY_KEYS];
+	bool found[MEMORY_KEYS];
+};
+
 static void *
 redis_get_begin(void *b, const struct memory_keys *k)
 {
 	struct redis_store *s = b;
 	const char *argv[MEMORY_KEYS + 1] = { "MGET" };
 	size_t argl[MEMORY_KEYS + 1] = { 4 };
-	redisContext *c = pool_take(s);
+	struct redis_fetch *f = xcalloc(1, sizeof(*f));
 	int done = 0;
 
-	if (c == NULL)
+	f->asked = memory_cache_now();
+	if (memory_cache_get(s->cache, k, f->asked, f->vals, f->lens, f->found))
+		return f;
+	if ((f->c = pool_take(s)) == NULL) {
+		free(f);
 		return NULL;
+	}
 	for (size_t i = 0; i < k->n; i++) {
 		argv[i + 1] = k->key[i];
 		argl[i + 1] = strlen(k->key[i]);
 	}
-	if (redisAppendCommandArgv(c, (int)k->n + 1, argv, argl) != REDIS_OK)
+	if (redisAppendCommandArgv(f->c, (int)k->n + 1, argv, argl) != REDIS_OK)
 		goto fail;
 	while (!done)
-		if (redisBufferWrite(c, &done) != REDIS_OK)
+		if (redisBufferWrite(f->c, &done) != REDIS_OK)
 			goto fail;
-	return c;
+	return f;
 fail:
-	mark_down(s, c, "MGET");
-	redisFree(c);
+	mark_down(s, f->c, "MGET");
+	redisFree(f->c);
+	free(f);
 	return NULL;
+}
+
+/* The MGET's reply into f (and the cache); 0, or -1 with the connection dropped. */
+static int
+read_reply(struct redis_store *s, struct redis_fetch *f, const struct memory_keys *k)
+{
+	redisReply *r = NULL;
+
+	if (redisGetReply(f->c, (void **)&r) != REDIS_OK || r == NULL || r->type != REDIS_REPLY_ARRAY ||
+	    r->elements != k->n) {
+		mark_down(s, f->c, "MGET");
+		if (r != NULL)
+			freeReplyObject(r);
+		redisFree(f->c);
+		return -1;
+	}
+	for (size_t i = 0; i < k->n; i++) {
+		const redisReply *e = r->element[i];
+
+		f->found[i] = e->type == REDIS_REPLY_STRING && e->len < MEMORY_VALUE_MAX;
+		f->lens[i] = f->found[i] ? e->len : 0;
+		if (f->found[i])
+			memcpy(f->vals[i], e->str, e->len);
+		memory_cache_put(s->cache, k->key[i], f->vals[i], f->lens[i], f->found[i], f->asked);
+	}
+	freeReplyObject(r);
+	pool_give(s, f->c);
+	return 0;
 }
 
 static int
 redis_get_end(void *b, void *h, const struct memory_keys *k, char (*vals)[MEMORY_VALUE_MAX], size_t *lens,
 	      bool *found)
 {
-	struct redis_store *s = b;
-	redisContext *c = h;
-	redisReply *r = NULL;
+	struct redis_fetch *f = h;
+	int rc = f->c == NULL ? 0 : read_reply(b, f, k);
 
-	if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL || r->type != REDIS_REPLY_ARRAY ||
-	    r->elements != k->n) {
-		mark_down(s, c, "MGET");
-		if (r != NULL)
-			freeReplyObject(r);
-		redisFree(c);
-		return -1;
+	for (size_t i = 0; rc == 0 && i < k->n; i++) {
+		found[i] = f->found[i];
+		lens[i] = f->lens[i];
+		if (found[i])
+			memcpy(vals[i], f->vals[i], f->lens[i]);
 	}
-	for (size_t i = 0; i < k->n; i++) {
-		const redisReply *e = r->element[i];
-
-		found[i] = e->type == REDIS_REPLY_STRING && e->len < MEMORY_VALUE_MAX;
-		if (found[i]) {
-			memcpy(vals[i], e->str, e->len);
-			lens[i] = e->len;
-		}
-	}
-	freeReplyObject(r);
-	pool_give(s, c);
-	return 0;
+	free(f);
+	return rc;
 }
 
 /* An unread reply would answer the connection's next request: drop it. */
 static void
 redis_get_cancel(void *b, void *h)
 {
+	struct redis_fetch *f = h;
+
 	(void)b;
-	redisFree(h);
+	if (f->c != NULL)
+		redisFree(f->c);
+	free(f);
 }
 
 static int
@@ -277,24 +331,42 @@ make_room(struct redis_store *s, const struct memory_learn_item *it)
 	return made;
 }
 
-/* Read every key of an item with one MGET on the worker's connection:
- * recs[i] parsed (zeroed when absent or unparsable), fresh[i] when absent. */
-static int
-read_item(struct redis_store *s, const struct memory_learn_item *it, struct memory_record *recs,
-	  bool *fresh)
+/* The distinct keys of n items into bk (at most MEMORY_BATCH_MAX * MEMORY_KEYS);
+ * their count. */
+static size_t
+batch_keys(const struct memory_learn_item *items, size_t n, struct batch_key *bk)
 {
-	const char *argv[MEMORY_KEYS + 1] = { "MGET" };
-	size_t argl[MEMORY_KEYS + 1] = { 4 };
+	size_t nk = 0, j;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < items[i].keys.n; k++) {
+			for (j = 0; j < nk && strcmp(bk[j].key, items[i].keys.key[k]) != 0; j++)
+				;
+			if (j == nk) {
+				memset(&bk[nk], 0, sizeof(bk[nk]));
+				bk[nk++].key = items[i].keys.key[k];
+			}
+		}
+	return nk;
+}
+
+/* Read every key of a batch with one MGET on the worker's connection: rec
+ * parsed (zeroed when absent or unparsable), fresh when absent. */
+static int
+read_batch(struct redis_store *s, struct batch_key *bk, size_t nk)
+{
+	const char *argv[MEMORY_BATCH_MAX * MEMORY_KEYS + 1] = { "MGET" };
+	size_t argl[MEMORY_BATCH_MAX * MEMORY_KEYS + 1] = { 4 };
 	redisReply *r;
 
 	if (s->wctx == NULL && (s->wctx = connect_one(s)) == NULL)
 		return -1;
-	for (size_t i = 0; i < it->keys.n; i++) {
-		argv[i + 1] = it->keys.key[i];
-		argl[i + 1] = strlen(it->keys.key[i]);
+	for (size_t i = 0; i < nk; i++) {
+		argv[i + 1] = bk[i].key;
+		argl[i + 1] = strlen(bk[i].key);
 	}
-	r = redisCommandArgv(s->wctx, (int)it->keys.n + 1, argv, argl);
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != it->keys.n) {
+	r = redisCommandArgv(s->wctx, (int)nk + 1, argv, argl);
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != nk) {
 		mark_down(s, s->wctx, "MGET");
 		if (r != NULL)
 			freeReplyObject(r);
@@ -302,12 +374,12 @@ read_item(struct redis_store *s, const struct memory_learn_item *it, struct memo
 		s->wctx = NULL;
 		return -1;
 	}
-	for (size_t i = 0; i < it->keys.n; i++) {
+	for (size_t i = 0; i < nk; i++) {
 		const redisReply *e = r->element[i];
 
-		fresh[i] = e->type != REDIS_REPLY_STRING;
-		if (fresh[i] || !memory_record_parse(e->str, e->len, &recs[i]))
-			memset(&recs[i], 0, sizeof(recs[i]));
+		bk[i].fresh = e->type != REDIS_REPLY_STRING;
+		if (bk[i].fresh || !memory_record_parse(e->str, e->len, &bk[i].rec))
+			memset(&bk[i].rec, 0, sizeof(bk[i].rec));
 	}
 	freeReplyObject(r);
 	return 0;
@@ -315,14 +387,14 @@ read_item(struct redis_store *s, const struct memory_learn_item *it, struct memo
 
 /* Which fresh keys the bound admits (evicting where it must). */
 static int
-admit(struct redis_store *s, const struct memory_learn_item *it, const bool *fresh, bool *write)
+admit(struct redis_store *s, const struct memory_learn_item *it, struct batch_key *bk, size_t nk)
 {
 	long long card = -1;
 	redisReply *r;
 
-	for (size_t i = 0; i < it->keys.n; i++) {
-		write[i] = true;
-		if (!fresh[i])
+	for (size_t i = 0; i < nk; i++) {
+		bk[i].write = true;
+		if (!bk[i].fresh)
 			continue;
 		if (card < 0) {
 			if ((r = wcmd(s, "ZCARD %s", s->index)) == NULL)
@@ -335,7 +407,7 @@ admit(struct redis_store *s, const struct memory_learn_item *it, const bool *fre
 
 			if (room < 0)
 				return -1;
-			write[i] = room > 0;	/* else: full of established keys */
+			bk[i].write = room > 0;	/* else: full of established keys */
 		} else {
 			card++;
 		}
@@ -343,28 +415,44 @@ admit(struct redis_store *s, const struct memory_learn_item *it, const bool *fre
 	return 0;
 }
 
-/* One observation for every key: MGET, then SET and ZADD pipelined. */
-static int
-learn_item(struct redis_store *s, const struct memory_learn_item *it)
+/* Each admitted key's record updated by every item that names it, in order. */
+static void
+apply_batch(const struct memory_learn_item *items, size_t n, struct batch_key *bk, size_t nk)
 {
-	struct memory_record recs[MEMORY_KEYS];
-	bool fresh[MEMORY_KEYS], write[MEMORY_KEYS];
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < items[i].keys.n; k++)
+			for (size_t j = 0; j < nk; j++)
+				if (bk[j].write && strcmp(bk[j].key, items[i].keys.key[k]) == 0) {
+					memory_apply(&bk[j].rec, &items[i], k);
+					bk[j].now = items[i].now;
+					bk[j].ttl = items[i].ttl;
+					break;
+				}
+}
+
+/* One observation per item for each of its keys: an MGET of the batch's
+ * distinct keys, then every SET and ZADD in one pipelined round trip; what
+ * was written goes to the cache, stamped when it was sent. */
+static int
+learn_batch(struct redis_store *s, const struct memory_learn_item *items, size_t n)
+{
 	char text[MEMORY_VALUE_MAX];
-	size_t sent = 0, n;
+	size_t nk = batch_keys(items, n, s->batch), sent = 0, len;
+	uint64_t asked = memory_cache_now();
 	redisReply *r;
 	bool ok = true;
 
-	if (read_item(s, it, recs, fresh) < 0 || admit(s, it, fresh, write) < 0 || s->wctx == NULL)
+	if (read_batch(s, s->batch, nk) < 0 || admit(s, &items[0], s->batch, nk) < 0 || s->wctx == NULL)
 		return -1;
-	for (size_t i = 0; i < it->keys.n; i++) {
-		if (!write[i])
+	apply_batch(items, n, s->batch, nk);
+	for (size_t j = 0; j < nk; j++) {
+		struct batch_key *b = &s->batch[j];
+
+		if (!b->write || (len = memory_record_format(&b->rec, text, sizeof(text))) == 0)
 			continue;
-		memory_apply(&recs[i], it, i);
-		if ((n = memory_record_format(&recs[i], text, sizeof(text))) == 0)
-			continue;
-		redisAppendCommand(s->wctx, "SET %s %b EX %u", it->keys.key[i], text, n,
-				   it->ttl > 0 ? it->ttl : 1u);
-		redisAppendCommand(s->wctx, "ZADD %s %u %s", s->index, it->now, it->keys.key[i]);
+		redisAppendCommand(s->wctx, "SET %s %b EX %u", b->key, text, len, b->ttl > 0 ? b->ttl : 1u);
+		redisAppendCommand(s->wctx, "ZADD %s %u %s", s->index, b->now, b->key);
+		memory_cache_put(s->cache, b->key, text, len, true, asked);
 		sent += 2;
 	}
 	for (size_t i = 0; i < sent; i++) {
@@ -385,13 +473,13 @@ learn_item(struct redis_store *s, const struct memory_learn_item *it)
 }
 
 static int
-redis_learn_locked(void *b, const struct memory_learn_item *it)
+redis_learn_locked(void *b, const struct memory_learn_item *items, size_t n)
 {
 	struct redis_store *s = b;
 
 	if (time(NULL) < atomic_load(&s->down_until))
 		return 0;	/* already said; the update is lost, like a full queue */
-	return learn_item(s, it);
+	return learn_batch(s, items, n);
 }
 
 static int
@@ -435,6 +523,7 @@ redis_forget_locked(void *b, const char *key)
 		return -1;
 	n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
 	freeReplyObject(r);
+	memory_cache_put(s->cache, key, NULL, 0, false, memory_cache_now());
 	if ((r = wcmd(s, "ZREM %s %s", s->index, key)) != NULL)
 		freeReplyObject(r);
 	return n > 0 ? 1 : 0;
@@ -456,15 +545,22 @@ redis_count_locked(void *b)
 
 /* The worker's connection is shared with the -M calls: one user at a time. */
 static int
-redis_learn(void *b, const struct memory_learn_item *it)
+redis_learn_many(void *b, const struct memory_learn_item *items, size_t n)
 {
 	struct redis_store *s = b;
 	int rc;
 
 	pthread_mutex_lock(&s->wlock);
-	rc = redis_learn_locked(b, it);
+	for (rc = 0; n > 0 && rc == 0; items += MEMORY_BATCH_MAX, n -= n < MEMORY_BATCH_MAX ? n : MEMORY_BATCH_MAX)
+		rc = redis_learn_locked(b, items, n < MEMORY_BATCH_MAX ? n : MEMORY_BATCH_MAX);
 	pthread_mutex_unlock(&s->wlock);
 	return rc;
+}
+
+static int
+redis_learn(void *b, const struct memory_learn_item *it)
+{
+	return redis_learn_many(b, it, 1);
 }
 
 static int
@@ -504,6 +600,7 @@ redis_count(void *b)
 }
 
 const struct memory_store_ops memory_redis_ops = {
-	"Redis", redis_get_many, redis_get_begin, redis_get_end, redis_get_cancel, redis_learn, redis_list,
+	"Redis", redis_get_many, redis_get_begin, redis_get_end, redis_get_cancel, redis_learn, redis_learn_many,
+	redis_list,
 	redis_forget, redis_count, redis_close,
 };

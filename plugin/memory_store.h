@@ -34,6 +34,10 @@ struct memory_store_ops {
 		       size_t *lens, bool *found);
 	void (*get_cancel)(void *b, void *h);
 	int (*learn)(void *b, const struct memory_learn_item *it);
+	/* Optional: n items at once (a remote store's round trips paid once per
+	 * batch); the worker then lets up to MEMORY_BATCH_MAX gather, waiting at
+	 * most MEMORY_BATCH_LINGER_MS after the first. */
+	int (*learn_many)(void *b, const struct memory_learn_item *items, size_t n);
 	int (*list)(void *b, memory_list_fn *fn, void *arg, uint32_t now, unsigned ttl);
 	int (*forget)(void *b, const char *key);
 	long (*count)(void *b);

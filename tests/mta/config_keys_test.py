@@ -395,6 +395,9 @@ class Suite:
     def t_MemoryMinCount(self):
         self._accepts('MemoryMinCount', '5', '0')
 
+    def t_MemoryCacheTime(self):
+        self._accepts('MemoryCacheTime', '0', '60001')	# effect: tests/memory/check_memory_redis
+
     def run(self):
         keys = subprocess.run([self.keys_bin], stdout=subprocess.PIPE, check=True).stdout.decode().split('\n')
         keys = [l.split('\t')[0] for l in keys if l.strip()]

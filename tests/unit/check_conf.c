@@ -236,6 +236,7 @@ static void p_mem_half(const struct conf *c, char *o, size_t n) { render(o, n, "
 static void p_mem_keys(const struct conf *c, char *o, size_t n) { render(o, n, "%u", c->memory.max_keys); }
 static void p_mem_map(const struct conf *c, char *o, size_t n) { render(o, n, "%zu", c->memory.map_size); }
 static void p_mem_timeout(const struct conf *c, char *o, size_t n) { render(o, n, "%u", c->memory.timeout_ms); }
+static void p_mem_cache(const struct conf *c, char *o, size_t n) { render(o, n, "%u", c->memory.cache_ms); }
 static void p_mem_min(const struct conf *c, char *o, size_t n) { render(o, n, "%u", c->memory.min_count); }
 static void p_tnef(const struct conf *c, char *o, size_t n) { render(o, n, "tnef=%d", c->tnef_evidence); }
 static void p_tnef_max(const struct conf *c, char *o, size_t n) { render(o, n, "%zu", c->tnef_max_bytes); }
@@ -291,6 +292,7 @@ static const struct key_probe probes[] = {
 	{ "MemoryMaxKeys", p_mem_keys, "100000", "5000", "5000" },
 	{ "MemoryMapSize", p_mem_map, "67108864", "16M", "16777216" },
 	{ "MemoryTimeout", p_mem_timeout, "20", "50", "50" },
+	{ "MemoryCacheTime", p_mem_cache, "2000", "0", "0" },
 	{ "MemoryMinCount", p_mem_min, "3", "5", "5" },
 	{ "TnefEvidence", p_tnef, "tnef=1", "no", "tnef=0" },
 	{ "TnefMaxBytes", p_tnef_max, "16777216", "64k", "65536" },

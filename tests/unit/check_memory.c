@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "engine.h"
 #include "memory.h"
+#include "memory_cache.h"
 #include "util.h"
 
 static char dir[64];
@@ -474,6 +475,61 @@ START_TEST(a_poisoned_memory_cannot_override_what_the_text_says)
 }
 END_TEST
 
+/* The cache of Redis answers: all of a message's keys or nothing, only
+ * while fresh, never an older answer over a newer one, and a colliding key
+ * never answers for another. */
+START_TEST(the_answer_cache_serves_only_fresh_whole_answers)
+{
+	struct memory_cache *c = memory_cache_new(1000);
+	struct memory_keys k = { 2, { "net:1", "helo:mx.example" }, { "", "" } };
+	char vals[MEMORY_KEYS][MEMORY_VALUE_MAX];
+	size_t lens[MEMORY_KEYS];
+	bool found[MEMORY_KEYS];
+	unsigned long hits, misses;
+	char key[32];
+
+	ck_assert_ptr_null(memory_cache_new(0));
+	ck_assert(!memory_cache_get(NULL, &k, 10, vals, lens, found));
+	memory_cache_put(c, "net:1", "v1 a", 4, true, 100);
+	ck_assert(!memory_cache_get(c, &k, 150, vals, lens, found));	/* one key of two */
+	memory_cache_put(c, "helo:mx.example", NULL, 0, false, 120);
+	ck_assert(memory_cache_get(c, &k, 150, vals, lens, found));
+	ck_assert(found[0] && !found[1]);
+	ck_assert_uint_eq(lens[0], 4);
+	ck_assert(memcmp(vals[0], "v1 a", 4) == 0);
+	ck_assert(memory_cache_get(c, &k, 1099, vals, lens, found));
+	ck_assert(!memory_cache_get(c, &k, 1100, vals, lens, found));	/* net:1 is 1000 ms old */
+	/* a read asked for before the held write does not put the old text back */
+	memory_cache_put(c, "net:1", "v1 new", 6, true, 2000);
+	memory_cache_put(c, "net:1", "v1 old", 6, true, 1990);
+	memory_cache_put(c, "helo:mx.example", NULL, 0, false, 2000);
+	ck_assert(memory_cache_get(c, &k, 2001, vals, lens, found));
+	ck_assert(memcmp(vals[0], "v1 new", 6) == 0);
+	/* more keys than slots: every key still answers only for itself */
+	for (int i = 0; i < 3 * MEMORY_CACHE_SLOTS; i++) {
+		snprintf(key, sizeof(key), "env:d%d.example", i);
+		memory_cache_put(c, key, key, strlen(key), true, 3000);
+	}
+	for (int i = 0; i < 3 * MEMORY_CACHE_SLOTS; i++) {
+		struct memory_keys one = { 1, { "" }, { "" } };
+
+		snprintf(one.key[0], sizeof(one.key[0]), "env:d%d.example", i);
+		if (memory_cache_get(c, &one, 3001, vals, lens, found))
+			ck_assert(found[0] && lens[0] == strlen(one.key[0]) && memcmp(vals[0], one.key[0], lens[0]) == 0);
+	}
+	/* values too long for a record are not kept */
+	memory_cache_put(c, "net:1", "v1 new", 6, true, 4000);
+	memory_cache_put(c, "net:1", "x", MEMORY_VALUE_MAX, true, 4500);
+	memory_cache_put(c, "helo:mx.example", NULL, 0, false, 4000);
+	ck_assert(memory_cache_get(c, &k, 4600, vals, lens, found));
+	ck_assert(lens[0] == 6 && memcmp(vals[0], "v1 new", 6) == 0);
+	memory_cache_counts(c, &hits, &misses);
+	ck_assert_uint_ge(hits, 4);
+	ck_assert_uint_ge(misses, 2);
+	memory_cache_free(c);
+}
+END_TEST
+
 static Suite *memory_suite(void)
 {
 	Suite *s = suite_create("memory");
@@ -495,6 +551,7 @@ static Suite *memory_suite(void)
 	tcase_add_test(tc, an_unusable_place_means_no_store_and_no_prior);
 	tcase_add_test(tc, memory_tips_a_short_text_after_confident_long_ones);
 	tcase_add_test(tc, a_poisoned_memory_cannot_override_what_the_text_says);
+	tcase_add_test(tc, the_answer_cache_serves_only_fresh_whole_answers);
 	suite_add_tcase(s, tc);
 	return s;
 }
