@@ -26,6 +26,11 @@ void daemon_remove_pidfile(const char *path);
  * the daemon can still remove or recreate it. */
 int daemon_drop_privileges(const char *user_group, const char *chown_path);
 
+/* At most one malloc arena per core (2 to 8), unless MALLOC_ARENA_MAX is set:
+ * call before the first thread starts.  The limit set, or 0 (no mallopt, or
+ * the environment decides). */
+int daemon_limit_malloc_arenas(void);
+
 /* Block SIGHUP, SIGTERM, SIGINT (and SIGPIPE) in the calling thread, so every
  * thread created afterwards inherits the mask and the main thread alone takes
  * them with daemon_wait_signal(). */

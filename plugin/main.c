@@ -260,6 +260,7 @@ static int start_daemon(const struct options *o, const struct daemon_setup *d, b
 	*pid_written = d->pidfile != NULL;
 	if (d->user != NULL && daemon_drop_privileges(d->user, daemon_unix_socket_path(d->socket)) == -1)
 		return EX_NOUSER;
+	(void)daemon_limit_malloc_arenas();	/* before libmilter's threads */
 	return 0;
 }
 

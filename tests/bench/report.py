@@ -279,10 +279,14 @@ def main():
 			hwm = num(r, "hwm_kb") / 1024
 			targets.append(("RSS bounded by ~conns x threshold (%s)" % lab, "%.0f MB vs %d MB" % (hwm, b),
 					hwm <= 1.5 * b + 16 and num(r, "errors") == 0))
+		if lab == "10k/64conns":
+			hwm = num(r, "hwm_kb") / 1024
+			targets.append(("RSS at 64 concurrent connections <= 64 MB (SpoolThreshold 1M, VmHWM)",
+					"%.1f MB" % hwm, hwm <= 64 and num(r, "errors") == 0))
 		p("| %s | %d | %d | %.1f MB | %.1f MB | %s |" % (
 			lab, num(r, "messages"), num(r, "errors"), num(r, "hwm_kb") / 1024,
 			num(r, "sampled_max_kb") / 1024, bound))
-	for conns in ("1", "16"):
+	for conns in ("1", "16", "64"):
 		rss_trend(rdir, conns, p, targets)
 	p("")
 

@@ -306,10 +306,11 @@ for thr in 1M 4M; do
 	stop_milter
 done
 # 10,000 messages over one connection (any per-message leak shows as a
-# trend), then over 16 connections reopened every 50 messages (allocator
-# arenas and thread churn, as under a real MTA).
+# trend), then over 16 and 64 connections reopened every 50 messages
+# (allocator arenas and thread churn, as under a real MTA; 64 is the
+# RSS target's load, SpoolThreshold at its default 1M).
 N10K=10000; [ "$QUICK" = 1 ] && N10K=2000
-for conns in 1 16; do
+for conns in 1 16 64; do
 	set_spec unix "mem10k-$conns"; spec=$SPEC
 	start_milter cpm "$spec" || exit 2
 	"$LOAD" -s "$spec" -c "$conns" -m 50 -n "$N10K" -p "$MILTER_PIDS" -r "$R/rss-10k-$conns.txt" -i 200 \

@@ -12,6 +12,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef HAVE_MALLOC_H
+#include <malloc.h>
+#endif
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -215,6 +219,49 @@ START_TEST(test_tcp_nodelay_is_set_on_listeners_only)
 }
 END_TEST
 
+#if defined(HAVE_MALLOPT) && defined(M_ARENA_MAX)
+static void *churn(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 20000; i++) {
+		void *volatile p = malloc(1000 + (size_t)(i % 7) * 4096);
+
+		free(p);
+	}
+	return NULL;
+}
+
+/* 32 threads allocating at once get no more arenas than the limit. */
+START_TEST(test_malloc_arenas_are_limited_per_core)
+{
+	pthread_t t[32];
+	char *info = NULL;
+	size_t len = 0, heaps = 0;
+	FILE *f;
+	int n;
+
+	unsetenv("MALLOC_ARENA_MAX");
+	n = daemon_limit_malloc_arenas();
+	if (n == 0 && getenv("CPM_SANITIZED") != NULL)
+		return;		/* the sanitizer's allocator has no arenas */
+	ck_assert_int_ge(n, 2);
+	ck_assert_int_le(n, 8);
+	for (size_t i = 0; i < 32; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, churn, NULL), 0);
+	for (size_t i = 0; i < 32; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_ptr_nonnull(f = open_memstream(&info, &len));
+	ck_assert_int_eq(malloc_info(0, f), 0);
+	fclose(f);
+	for (const char *p = info; (p = strstr(p, "<heap nr=")) != NULL; p++)
+		heaps++;
+	free(info);
+	ck_assert_uint_ge(heaps, 1);
+	ck_assert_msg(heaps <= (size_t)n, "%zu arenas, limit %d", heaps, n);
+}
+END_TEST
+#endif
+
 static Suite *daemon_suite(void)
 {
 	Suite *s = suite_create("daemon");
@@ -228,6 +275,9 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_explanation_names_an_overlong_path);
 	tcase_add_test(tc, test_explanation_for_inet_is_generic);
 	tcase_add_test(tc, test_tcp_nodelay_is_set_on_listeners_only);
+#if defined(HAVE_MALLOPT) && defined(M_ARENA_MAX)
+	tcase_add_test(tc, test_malloc_arenas_are_limited_per_core);
+#endif
 	suite_add_tcase(s, tc);
 	return s;
 }
