@@ -35,6 +35,8 @@
 
 
 
+#define ANALYZE_META_MAX 4
+
 struct text_analysis {
 	enum mime_cte cte;		/* how the input is encoded */
 	uint64_t decoded_len;
@@ -47,6 +49,10 @@ struct text_analysis {
 	struct utf8_state utf8;
 	bool decode_errors;		/* bad base64/QP seen (content kept as best effort) */
 	char html_meta_charset[64];	/* "" when none found */
+	/* where each <meta> charset token of the first KB sits in the decoded
+	 * text, in order (transcoding rewrites them) */
+	size_t html_meta_at[ANALYZE_META_MAX], html_meta_len[ANALYZE_META_MAX];
+	size_t html_meta_n;
 	unsigned char *sample;		/* decoded bytes [0, sample_len); owned */
 	size_t sample_len;
 	bool sample_complete;		/* sample holds the whole decoded text */

@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include "mime.h"
 #include "charset.h"
+#include "analyze.h"
 
 enum edit_kind { EDIT_BYTES, EDIT_TRANSCODE };
 enum hdr_op { HDR_NONE, HDR_CHANGE, HDR_ADD };
@@ -42,6 +43,9 @@ struct edit {
 	const struct charset_info *from_cs;
 	enum mime_cte cte_from, cte_to;
 	bool crlf;
+	/* ... and, when converting, these ranges of the decoded text (an HTML
+	 * <meta> charset token each, ascending) become "utf-8" */
+	size_t meta_at[ANALYZE_META_MAX], meta_len[ANALYZE_META_MAX], meta_n;
 	/* top-level header annotation (milter): */
 	enum hdr_op hdr_op;
 	char hdr_name[80];

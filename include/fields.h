@@ -79,6 +79,7 @@ struct fields_part_change {
 	enum mime_cte new_cte;			/* CTE to write, CTE_ABSENT = keep */
 	bool rewrite_body;			/* the body is rewritten (EDIT_TRANSCODE) */
 	const struct charset_info *body_from;	/* ... converted from this to UTF-8; NULL = re-encode only */
+	const struct text_analysis *html;	/* with body_from: its <meta> charsets become utf-8 */
 };
 enum fields_part_result {
 	FIELDS_PART_DONE,

@@ -270,9 +270,10 @@ static bool is_token_char(unsigned char c)
 	    c == '-' || c == '_' || c == '.' || c == ':';
 }
 
-/* Find "charset" inside a <meta ...> tag of the first bytes of an HTML
+/* Find "charset" inside the <meta ...> tags of the first bytes of an HTML
  * text: covers <meta charset="x"> and <meta http-equiv=... content="text/html;
- * charset=x">.  Only the first KB is looked at, as browsers do. */
+ * charset=x">.  Only the first KB is looked at, as browsers do.  The first
+ * names html_meta_charset; every one's place is kept for transcoding. */
 static void sniff_html_meta(struct text_analysis *ta)
 {
 	const char *s = ta->html_scan;
@@ -299,9 +300,17 @@ static void sniff_html_meta(struct text_analysis *ta)
 			while (t < end && is_token_char((unsigned char)s[t]))
 				t++;
 			if (t > k && t - k < sizeof(ta->html_meta_charset)) {
-				memcpy(ta->html_meta_charset, s + k, t - k);
-				ta->html_meta_charset[t - k] = '\0';
-				return;
+				if (ta->html_meta_n == 0) {
+					memcpy(ta->html_meta_charset, s + k, t - k);
+					ta->html_meta_charset[t - k] = '\0';
+				}
+				if (end == n)
+					return;	/* the tag runs past the scan: its token may be cut */
+				ta->html_meta_at[ta->html_meta_n] = k;
+				ta->html_meta_len[ta->html_meta_n++] = t - k;
+				if (ta->html_meta_n == ANALYZE_META_MAX)
+					return;
+				break;	/* one charset per tag */
 			}
 		}
 	}

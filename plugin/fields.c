@@ -495,6 +495,11 @@ enum fields_part_result fields_emit_part(struct field_writer *fw, unsigned part,
 		e->cte_from = p->cte;
 		e->cte_to = c->new_cte != CTE_ABSENT ? c->new_cte : p->cte;
 		e->crlf = p->eol_crlf;
+		for (size_t k = 0; c->body_from != NULL && c->html != NULL && k < c->html->html_meta_n; k++) {
+			e->meta_at[k] = c->html->html_meta_at[k];
+			e->meta_len[k] = c->html->html_meta_len[k];
+			e->meta_n = k + 1;
+		}
 	}
 	return FIELDS_PART_DONE;
 }

@@ -92,6 +92,9 @@ struct pipeline {
 	struct cte_encoder enc;
 	struct charset_stream *conv;	/* NULL: no charset conversion */
 	int failed;
+	const struct edit *ed;		/* its meta ranges */
+	size_t pos;			/* decoded bytes seen */
+	size_t next_meta;		/* first meta range not yet passed */
 };
 
 static void encoded_sink(void *arg, const char *data, size_t len)
@@ -107,18 +110,51 @@ static int converted_sink(void *arg, const char *data, size_t len)
 	return pp->o->err;
 }
 
+static void convert(struct pipeline *pp, const char *data, size_t len)
+{
+	if (len > 0 && !pp->failed && charset_stream_feed(pp->conv, data, len) < 0)
+		pp->failed = 1;
+}
+
+/* Decoded text into the converter, with each HTML <meta> charset token
+ * (ASCII, so the same bytes in every ASCII-compatible charset) replaced by
+ * "utf-8" on the way: the converted part then says what it now is. */
+static void convert_rewriting_meta(struct pipeline *pp, const char *data, size_t len)
+{
+	const struct edit *ed = pp->ed;
+
+	while (len > 0 && pp->next_meta < ed->meta_n && !pp->failed) {
+		size_t at = ed->meta_at[pp->next_meta], end = at + ed->meta_len[pp->next_meta];
+		size_t n;
+
+		if (pp->pos < at) {		/* text before the token */
+			n = at - pp->pos < len ? at - pp->pos : len;
+			convert(pp, data, n);
+		} else {			/* inside it: drop, and say utf-8 at its start */
+			if (pp->pos == at)
+				convert(pp, "utf-8", 5);
+			n = end - pp->pos < len ? end - pp->pos : len;
+			if (pp->pos + n == end)
+				pp->next_meta++;
+		}
+		pp->pos += n;
+		data += n;
+		len -= n;
+	}
+	convert(pp, data, len);
+	pp->pos += len;
+}
+
 static void decoded_sink(void *arg, const char *data, size_t len)
 {
 	struct pipeline *pp = arg;
 
 	if (pp->failed)
 		return;
-	if (pp->conv != NULL) {
-		if (charset_stream_feed(pp->conv, data, len) < 0)
-			pp->failed = 1;
-	} else {
+	if (pp->conv != NULL)
+		convert_rewriting_meta(pp, data, len);
+	else
 		cte_encoder_text(&pp->enc, data, len);
-	}
 }
 
 static void transcode_range(struct out *o, struct spool *sp, const struct edit *ed,
@@ -129,9 +165,9 @@ static void transcode_range(struct out *o, struct spool *sp, const struct edit *
 	char chunk[16 * 1024], last = '\0';
 	size_t off = ed->start, bad;
 
+	memset(&pp, 0, sizeof(pp));
 	pp.o = o;
-	pp.conv = NULL;
-	pp.failed = 0;
+	pp.ed = ed;
 	cte_encoder_init(&pp.enc, ed->cte_to, ed->crlf, encoded_sink, o);
 	if (ed->from_cs != NULL) {
 		pp.conv = charset_stream_begin(cv, ed->from_cs, converted_sink, &pp);

@@ -94,7 +94,10 @@ static void plan_text_action(struct plan *pl, unsigned i, struct report_row *row
 	const struct mime_part *p = &pl->m->parts[i];
 	const struct text_analysis *ta = pl->in->analysis[i];
 	struct part_plan *pp = &pl->pp[i];
-	bool html_meta = ta->html_meta_charset[0] != '\0';
+	/* an HTML <meta> charset is rewritten with the conversion, which needs
+	 * its token in ASCII and wholly inside the scanned start */
+	bool html_meta = ta->html_meta_charset[0] != '\0' &&
+	    (ta->html_meta_n == 0 || row->chosen == NULL || !(row->chosen->props & CSP_ASCII_COMPAT));
 
 	pl->any_problem = true;
 	if (row->chosen == NULL) {
@@ -166,6 +169,7 @@ static void emit_part_edits(struct plan *pl, unsigned i)
 		.label = pp->label, .param_cs = pp->param_cs, .new_cte = pp->new_cte,
 		.rewrite_body = pp->transcode || pp->reencode,
 		.body_from = pp->transcode && row != NULL ? row->chosen : NULL,
+		.html = pl->in->analysis[i],
 	};
 	bool param_encoded = false, ct_added = false;
 	enum fields_part_result res = fields_emit_part(&pl->fw, i, &c, &param_encoded, &ct_added);

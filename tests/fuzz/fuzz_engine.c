@@ -46,6 +46,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,8 +194,38 @@ static void normalize_eol(struct buf *b, bool eol_crlf)
 	*b = t;
 }
 
+/* What converting does to an HTML part's <meta> charset tokens (output.c
+ * streams it; this is the whole-buffer reading): each range of the decoded
+ * text becomes "utf-8".  The ranges must lie inside the text, ascending,
+ * and each must be a charset name (the analysis found them there). */
+static void rewrite_meta(struct buf *dec, const struct edit *ed)
+{
+	struct buf t;
+	size_t pos = 0;
+
+	buf_init(&t, 64u * 1024 * 1024);
+	for (size_t k = 0; k < ed->meta_n; k++) {
+		size_t at = ed->meta_at[k], len = ed->meta_len[k];
+
+		if (at < pos || len == 0 || at + len > dec->len)
+			fuzz_fail("I2: meta range %zu [%zu,+%zu) outside the decoded text (%zu) or out of order",
+				  k, at, len, dec->len);
+		for (size_t j = at; j < at + len; j++)
+			if (!isalnum((unsigned char)dec->data[j]) && memchr("-_.:", dec->data[j], 4) == NULL)
+				fuzz_fail("I2: meta range %zu holds 0x%02x, not a charset name", k,
+					  (unsigned char)dec->data[j]);
+		buf_append(&t, dec->data + pos, at - pos);
+		buf_append(&t, "utf-8", 5);
+		pos = at + len;
+	}
+	buf_append(&t, dec->data + pos, dec->len - pos);
+	buf_free(dec);
+	*dec = t;
+}
+
 /* I2 for one transcoded range: out[0..outlen) transfer-decoded equals
  * orig decoded from cte_from and converted from from_cs. */
+
 static bool transcode_matches(struct charset_conv *cv, const struct edit *ed,
 			      const char *orig, const char *out, size_t outlen)
 {
@@ -207,6 +238,8 @@ static bool transcode_matches(struct charset_conv *cv, const struct edit *ed,
 	buf_init(&want, 64u * 1024 * 1024);
 	buf_init(&got, 64u * 1024 * 1024);
 	cte_decode(ed->cte_from, orig + ed->start, ed->end - ed->start, &dec);
+	if (ed->from_cs != NULL && ed->meta_n > 0)
+		rewrite_meta(&dec, ed);
 	if (ed->from_cs != NULL) {
 		st = charset_stream_begin(cv, ed->from_cs, conv_sink, &want);
 		if (charset_stream_feed(st, dec.data ? dec.data : "", dec.len) < 0 ||

@@ -781,6 +781,21 @@ def cases():
 		Text("<html><body><p>" + LONG["el"].replace("\n", "<br>\n") + "</p></body></html>\n",
 		     "cp1253", None, "missing", ct="text/html", cte="quoted-printable")]),
 		conf="Mode transcode\n", families=["windows-1253 el"]))
+	# converting HTML rewrites its <meta> charset (both forms, QP and 8bit)
+	c.append(Case("transcode-alternative-html-meta", Multi("alternative", [
+		Text(LONG["ru2"], "cp1251", None, "missing"),
+		Text("<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
+		     "charset=windows-1251\"></head><body><p>" + LONG["ru2"].replace("\n", "<br>\n") +
+		     "</p></body></html>\n", "cp1251", None, "missing", ct="text/html")]),
+		conf="Mode transcode\n", families=["windows-1251 ru"],
+		note="the converted HTML says utf-8 in its meta too"))
+	c.append(Case("transcode-html-meta-lies-qp", Multi("alternative", [
+		Text(LONG["pl"], "cp1250", None, "missing"),
+		Text("<html><head><meta charset=\"iso-8859-1\"><title>Raport</title></head><body><p>" +
+		     LONG["pl"].replace("\n", "<br>\n") + "</p></body></html>\n", "cp1250", None,
+		     "missing", ct="text/html", cte="quoted-printable")]),
+		conf="Mode transcode\n", families=["windows-1250 pl"],
+		note="a meta naming the wrong charset: converted from the right one, meta rewritten"))
 	c.append(Case("sevenbit-de-windows-1252", Text(LONG["de"], "cp1252", None, "missing"),
 		      conf="SevenBitOutput yes\n", subject=Raw(SUBJECT["de"], "cp1252"),
 		      families=["windows-1252 de"], note="7-bit output: quoted-printable body"))
