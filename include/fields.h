@@ -109,8 +109,11 @@ enum fields_encode_result {
 /* Would header hidx, encoded under cs, hold no raw 8-bit byte?  (Nothing is
  * written.) */
 bool fields_header_encodes(const struct field_writer *fw, unsigned hidx, const struct charset_info *cs);
-/* Replace the raw 8-bit text of header hidx by encoded-words in charset cs. */
+/* Replace the raw 8-bit text of header hidx by encoded-words in charset cs;
+ * with utf8 set (Mode transcode), by UTF-8 encoded-words of the text read
+ * as cs (cv converts). */
 enum fields_encode_result fields_encode_header(struct field_writer *fw, unsigned hidx,
-					       const struct charset_info *cs);
+					       const struct charset_info *cs, const struct charset_info *utf8,
+					       struct charset_conv *cv);
 
 #endif

@@ -403,13 +403,39 @@ void fields_set_cte(struct field_writer *fw, unsigned part, enum mime_cte cte)
 	}
 }
 
-/* The encoded value of header h under cs into enc: FIELDS_ENCODED when it
+static int text_sink(void *arg, const char *data, size_t len)
+{
+	return buf_append(arg, data, len);
+}
+
+/* The encoded value of header h under cs into enc -- or, with utf8, of its
+ * text converted from cs to UTF-8, as UTF-8 words: FIELDS_ENCODED when it
  * holds only encoded-words and 7-bit text. */
 static enum fields_encode_result encode_value(const struct field_writer *fw, const struct mime_header *h,
-					      const struct charset_info *cs, struct buf *enc)
+					      const struct charset_info *cs, const struct charset_info *utf8,
+					      struct charset_conv *cv, struct buf *enc)
 {
-	if (rfc2047_encode_header(h->value, h->value_len, cs, rfc2047_kind_of(h->name),
-				  h->colon + 1 - h->start, fields_part_eol(fw->m, h->part), enc) != 0)
+	enum rfc2047_kind kind = rfc2047_kind_of(h->name);
+	size_t col = h->colon + 1 - h->start, bad;
+	const char *eol = fields_part_eol(fw->m, h->part);
+	struct charset_stream *st;
+	struct buf text;
+	int rc;
+
+	if (utf8 == NULL) {
+		rc = rfc2047_encode_header(h->value, h->value_len, cs, kind, col, eol, enc);
+	} else {
+		buf_init(&text, fw->limit);
+		st = charset_stream_begin(cv, cs, text_sink, &text);
+		rc = st != NULL && charset_stream_feed(st, h->value, h->value_len) == 0 ? 0 : -1;
+		if (st != NULL && charset_stream_end(st, &bad) != 0)
+			rc = -1;
+		if (rc == 0)
+			rc = rfc2047_encode_header_as(text.data ? text.data : "", text.len, utf8, cv, kind, col,
+						      eol, enc);
+		buf_free(&text);
+	}
+	if (rc != 0)
 		return FIELDS_ENCODE_FAILED;
 	/* 8-bit where no encoded-word may stand (an address, a quoted local
 	 * part): a half-encoded field would be no repair */
@@ -422,13 +448,14 @@ bool fields_header_encodes(const struct field_writer *fw, unsigned hidx, const s
 	bool ok;
 
 	buf_init(&enc, fw->limit);
-	ok = encode_value(fw, &fw->m->headers[hidx], cs, &enc) == FIELDS_ENCODED;
+	ok = encode_value(fw, &fw->m->headers[hidx], cs, NULL, NULL, &enc) == FIELDS_ENCODED;
 	buf_free(&enc);
 	return ok;
 }
 
 enum fields_encode_result fields_encode_header(struct field_writer *fw, unsigned hidx,
-					       const struct charset_info *cs)
+					       const struct charset_info *cs, const struct charset_info *utf8,
+					       struct charset_conv *cv)
 {
 	const struct mime_header *h = &fw->m->headers[hidx];
 	const char *eol = fields_part_eol(fw->m, h->part);
@@ -437,7 +464,7 @@ enum fields_encode_result fields_encode_header(struct field_writer *fw, unsigned
 
 	buf_init(&nf, fw->limit);
 	buf_init(&enc, fw->limit);
-	res = encode_value(fw, h, cs, &enc);
+	res = encode_value(fw, h, cs, utf8, cv, &enc);
 	if (res == FIELDS_ENCODED &&
 	    !(enc.len > 0 && fields_prefix(fw, h, &nf) == 0 && buf_append(&nf, enc.data, enc.len) == 0 &&
 	      buf_puts(&nf, eol) == 0 && fields_replace(fw, hidx, &nf)))

@@ -220,7 +220,14 @@ void plan_emit_header_edit(struct plan *pl, unsigned hidx)
 	if (pl->hdr_row[hidx] < 0)
 		return;
 	row = &pl->rep->rows[pl->hdr_row[hidx]];
-	res = fields_encode_header(&pl->fw, hidx, row->chosen);
+	/* Mode transcode: the header's text in UTF-8, as the converted body is */
+	if (pl->conf->mode == MODE_TRANSCODE && !charset_same(row->chosen, pl->utf8) &&
+	    charset_iconv_ok(row->chosen) &&
+	    fields_encode_header(&pl->fw, hidx, row->chosen, pl->utf8, pl->in->cv) == FIELDS_ENCODED) {
+		row->actions |= ACT_TRANSCODE;
+		return;
+	}
+	res = fields_encode_header(&pl->fw, hidx, row->chosen, NULL, NULL);
 	if (res == FIELDS_ENCODED)
 		return;
 	row->actions = (row->actions & ~ACT_ENCODE_HDR) | ACT_CANNOT;
