@@ -310,7 +310,8 @@ static void sniff_html_meta(struct text_analysis *ta)
 				ta->html_meta_len[ta->html_meta_n++] = t - k;
 				if (ta->html_meta_n == ANALYZE_META_MAX)
 					return;
-				break;	/* one charset per tag */
+				i = end;	/* one charset per tag; a "<meta" inside it is not another tag */
+				break;
 			}
 		}
 	}

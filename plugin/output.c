@@ -127,6 +127,10 @@ static void convert_rewriting_meta(struct pipeline *pp, const char *data, size_t
 		size_t at = ed->meta_at[pp->next_meta], end = at + ed->meta_len[pp->next_meta];
 		size_t n;
 
+		if (pp->next_meta > 0 && at < ed->meta_at[pp->next_meta - 1] + ed->meta_len[pp->next_meta - 1]) {
+			pp->next_meta++;	/* overlaps the one before: never drop text for it */
+			continue;
+		}
 		if (pp->pos < at) {		/* text before the token */
 			n = at - pp->pos < len ? at - pp->pos : len;
 			convert(pp, data, n);
