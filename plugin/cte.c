@@ -462,30 +462,35 @@ static void enc_run(struct cte_encoder *e, const char *p, size_t n)
 
 void cte_encoder_text(struct cte_encoder *e, const char *p, size_t n)
 {
-	size_t i, run = 0;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++) {
-		char c = p[i];
-
+	while (i < n) {
 		if (e->pending_cr) {
 			e->pending_cr = false;
-			if (c == '\n') {
+			if (p[i] == '\n') {
 				enc_line_break(e);
-				run = i + 1;
+				i++;
 				continue;
 			}
 			enc_run(e, "\r", 1);	/* a bare CR is kept as a character */
 		}
-		if (c == '\r' || c == '\n') {
-			enc_run(e, p + run, i - run);
-			run = i + 1;
-			if (c == '\r')
-				e->pending_cr = true;
-			else
-				enc_line_break(e);
-		}
+		/* the next line end, found by memchr: a byte loop here was a fifth
+		 * of a large transcode's time (it reloads e->pending_cr per byte,
+		 * since p may alias e) */
+		const char *lf = memchr(p + i, '\n', n - i);
+		size_t stop = lf != NULL ? (size_t)(lf - p) : n;
+		const char *cr = memchr(p + i, '\r', stop - i);
+		size_t end = cr != NULL ? (size_t)(cr - p) : stop;
+
+		enc_run(e, p + i, end - i);
+		if (end == n)
+			return;
+		if (p[end] == '\r')
+			e->pending_cr = true;
+		else
+			enc_line_break(e);
+		i = end + 1;
 	}
-	enc_run(e, p + run, n - run);
 }
 
 /* What a finished text still owes: a partial base64 quantum, pending white
