@@ -506,6 +506,11 @@ struct cs_facts {
 	bool has_c1_pass;
 	uint8_t defined[32];	/* single-byte: bit b set when byte b decodes */
 	uint8_t c1_pass[32];	/* multi-byte: lone byte b decodes to a C1 control */
+	/* single-byte charsets that are a pure byte map under iconv: each
+	 * byte's UTF-8 (sb_len 0: undefined), read from iconv once */
+	bool sb_table;
+	uint8_t sb_len[256];
+	char sb_utf8[256][4];
 };
 
 static struct cs_facts facts[N_CHARSETS];
@@ -546,6 +551,39 @@ static long decode_lone_byte(iconv_t cd, unsigned char b)
 	return 0x10000;	/* several or supplementary: defined, not C1 */
 }
 
+/* Byte b alone in UTF-8 into out[4]: its length, or 0 when it does not
+ * decode as one character that iconv gives out at once (CP1258 holds a
+ * base letter for a following accent: no byte map). */
+static size_t lone_byte_utf8(iconv_t cd, unsigned char b, char *out)
+{
+	char in[1], buf[8];
+	char *ip = in, *op = buf;
+	size_t il = 1, ol = sizeof(buf), n;
+
+	in[0] = (char)b;
+	iconv(cd, NULL, NULL, NULL, NULL);
+	if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0)
+		return 0;
+	n = sizeof(buf) - ol;
+	if (iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1 || sizeof(buf) - ol != n || n == 0 || n > 4)
+		return 0;
+	memcpy(out, buf, n);
+	return n;
+}
+
+/* The byte map of a single-byte charset, when it is one: every byte that
+ * decodes gives its character at once, and the ones that do not are the
+ * ones `defined` says. */
+static void facts_table(iconv_t cd, struct cs_facts *f)
+{
+	for (unsigned b = 0; b < 0x100; b++) {
+		f->sb_len[b] = (uint8_t)lone_byte_utf8(cd, (unsigned char)b, f->sb_utf8[b]);
+		if ((f->sb_len[b] != 0) != bit_get(f->defined, (unsigned char)b))
+			return;
+	}
+	f->sb_table = true;
+}
+
 static void facts_init(void)
 {
 	size_t i;
@@ -565,6 +603,7 @@ static void facts_init(void)
 			for (b = 0x80; b < 0x100; b++)
 				if (decode_lone_byte(cd, (unsigned char)b) >= 0)
 					bit_set(f->defined, (unsigned char)b);
+			facts_table(cd, f);
 		} else if ((cs->props & CSP_MULTI_BYTE) && cs->family != CSF_UTF) {
 			/* glibc's EUC-JP-MS, CP950, BIG5-HKSCS pass stray lead-range
 			 * bytes through as C1 controls; real text in those charsets
@@ -863,12 +902,35 @@ static int stream_feed_plain(struct charset_stream *st, const char *data, size_t
 	return 0;
 }
 
+/* A single-byte charset by its byte map: what iconv would give, byte for
+ * byte (facts_table checked every byte against it), at several times
+ * iconv's speed -- glibc goes through UCS-4 and a function call per step. */
+static int stream_feed_table(struct charset_stream *st, const char *data, size_t len)
+{
+	const struct cs_facts *f = st->facts;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char b = (unsigned char)data[i];
+
+		if (f->sb_len[b] == 0)
+			return stream_fail(st, st->offset + i);
+		if (sizeof(st->out) - st->nout < 4 && stream_flush(st) < 0)
+			return stream_fail(st, st->offset + i);
+		memcpy(st->out + st->nout, f->sb_utf8[b], 4);
+		st->nout += f->sb_len[b];
+	}
+	st->offset += len;
+	return 0;
+}
+
 int charset_stream_feed(struct charset_stream *st, const char *data, size_t len)
 {
 	size_t i;
 
 	if (st == NULL || st->failed)
 		return -1;
+	if (st->facts != NULL && st->facts->sb_table && !st->reject_c1)
+		return stream_feed_table(st, data, len);
 	if (st->facts != NULL && st->facts->has_c1_pass) {
 		for (i = 0; i < len; i++)
 			if (bit_get(st->facts->c1_pass, (unsigned char)data[i]))

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
@@ -580,6 +581,109 @@ START_TEST(test_utf8_validator_agrees_with_iconv)
 }
 END_TEST
 
+/* Raw glibc iconv of in[0..n) to UTF-8 into out: 0, or the offset of the
+ * first byte that does not decode plus one (the output holds what came
+ * before it). */
+static size_t raw_iconv(const char *name, const char *in, size_t n, struct buf *out)
+{
+	iconv_t cd = iconv_open("UTF-8", name);
+	char obuf[4096], *ip = (char *)in;
+	size_t il = n, bad = 0;
+
+	ck_assert(cd != (iconv_t)-1);
+	while (il > 0) {
+		char *op = obuf;
+		size_t ol = sizeof(obuf);
+		size_t r = iconv(cd, &ip, &il, &op, &ol);
+
+		buf_append(out, obuf, sizeof(obuf) - ol);
+		if (r == (size_t)-1 && errno != E2BIG) {
+			bad = n - il + 1;
+			break;
+		}
+	}
+	{
+		char *op = obuf;
+		size_t ol = sizeof(obuf);
+
+		if (bad == 0 && iconv(cd, NULL, NULL, &op, &ol) != (size_t)-1)
+			buf_append(out, obuf, sizeof(obuf) - ol);
+	}
+	iconv_close(cd);
+	return bad;
+}
+
+/* Every single-byte charset converts exactly as glibc does (the byte-map
+ * fast path included): each byte alone, all 256 in order (up to the first
+ * that does not decode, at the same offset), and 64 KB of its defined bytes
+ * in a shuffled order fed in uneven pieces. */
+START_TEST(test_single_byte_streams_are_glibc_byte_for_byte)
+{
+	struct charset_conv *cv = charset_conv_new();
+	static char text[65536];
+	size_t checked = 0;
+
+	for (size_t i = 0; i < charset_count(); i++) {
+		const struct charset_info *cs = charset_at(i);
+		char all[256];
+		size_t ndef = 0, bad, want_bad;
+		unsigned seed = 12345;
+
+		if (!(cs->props & CSP_SINGLE_BYTE) || !charset_iconv_ok(cs))
+			continue;
+		for (unsigned b = 0; b < 256; b++) {
+			struct buf got, want;
+			char one = (char)b;
+			struct charset_stream *st = charset_stream_begin(cv, cs, collect, &got);
+			int rc;
+
+			buf_init(&got, 64);
+			buf_init(&want, 64);
+			rc = charset_stream_feed(st, &one, 1);
+			rc |= charset_stream_end(st, &bad);
+			want_bad = raw_iconv(cs->iconv_name, &one, 1, &want);
+			ck_assert_msg((rc == 0) == (want_bad == 0), "%s byte %02x: %d vs glibc", cs->mime_name, b, rc);
+			if (rc == 0) {
+				ck_assert_msg(got.len == want.len && memcmp(got.data, want.data, got.len) == 0,
+					      "%s byte %02x converts differently", cs->mime_name, b);
+				all[ndef++] = one;
+			}
+			buf_free(&got);
+			buf_free(&want);
+		}
+		for (size_t k = 0; k < sizeof(text); k++) {
+			seed = seed * 1103515245u + 12345u;
+			text[k] = all[(seed >> 8) % ndef];
+		}
+		{
+			struct buf got, want;
+			struct charset_stream *st;
+			size_t off = 0, piece = 1;
+
+			buf_init(&got, 1u << 20);
+			buf_init(&want, 1u << 20);
+			st = charset_stream_begin(cv, cs, collect, &got);
+			while (off < sizeof(text)) {
+				size_t n = piece < sizeof(text) - off ? piece : sizeof(text) - off;
+
+				ck_assert_int_eq(charset_stream_feed(st, text + off, n), 0);
+				off += n;
+				piece = piece * 3 % 5000 + 1;
+			}
+			ck_assert_int_eq(charset_stream_end(st, &bad), 0);
+			ck_assert_uint_eq(raw_iconv(cs->iconv_name, text, sizeof(text), &want), 0);
+			ck_assert_msg(got.len == want.len && memcmp(got.data, want.data, got.len) == 0,
+				      "%s: 64 KB converts differently", cs->mime_name);
+			buf_free(&got);
+			buf_free(&want);
+		}
+		checked++;
+	}
+	ck_assert_uint_ge(checked, 20);
+	charset_conv_free(cv);
+}
+END_TEST
+
 /* ---- labels to write ---------------------------------------------------------------- */
 
 /* The label rows decode exactly as their family rows: same converter. */
@@ -734,6 +838,7 @@ static Suite *charset_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_utf8_validator_cases);
 	tcase_add_test(tc, test_utf8_validator_agrees_with_iconv);
+	tcase_add_test(tc, test_single_byte_streams_are_glibc_byte_for_byte);
 	suite_add_tcase(s, tc);
 	return s;
 }
