@@ -46,6 +46,8 @@ struct text_analysis {
 	bool has_nul;
 	bool has_esc;			/* any 0x1B */
 	bool iso2022jp, iso2022kr, hz;	/* escape sequences of that encoding seen */
+	bool iso2022jp_ext;		/* ESC $ ( B, ESC $ ( D or ESC ( I: forms glibc's
+					 * ISO-2022-JP passes through unconverted */
 	struct utf8_state utf8;
 	bool decode_errors;		/* bad base64/QP seen (content kept as best effort) */
 	char html_meta_charset[64];	/* "" when none found */

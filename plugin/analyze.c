@@ -43,11 +43,13 @@ static void esc_step(struct text_analysis *ta, unsigned char c)
 	case ESC_PAREN:
 		if (c == 'J' || c == 'I')
 			ta->iso2022jp = true;
+		if (c == 'I')
+			ta->iso2022jp_ext = true;
 		ta->esc_state = ESC_NONE;
 		break;
 	case ESC_DOLLAR_PAREN:
 		if (c == 'D' || c == 'B')
-			ta->iso2022jp = true;
+			ta->iso2022jp = ta->iso2022jp_ext = true;
 		ta->esc_state = ESC_NONE;
 		break;
 	case ESC_DOLLAR_CPAREN:

@@ -104,8 +104,12 @@ static void plan_text_action(struct plan *pl, unsigned i, struct report_row *row
 		row->actions |= ACT_CANNOT;
 		return;
 	}
+	/* JIS forms the ISO-2022-JP converter passes through would stay escape
+	 * bytes in "UTF-8" text: the label is the repair there */
+	bool unconvertible = ta->iso2022jp_ext && (row->chosen->props & CSP_7BIT_STATEFUL);
+
 	if (pl->conf->mode == MODE_TRANSCODE && !charset_same(row->chosen, pl->utf8) &&
-	    !part_is_attachment(p) && !html_meta && charset_iconv_ok(row->chosen)) {
+	    !part_is_attachment(p) && !html_meta && !unconvertible && charset_iconv_ok(row->chosen)) {
 		pp->transcode = true;
 		pp->label = pl->utf8;
 		row->actions |= ACT_TRANSCODE;
@@ -126,6 +130,12 @@ static void plan_text_action(struct plan *pl, unsigned i, struct report_row *row
 			pp->new_cte = CTE_ABSENT;
 	} else {
 		pp->label = row->chosen;
+		if (unconvertible && pl->conf->mode == MODE_TRANSCODE) {
+			size_t len = strlen(row->reason);
+
+			snprintf(row->reason + len, sizeof(row->reason) - len,
+				 "; JIS escapes the converter passes through: labelled, not converted");
+		}
 	}
 	if (p->ct_header >= 0 && mparams_get(&p->ct, "charset") != NULL)
 		row->actions |= ACT_RELABEL;
