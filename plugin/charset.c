@@ -526,22 +526,37 @@ static inline void bit_set(uint8_t *map, unsigned char b)
 	map[b >> 3] |= (uint8_t)(1u << (b & 7));
 }
 
-/* Convert one byte alone; returns the code point, or -1 when it does not
- * decode as one complete character. */
-static long decode_lone_byte(iconv_t cd, unsigned char b)
+/* Byte b alone in UTF-8 into out[8]: its length (0 when it converts to
+ * nothing), or -1 when it does not decode as complete characters; *held
+ * when iconv gave some of it out only on the flush (CP1258 and CP1255 hold
+ * a base letter for a following accent). */
+static int lone_byte_utf8(iconv_t cd, unsigned char b, char *out, bool *held)
 {
-	char in[1], out[8];
+	char in[1];
 	char *ip = in, *op = out;
-	size_t il = 1, ol = sizeof(out), n;
-	const unsigned char *u = (const unsigned char *)out;
+	size_t il = 1, ol = 8, n;
 
 	in[0] = (char)b;
 	iconv(cd, NULL, NULL, NULL, NULL);
 	if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0)
 		return -1;
-	if (iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1)	/* CP1258 holds a base char */
+	n = 8 - ol;
+	if (iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1)
 		return -1;
-	n = sizeof(out) - ol;
+	*held = 8 - ol != n;
+	return (int)(8 - ol);
+}
+
+/* Byte b alone as a code point, or -1 when it does not decode. */
+static long decode_lone_byte(iconv_t cd, unsigned char b)
+{
+	char out[8];
+	const unsigned char *u = (const unsigned char *)out;
+	bool held;
+	int n = lone_byte_utf8(cd, b, out, &held);
+
+	if (n < 0)
+		return -1;
 	if (n == 1)
 		return u[0];
 	if (n == 2)
@@ -551,37 +566,27 @@ static long decode_lone_byte(iconv_t cd, unsigned char b)
 	return 0x10000;	/* several or supplementary: defined, not C1 */
 }
 
-/* Byte b alone in UTF-8 into out[4]: its length, or 0 when it does not
- * decode as one character that iconv gives out at once (CP1258 holds a
- * base letter for a following accent: no byte map). */
-static size_t lone_byte_utf8(iconv_t cd, unsigned char b, char *out)
+/* A single-byte charset's defined bytes (ASCII always) and, when every one
+ * of them comes out of iconv at once as one to four bytes and no other
+ * byte decodes, its byte map: one conversion per byte. */
+static void facts_single_byte(iconv_t cd, struct cs_facts *f)
 {
-	char in[1], buf[8];
-	char *ip = in, *op = buf;
-	size_t il = 1, ol = sizeof(buf), n;
+	bool map = true;
 
-	in[0] = (char)b;
-	iconv(cd, NULL, NULL, NULL, NULL);
-	if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0)
-		return 0;
-	n = sizeof(buf) - ol;
-	if (iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1 || sizeof(buf) - ol != n || n == 0 || n > 4)
-		return 0;
-	memcpy(out, buf, n);
-	return n;
-}
-
-/* The byte map of a single-byte charset, when it is one: every byte that
- * decodes gives its character at once, and the ones that do not are the
- * ones `defined` says. */
-static void facts_table(iconv_t cd, struct cs_facts *f)
-{
 	for (unsigned b = 0; b < 0x100; b++) {
-		f->sb_len[b] = (uint8_t)lone_byte_utf8(cd, (unsigned char)b, f->sb_utf8[b]);
-		if ((f->sb_len[b] != 0) != bit_get(f->defined, (unsigned char)b))
-			return;
+		char out[8];
+		bool held = false;
+		int n = lone_byte_utf8(cd, (unsigned char)b, out, &held);
+		bool in_map = n >= 1 && n <= 4 && !held;
+
+		if (b < 0x80 || n >= 0)
+			bit_set(f->defined, (unsigned char)b);
+		map &= in_map == bit_get(f->defined, (unsigned char)b);
+		f->sb_len[b] = (uint8_t)(in_map ? n : 0);
+		if (in_map)
+			memcpy(f->sb_utf8[b], out, (size_t)n);
 	}
-	f->sb_table = true;
+	f->sb_table = map;
 }
 
 static void facts_init(void)
@@ -598,12 +603,7 @@ static void facts_init(void)
 			continue;
 		f->iconv_ok = true;
 		if (cs->props & CSP_SINGLE_BYTE) {
-			for (b = 0; b < 0x80; b++)
-				bit_set(f->defined, (unsigned char)b);
-			for (b = 0x80; b < 0x100; b++)
-				if (decode_lone_byte(cd, (unsigned char)b) >= 0)
-					bit_set(f->defined, (unsigned char)b);
-			facts_table(cd, f);
+			facts_single_byte(cd, f);
 		} else if ((cs->props & CSP_MULTI_BYTE) && cs->family != CSF_UTF) {
 			/* glibc's EUC-JP-MS, CP950, BIG5-HKSCS pass stray lead-range
 			 * bytes through as C1 controls; real text in those charsets
@@ -903,7 +903,7 @@ static int stream_feed_plain(struct charset_stream *st, const char *data, size_t
 }
 
 /* A single-byte charset by its byte map: what iconv would give, byte for
- * byte (facts_table checked every byte against it), at several times
+ * byte (facts_single_byte checked every byte against it), at several times
  * iconv's speed -- glibc goes through UCS-4 and a function call per step. */
 static int stream_feed_table(struct charset_stream *st, const char *data, size_t len)
 {
