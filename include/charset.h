@@ -161,6 +161,11 @@ int charset_stream_end(struct charset_stream *st, size_t *bad_offset);	/* frees 
  * the UTF-8 is invalid, iconv has no converter, or out's limit was reached. */
 int charset_encode_utf8(struct charset_conv *cv, const struct charset_info *cs,
 			const char *utf8, size_t len, struct buf *out);
+/* And the way in: data[0..len) in cs converted to UTF-8, appended to out.
+ * Returns 0, or -1 when it does not decode, iconv has no converter, or
+ * out's limit was reached. */
+int charset_decode_utf8(struct charset_conv *cv, const struct charset_info *cs,
+			const char *data, size_t len, struct buf *out);
 
 /* Streaming conversion under a label exactly as glibc's iconv_open()
  * understands that name (not the registry's converter): "does glibc decode

@@ -987,6 +987,24 @@ int charset_stream_end(struct charset_stream *st, size_t *bad_offset)
 	return rc;
 }
 
+static int buf_sink(void *arg, const char *data, size_t len)
+{
+	return buf_append(arg, data, len);
+}
+
+int charset_decode_utf8(struct charset_conv *cv, const struct charset_info *cs,
+			const char *data, size_t len, struct buf *out)
+{
+	struct charset_stream *st = charset_stream_begin(cv, cs, buf_sink, out);
+	int rc;
+	size_t bad;
+
+	if (st == NULL)
+		return -1;
+	rc = charset_stream_feed(st, data, len);
+	return charset_stream_end(st, &bad) == 0 && rc == 0 ? 0 : -1;
+}
+
 struct charset_stream *charset_stream_begin_name(struct charset_conv *cv, const char *name,
 						 charset_sink_fn sink, void *arg)
 {

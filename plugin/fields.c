@@ -403,11 +403,6 @@ void fields_set_cte(struct field_writer *fw, unsigned part, enum mime_cte cte)
 	}
 }
 
-static int text_sink(void *arg, const char *data, size_t len)
-{
-	return buf_append(arg, data, len);
-}
-
 /* The encoded value of header h under cs into enc -- or, with utf8, of its
  * text converted from cs to UTF-8, as UTF-8 words: FIELDS_ENCODED when it
  * holds only encoded-words and 7-bit text. */
@@ -416,9 +411,8 @@ static enum fields_encode_result encode_value(const struct field_writer *fw, con
 					      struct charset_conv *cv, struct buf *enc)
 {
 	enum rfc2047_kind kind = rfc2047_kind_of(h->name);
-	size_t col = h->colon + 1 - h->start, bad;
+	size_t col = h->colon + 1 - h->start;
 	const char *eol = fields_part_eol(fw->m, h->part);
-	struct charset_stream *st;
 	struct buf text;
 	int rc;
 
@@ -426,10 +420,7 @@ static enum fields_encode_result encode_value(const struct field_writer *fw, con
 		rc = rfc2047_encode_header(h->value, h->value_len, cs, kind, col, eol, enc);
 	} else {
 		buf_init(&text, fw->limit);
-		st = charset_stream_begin(cv, cs, text_sink, &text);
-		rc = st != NULL && charset_stream_feed(st, h->value, h->value_len) == 0 ? 0 : -1;
-		if (st != NULL && charset_stream_end(st, &bad) != 0)
-			rc = -1;
+		rc = charset_decode_utf8(cv, cs, h->value, h->value_len, &text);
 		if (rc == 0)
 			rc = rfc2047_encode_header_as(text.data ? text.data : "", text.len, utf8, cv, kind, col,
 						      eol, enc);

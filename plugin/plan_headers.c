@@ -112,10 +112,6 @@ static const struct charset_info *header_escape_charset(const struct mime_header
 	return cs;
 }
 
-static int utf8_sink(void *arg, const char *data, size_t len)
-{
-	return buf_append(arg, data, len);
-}
 
 /* A header value in a stateful 7-bit charset (cs): converted to UTF-8, then
  * written as encoded-words labelled cs (or utf-8 in transcode mode), phrases
@@ -126,9 +122,7 @@ static void plan_header_escapes(struct plan *pl, unsigned hidx, const struct cha
 {
 	const struct mime_header *h = &pl->m->headers[hidx];
 	const struct charset_info *target = pl->conf->mode == MODE_TRANSCODE ? pl->utf8 : cs;
-	struct charset_stream *st;
 	struct buf text, nf, enc;
-	size_t bad;
 	bool ok;
 
 	row->verdict = VERDICT_LEGACY_7BIT;
@@ -144,10 +138,7 @@ static void plan_header_escapes(struct plan *pl, unsigned hidx, const struct cha
 		return;
 	}
 	buf_init(&text, pl->fw.limit);
-	st = charset_stream_begin(pl->in->cv, cs, utf8_sink, &text);
-	ok = st != NULL && charset_stream_feed(st, h->value, h->value_len) == 0;
-	if (st != NULL && charset_stream_end(st, &bad) != 0)
-		ok = false;
+	ok = charset_decode_utf8(pl->in->cv, cs, h->value, h->value_len, &text) == 0;
 	if (!ok || (rfc2047_kind_of(h->name) == RFC2047_ADDRESS && fields_8bit_in_angle_addr(text.data, text.len))) {
 		row->actions |= ACT_CANNOT;
 		str_copy(row->reason, sizeof(row->reason), !ok ?
