@@ -149,6 +149,13 @@ bool detect_score_declared(const struct text_analysis *ta, const struct charset_
 			   struct charset_conv *cv, detect_decodes_fn decodes, void *arg,
 			   struct detect_alternative *out);
 
+/* The cost (nats, as in detect_score_declared) of the text analysed in ta
+ * under each of cs[0..n), scored the same way; cost[i] = -1 when the text
+ * does not decode under cs[i] (asked through `decodes`) or has no 8-bit
+ * byte.  For choosing among a few known charsets (segment.h). */
+void detect_score_charsets(const struct text_analysis *ta, const struct charset_info *const *cs, size_t n,
+			   struct charset_conv *cv, detect_decodes_fn decodes, void *arg, double *cost);
+
 /* Default fallback for a TLD (lowercase, no dot), NULL when none. */
 const struct charset_info *detect_tld_hint(const char *tld);
 

@@ -15,7 +15,7 @@
  *   - everywhere else (nested header blocks, bodies) edits are plain splices;
  *     the milter replaces the whole body when any exists.
  *   - a transcoding edit (kind EDIT_TRANSCODE) replaces a body range with its
- *     text converted to UTF-8 and re-encoded, produced lazily by output.c so
+ *     text converted to UTF-8 (from one charset, or segment by segment) and re-encoded, produced lazily by output.c so
  *     memory stays bounded.
  *
  * Limits: none of its own; the number of edits is bounded by the planner
@@ -29,6 +29,7 @@
 #include "mime.h"
 #include "charset.h"
 #include "analyze.h"
+#include "segment.h"
 
 enum edit_kind { EDIT_BYTES, EDIT_TRANSCODE };
 enum hdr_op { HDR_NONE, HDR_CHANGE, HDR_ADD };
@@ -46,6 +47,10 @@ struct edit {
 	/* ... and, when converting, these ranges of the decoded text (an HTML
 	 * <meta> charset token each, ascending) become "utf-8" */
 	size_t meta_at[ANALYZE_META_MAX], meta_len[ANALYZE_META_MAX], meta_n;
+	/* ... or, for a text in several charsets (segment.h), each segment of
+	 * the decoded text is converted from its own (segs.n == 0: from_cs
+	 * throughout; never together with meta ranges) */
+	struct segment_list segs;
 	/* top-level header annotation (milter): */
 	enum hdr_op hdr_op;
 	char hdr_name[80];

@@ -80,6 +80,7 @@ struct fields_part_change {
 	bool rewrite_body;			/* the body is rewritten (EDIT_TRANSCODE) */
 	const struct charset_info *body_from;	/* ... converted from this to UTF-8; NULL = re-encode only */
 	const struct text_analysis *html;	/* with body_from: its <meta> charsets become utf-8 */
+	const struct segment_list *segs;	/* with body_from: the text's charsets per segment, or NULL */
 };
 enum fields_part_result {
 	FIELDS_PART_DONE,

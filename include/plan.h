@@ -17,6 +17,7 @@
 #include "repair.h"
 #include "report.h"
 #include "verify.h"
+#include "segment.h"
 
 
 /* What the planner wants done to one part, gathered before any field is rewritten. */
@@ -32,6 +33,7 @@ struct part_plan {
 	const struct charset_info *declared;	/* what the label names, NULL if nothing known */
 	struct decode_oracle oracle;		/* text leaves that are judged */
 	struct label_verification ver;		/* of the declared label (wrong-label), for -x */
+	struct segment_list segs;		/* VERDICT_MIXED: the text's charsets (segment.h) */
 };
 
 struct plan {

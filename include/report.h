@@ -30,6 +30,7 @@ enum verdict {
 	VERDICT_RAW_8BIT_HEADER,	/* raw 8-bit bytes in a header */
 	VERDICT_NONSTANDARD_LABEL,	/* a known charset under a non-MIME name (cp1251, 1252, ks_c_5601-1987...) */
 	VERDICT_WRONG_LABEL,		/* a single-byte label that decodes, on text plainly in another charset */
+	VERDICT_MIXED,			/* no label, and paragraphs plainly in different charsets (segment.h) */
 	VERDICT_NOT_TEXT,		/* not a text part: not examined */
 	VERDICT_SKIPPED			/* text, but left alone (signed, limits, mode off...) */
 };

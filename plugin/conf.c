@@ -715,8 +715,10 @@ const struct conf_key_info conf_keys[] = {
 	  "what would be done.  *label*: add or correct the *charset* parameter (and encode raw 8-bit "
 	  "header text as RFC 2047/2231 words in the detected character set); the text bytes are not "
 	  "changed.  *transcode*: as *label*, and convert inline text parts to UTF-8 (an HTML part's "
-	  "<meta> charset is rewritten with it) and headers to UTF-8 encoded words; attachments are "
-	  "only labelled.", set_mode },
+	  "<meta> charset is rewritten with it) and headers to UTF-8 encoded words; a plain text "
+	  "whose paragraphs are plainly in different charsets (a reply quoting older mail) is "
+	  "converted paragraph by paragraph, which no label can express, so *label* leaves such "
+	  "a text alone and says *mixed*; attachments are only labelled.", set_mode },
 	{ "DefaultCharset", "windows-1252", false, CONF_SEC_OPERATION, "CHARSET", NULL,
 	  "The character set assumed for 8-bit text that is not valid UTF-8 when no rule matches and "
 	  "the statistical detector is not confident.  It is never chosen for bytes that do not "

@@ -1541,3 +1541,43 @@ detect_score_declared(const struct text_analysis *ta, const struct charset_info 
 	out->margin = out->declared_decodes ? out->declared_cost - out->best_cost : 0;
 	return true;
 }
+
+void
+detect_score_charsets(const struct text_analysis *ta, const struct charset_info *const *cs, size_t n,
+		      struct charset_conv *cv, detect_decodes_fn decodes, void *arg, double *cost)
+{
+	struct cascade c;
+	struct charset_conv *own_cv = NULL;
+	unsigned char *text;
+	struct byte_pairs *bp;
+	const char *lang;
+	size_t plen;
+	bool cut;
+
+	pthread_once(&tables_once, tables_init);
+	for (size_t i = 0; i < n; i++)
+		cost[i] = -1;
+	if (!ta->has_8bit)
+		return;
+	if (cv == NULL)
+		cv = own_cv = charset_conv_new();
+	memset(&c, 0, sizeof(c));
+	c.ta = ta;
+	c.decodes = decodes;
+	c.decodes_arg = arg;
+	c.cv = cv;
+	text = xmalloc(2 * SCORE_BYTES);
+	plen = scored_text(ta, text, &cut);
+	bp = byte_pairs_new(text, plen);
+	for (size_t i = 0; i < n; i++) {
+		long d = cs[i] != NULL && cascade_decodes(&c, cs[i]) ?
+		    score_charset(&c, cs[i], text, plen, bp, cut, &lang) : -1;
+
+		if (d >= 0)
+			cost[i] = (double)d / MODEL_COST_SCALE;
+	}
+	free(bp);
+	free(text);
+	if (own_cv != NULL)
+		charset_conv_free(own_cv);
+}

@@ -518,6 +518,10 @@ enum fields_part_result fields_emit_part(struct field_writer *fw, unsigned part,
 			e->meta_len[k] = c->html->html_meta_len[k];
 			e->meta_n = k + 1;
 		}
+		if (c->body_from != NULL && c->segs != NULL && c->segs->n > 0) {
+			e->segs = *c->segs;
+			e->from_cs = c->segs->cs[0];
+		}
 	}
 	return FIELDS_PART_DONE;
 }

@@ -91,10 +91,12 @@ struct pipeline {
 	struct out *o;
 	struct cte_encoder enc;
 	struct charset_stream *conv;	/* NULL: no charset conversion */
+	struct charset_conv *cv;
 	int failed;
-	const struct edit *ed;		/* its meta ranges */
+	const struct edit *ed;		/* its meta ranges and segments */
 	size_t pos;			/* decoded bytes seen */
 	size_t next_meta;		/* first meta range not yet passed */
+	size_t next_seg;		/* first segment not yet begun */
 };
 
 static void encoded_sink(void *arg, const char *data, size_t len)
@@ -149,6 +151,37 @@ static void convert_rewriting_meta(struct pipeline *pp, const char *data, size_t
 	pp->pos += len;
 }
 
+/* The converter of the segment that starts here: the one before must have
+ * ended cleanly (a segment decodes whole under its charset, segment.h). */
+static void begin_segment(struct pipeline *pp, const struct charset_info *cs)
+{
+	size_t bad;
+
+	if (charset_stream_end(pp->conv, &bad) < 0)
+		pp->failed = 1;
+	pp->conv = charset_stream_begin(pp->cv, cs, converted_sink, pp);
+	if (pp->conv == NULL)
+		pp->failed = 1;
+}
+
+/* Decoded text cut at segment starts, each piece into the converter of its
+ * segment. */
+static void convert_by_segment(struct pipeline *pp, const char *data, size_t len)
+{
+	const struct segment_list *sl = &pp->ed->segs;
+
+	while (len > 0 && !pp->failed && pp->next_seg < sl->n && pp->pos + len > sl->at[pp->next_seg]) {
+		size_t n = sl->at[pp->next_seg] - pp->pos;
+
+		convert_rewriting_meta(pp, data, n);
+		begin_segment(pp, sl->cs[pp->next_seg++]);
+		data += n;
+		len -= n;
+	}
+	if (!pp->failed)
+		convert_rewriting_meta(pp, data, len);
+}
+
 static void decoded_sink(void *arg, const char *data, size_t len)
 {
 	struct pipeline *pp = arg;
@@ -156,7 +189,7 @@ static void decoded_sink(void *arg, const char *data, size_t len)
 	if (pp->failed)
 		return;
 	if (pp->conv != NULL)
-		convert_rewriting_meta(pp, data, len);
+		convert_by_segment(pp, data, len);
 	else
 		cte_encoder_text(&pp->enc, data, len);
 }
@@ -172,6 +205,8 @@ static void transcode_range(struct out *o, struct spool *sp, const struct edit *
 	memset(&pp, 0, sizeof(pp));
 	pp.o = o;
 	pp.ed = ed;
+	pp.cv = cv;
+	pp.next_seg = ed->segs.n > 0 ? 1 : 0;	/* segment 0 is from_cs's */
 	cte_encoder_init(&pp.enc, ed->cte_to, ed->crlf, encoded_sink, o);
 	if (ed->from_cs != NULL) {
 		pp.conv = charset_stream_begin(cv, ed->from_cs, converted_sink, &pp);

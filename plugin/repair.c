@@ -43,8 +43,9 @@ static bool part_is_attachment(const struct mime_part *p)
 /* A charset for broken text part pp: the verified alternative of a label
  * that lies, the declared charset under a name that decodes or is standard,
  * its superset, or the cascade's; then the name that the bytes need
- * (oracle_label_to_write). */
-static void choose_for_part(struct plan *pl, struct part_plan *pp, struct report_row *row)
+ * (oracle_label_to_write).  True when the cascade chose it (the label said
+ * nothing about the text). */
+static bool choose_for_part(struct plan *pl, struct part_plan *pp, struct report_row *row)
 {
 	struct decode_oracle *o = &pp->oracle;
 	const struct charset_info *declared = pp->declared;
@@ -54,7 +55,7 @@ static void choose_for_part(struct plan *pl, struct part_plan *pp, struct report
 
 	if (v == VERDICT_WRONG_LABEL && verdict_take_alternative(&pp->ver, row)) {
 		row->chosen = oracle_label_to_write(o, row->chosen);
-		return;
+		return false;
 	}
 	if (v == VERDICT_UNDECODABLE && declared != NULL && verdict_has_wider_label(declared) &&
 	    oracle_decodes(o, declared)) {
@@ -64,7 +65,7 @@ static void choose_for_part(struct plan *pl, struct part_plan *pp, struct report
 		snprintf(row->reason, sizeof(row->reason),
 			 "glibc's %s fails on the vendor extensions in the text; %s decodes them",
 			 declared->mime_name, row->chosen->mime_name);
-		return;
+		return false;
 	}
 	if (evidence_from_label(v == VERDICT_NONSTANDARD_LABEL,
 				v == VERDICT_LATIN1_WITH_C1 || v == VERDICT_UNDECODABLE, declared, o, &dr)) {
@@ -78,14 +79,41 @@ static void choose_for_part(struct plan *pl, struct part_plan *pp, struct report
 			/* the superset is itself plainly the wrong charset */
 			row->chosen = oracle_label_to_write(o, row->chosen);
 		}
-		return;
+		return false;
 	}
 	evidence_detect(&pl->ctx, o, pl->in->cv, &dr);
 	row_take(row, &dr);
 	if (row->chosen == NULL)
-		return;
+		return false;
 	verdict_verify_context(o, row);
 	row->chosen = oracle_label_to_write(o, row->chosen);
+	return true;
+}
+
+/* A plain text the cascade gave one charset may be in several (a reply
+ * quoting older mail, a pasted signature): segment.h decides, on
+ * overwhelming evidence per paragraph only. */
+static void plan_mixed(struct plan *pl, unsigned i, struct report_row *row)
+{
+	struct part_plan *pp = &pl->pp[i];
+	char why[200];
+
+	if (row->chosen == NULL || strcmp(pl->m->parts[i].subtype, "plain") != 0 ||
+	    !segment_mixed(pl->in->analysis[i], row->chosen, &pl->ctx, pl->in->cv, &pp->segs, why,
+			  sizeof(why)))
+		return;
+	row->verdict = pp->verdict = VERDICT_MIXED;
+	row->chosen = pp->segs.cs[0];
+	snprintf(row->reason, sizeof(row->reason), "paragraphs in different charsets: %s", why);
+}
+
+/* Every segment's charset has a converter to UTF-8. */
+static bool segments_convert(const struct segment_list *sl)
+{
+	for (size_t k = 0; k < sl->n; k++)
+		if (!charset_iconv_ok(sl->cs[k]))
+			return false;
+	return true;
 }
 
 /* Decide what happens to a broken text part once its charset is chosen. */
@@ -107,9 +135,19 @@ static void plan_text_action(struct plan *pl, unsigned i, struct report_row *row
 	/* JIS forms the ISO-2022-JP converter passes through would stay escape
 	 * bytes in "UTF-8" text: the label is the repair there */
 	bool unconvertible = ta->iso2022jp_ext && (row->chosen->props & CSP_7BIT_STATEFUL);
+	bool transcodes = pl->conf->mode == MODE_TRANSCODE && !part_is_attachment(p) && !html_meta &&
+	    !unconvertible && charset_iconv_ok(row->chosen) && segments_convert(&pp->segs);
 
-	if (pl->conf->mode == MODE_TRANSCODE && !charset_same(row->chosen, pl->utf8) &&
-	    !part_is_attachment(p) && !html_meta && !unconvertible && charset_iconv_ok(row->chosen)) {
+	if (pp->segs.n > 0 && !transcodes) {
+		size_t len = strlen(row->reason);
+
+		snprintf(row->reason + len, sizeof(row->reason) - len,
+			 "; no one label fits: left alone (Mode transcode converts each)");
+		row->chosen = NULL;
+		row->actions |= ACT_CANNOT;
+		return;
+	}
+	if (transcodes && !charset_same(row->chosen, pl->utf8)) {
 		pp->transcode = true;
 		pp->label = pl->utf8;
 		row->actions |= ACT_TRANSCODE;
@@ -180,6 +218,7 @@ static void emit_part_edits(struct plan *pl, unsigned i)
 		.rewrite_body = pp->transcode || pp->reencode,
 		.body_from = pp->transcode && row != NULL ? row->chosen : NULL,
 		.html = pl->in->analysis[i],
+		.segs = &pp->segs,
 	};
 	bool param_encoded = false, ct_added = false;
 	enum fields_part_result res = fields_emit_part(&pl->fw, i, &c, &param_encoded, &ct_added);
@@ -375,7 +414,8 @@ static void choose_parts(struct plan *pl)
 		case VERDICT_SKIPPED:
 			break;
 		default:
-			choose_for_part(pl, pp, row);
+			if (choose_for_part(pl, pp, row))
+				plan_mixed(pl, i, row);
 			plan_text_action(pl, i, row);
 			if (row->chosen != NULL)
 				plan_cte(pl, i, row);

@@ -28,6 +28,7 @@ static const char *const verdict_names[] = {
 	[VERDICT_RAW_8BIT_HEADER] = "raw-8bit-header",
 	[VERDICT_NONSTANDARD_LABEL] = "nonstandard-label",
 	[VERDICT_WRONG_LABEL] = "wrong-label",
+	[VERDICT_MIXED] = "mixed",
 	[VERDICT_NOT_TEXT] = "not-text",
 	[VERDICT_SKIPPED] = "skipped",
 };

@@ -223,6 +223,34 @@ static void rewrite_meta(struct buf *dec, const struct edit *ed)
 	*dec = t;
 }
 
+/* A text in several charsets (segment.h), the whole-buffer reading of what
+ * output.c streams: segment k of the decoded text converted from cs[k].
+ * Segments start at 0, ascend, begin on a line start inside the text, and
+ * never come with meta ranges (segmentation is for text/plain). */
+static void convert_segments(struct charset_conv *cv, const struct edit *ed, const struct buf *dec,
+			     struct buf *want)
+{
+	const struct segment_list *sl = &ed->segs;
+	size_t bad = 0;
+
+	if (ed->meta_n > 0 || sl->n > SEGMENT_MAX || sl->at[0] != 0 || !charset_same(sl->cs[0], ed->from_cs))
+		fuzz_fail("I2: %zu segments with %zu meta ranges, first at %zu", sl->n, ed->meta_n, sl->at[0]);
+	for (size_t k = 0; k < sl->n; k++) {
+		size_t end = k + 1 < sl->n ? sl->at[k + 1] : dec->len;
+		struct charset_stream *st;
+
+		if (end > dec->len || end <= sl->at[k] || (k > 0 && dec->data[sl->at[k] - 1] != '\n') ||
+		    !(sl->cs[k]->props & CSP_ASCII_COMPAT))
+			fuzz_fail("I2: segment %zu [%zu,%zu) of %zu decoded bytes: not whole lines in an "
+				  "ASCII-compatible charset", k, sl->at[k], end, dec->len);
+		st = charset_stream_begin(cv, sl->cs[k], conv_sink, want);
+		if (charset_stream_feed(st, dec->data + sl->at[k], end - sl->at[k]) < 0 ||
+		    charset_stream_end(st, &bad) < 0)
+			fuzz_fail("I4/I2: segment %zu [%zu,%zu) does not decode as %s (at %zu)", k, sl->at[k],
+				  end, sl->cs[k]->mime_name, bad);
+	}
+}
+
 /* I2 for one transcoded range: out[0..outlen) transfer-decoded equals
  * orig decoded from cte_from and converted from from_cs. */
 
@@ -240,7 +268,9 @@ static bool transcode_matches(struct charset_conv *cv, const struct edit *ed,
 	cte_decode(ed->cte_from, orig + ed->start, ed->end - ed->start, &dec);
 	if (ed->from_cs != NULL && ed->meta_n > 0)
 		rewrite_meta(&dec, ed);
-	if (ed->from_cs != NULL) {
+	if (ed->from_cs != NULL && ed->segs.n > 0) {
+		convert_segments(cv, ed, &dec, &want);
+	} else if (ed->from_cs != NULL) {
 		st = charset_stream_begin(cv, ed->from_cs, conv_sink, &want);
 		if (charset_stream_feed(st, dec.data ? dec.data : "", dec.len) < 0 ||
 		    charset_stream_end(st, &bad) < 0)

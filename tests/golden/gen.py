@@ -161,6 +161,19 @@ class Text:
 		self.reason = reason	# a word the -x reason must contain (the evidence used)
 
 
+class Mixed(Text):
+	"""A text leaf whose paragraphs the sender's system wrote in different
+	charsets: segments is a list of (text, codec); no charset label."""
+	def __init__(self, segments, verdict="mixed", **kw):
+		Text.__init__(self, "".join(t for t, _ in segments), "mixed", None, verdict, **kw)
+		self.segments = segments
+
+
+def quoted(text):
+	"""text as a reply quotes it: "> " before every line (">" on empty ones)."""
+	return "".join(("> " + ln if ln else ">") + "\n" for ln in text.rstrip("\n").split("\n"))
+
+
 class Binary:
 	def __init__(self, ct, size, seed, cte="base64", filename=None, rawname=None, data=None):
 		self.ct, self.size, self.seed, self.cte = ct, size, seed, cte
@@ -258,8 +271,12 @@ class Render:
 
 	def render_text(self, pid, t):
 		eol = self.eol
-		raw = encode_text(t.text, t.codec)
-		truth = raw.decode(t.codec)
+		if isinstance(t, Mixed):
+			raw = b"".join(encode_text(txt, codec) for txt, codec in t.segments)
+			truth = "".join(encode_text(txt, codec).decode(codec) for txt, codec in t.segments)
+		else:
+			raw = encode_text(t.text, t.codec)
+			truth = raw.decode(t.codec)
 		assert unicodedata.normalize("NFC", truth) == unicodedata.normalize("NFC", t.text)
 		data = with_eol(raw, eol)
 		fields = []
@@ -291,6 +308,8 @@ class Render:
 		})
 		if t.reason:
 			self.parts[-1]["reason"] = t.reason
+		if isinstance(t, Mixed):
+			self.parts[-1]["segments"] = [{"codec": c, "text": x} for x, c in t.segments]
 		return fields, body
 
 	def check_verdict(self, pid, t, data):
@@ -302,6 +321,8 @@ class Render:
 		where = "%s part %s" % (self.case.name, pid)
 		if v == "missing":
 			assert t.label is None and eight, where
+		elif v == "mixed":
+			assert t.label is None and eight and len({c for _, c in t.segments}) > 1, where
 		elif v == "ascii-with-8bit":
 			assert lab == "us-ascii" and eight, where
 		elif v == "latin1-with-c1":
@@ -811,6 +832,33 @@ def cases():
 		      conf="DefaultCharset koi8-r\n", families=["koi8-r ru"]))
 	c += header_structure_cases()
 	c += tnef_cases()
+	c += mixed_cases()
+	return c
+
+
+# Issue 11: bodies whose paragraphs are in two charsets.  Label mode can
+# only leave them alone (and say "mixed"); transcode mode converts each
+# segment from its own charset.
+def mixed_cases():
+	ru_reply = [(LONG["ru3"] + "\n", "cp1251"), ("Ирина пишет:\n", "cp1251"),
+		    (quoted(LONG["ru"]), "koi8_r")]
+	fr_over_ru = [(LONG["fr"] + "\n", "cp1252"), ("Le 3 mars, Sergueï a écrit :\n", "cp1252"),
+		      (quoted(LONG["ru2"]), "cp1251")]
+	de_signature = [(LONG["de"] + "\n", "cp1252"),
+			("-- \nJörg Weiß · Prüfstelle Süd · Grüße aus München\n", "utf-8")]
+	c = [
+		Case("mixed-ru-cp1251-reply-koi8r-quote", Mixed(ru_reply), identical=True,
+		     note="a windows-1251 reply quoting a KOI8-R mail: no one label fits, left alone"),
+		Case("transcode-mixed-ru-cp1251-reply-koi8r-quote", Mixed(ru_reply), conf="Mode transcode\n",
+		     note="each paragraph converted from its own charset"),
+		Case("mixed-de-cp1252-utf8-signature-qp-crlf", Mixed(de_signature, cte="quoted-printable"),
+		     eol="crlf", identical=True, note="a UTF-8 signature under a windows-1252 text: left alone"),
+		Case("transcode-mixed-de-cp1252-utf8-signature-qp-crlf",
+		     Mixed(de_signature, cte="quoted-printable"), eol="crlf", conf="Mode transcode\n",
+		     note="the UTF-8 lines are kept, the windows-1252 ones converted"),
+		Case("transcode-mixed-fr-cp1252-ru-cp1251-quote-base64", Mixed(fr_over_ru, cte="base64"),
+		     conf="Mode transcode\n", note="a French reply over a Russian quote, in base64"),
+	]
 	return c
 
 

@@ -38,6 +38,8 @@ CODEC_TO_MIME = {"cp1252": "windows-1252", "latin_1": "iso-8859-1", "cp1250": "w
 
 
 def good_label(mp):
+	if not mp["correct_charsets"]:	# a text in several charsets: none
+		return "-"
 	lab = CODEC_TO_MIME.get(mp["codec"])
 	if lab in mp["correct_charsets"]:
 		return lab
@@ -177,6 +179,13 @@ def main(argv):
 		if meta["must_be_identical"]:
 			t.expect(n + " (one byte changed)", check.check_case(
 				meta, inp, inp[:-2] + b"X" + inp[-1:], None, rep), True)
+			if any(p.get("segments") for p in meta["parts"]):
+				# labelled with one of its charsets: the rest would be mojibake
+				first = lambda mp: CODEC_TO_MIME[mp["segments"][0]["codec"]] \
+					if mp.get("segments") else good_label(mp)
+				out = reference_repair(meta, inp, label_for=first)
+				t.expect(n + " (labelled with one of its charsets)",
+					 check.check_case(meta, inp, out, out, rep), True)
 			continue
 		t.expect(n + " (wrong verdict)", check.check_report(
 			meta, report_for(meta, wrong_part_verdict(meta))), True)

@@ -323,6 +323,53 @@ START_TEST(transcode_of_undecodable_bytes_fails_rather_than_corrupts)
 }
 END_TEST
 
+START_TEST(transcode_converts_each_segment_from_its_own_charset)
+{
+	/* windows-1251 "Привет\n", koi8-r "> Привет\n", utf-8 "Привет\n", as
+	 * base64 (segment offsets count decoded bytes, not the encoded ones) */
+	static const char text[] = "\xcf\xf0\xe8\xe2\xe5\xf2\n> \xf0\xd2\xc9\xd7\xc5\xd4\n"
+	    "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82\n";
+	const char *want = "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82\n"
+	    "> \xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82\n"
+	    "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82\n";
+	const char *b64 = "z/Do4uXyCj4g8NLJ18XUCtCf0YDQuNCy0LXRggo=\n";
+	struct spool *sp;
+	struct edit_list el;
+	struct capture c;
+	struct charset_conv *cv = charset_conv_new();
+	struct edit *e;
+
+	sp = spool_of(b64, strlen(b64), 1024);
+	edit_list_init(&el);
+	add_transcode(&el, 0, strlen(b64), charset_lookup("windows-1251"), CTE_BASE64, CTE_8BIT, false);
+	e = &el.v[0];
+	e->segs.n = 3;
+	e->segs.at[0] = 0, e->segs.cs[0] = charset_lookup("windows-1251");
+	e->segs.at[1] = 7, e->segs.cs[1] = charset_lookup("koi8-r");
+	e->segs.at[2] = 16, e->segs.cs[2] = charset_lookup("utf-8");
+	buf_init(&c.b, 1 << 20);
+	ck_assert_int_eq(output_write(sp, &el, 0, strlen(b64), cv, capture_sink, &c), 0);
+	ck_assert_str_eq(buf_cstr(&c.b), want);
+	buf_free(&c.b);
+	edit_list_free(&el);
+	spool_free(sp);
+	/* a segment that does not decode under its charset fails the edit */
+	sp = spool_of(text, sizeof(text) - 1, 1024);
+	edit_list_init(&el);
+	add_transcode(&el, 0, sizeof(text) - 1, charset_lookup("windows-1251"), CTE_8BIT, CTE_8BIT, false);
+	e = &el.v[0];
+	e->segs.n = 2;
+	e->segs.at[0] = 0, e->segs.cs[0] = charset_lookup("windows-1251");
+	e->segs.at[1] = 7, e->segs.cs[1] = charset_lookup("utf-8");
+	buf_init(&c.b, 1 << 20);
+	ck_assert_int_eq(output_write(sp, &el, 0, sizeof(text) - 1, cv, capture_sink, &c), -1);
+	buf_free(&c.b);
+	edit_list_free(&el);
+	charset_conv_free(cv);
+	spool_free(sp);
+}
+END_TEST
+
 static Suite *output_suite(void)
 {
 	Suite *s = suite_create("output");
@@ -339,6 +386,7 @@ static Suite *output_suite(void)
 	tcase_add_test(tc, base64_reencoding_roundtrips);
 	tcase_add_test(tc, transcode_windows1251_to_utf8);
 	tcase_add_test(tc, transcode_of_undecodable_bytes_fails_rather_than_corrupts);
+	tcase_add_test(tc, transcode_converts_each_segment_from_its_own_charset);
 	suite_add_tcase(s, tc);
 	return s;
 }
