@@ -152,9 +152,11 @@ bool detect_score_declared(const struct text_analysis *ta, const struct charset_
 /* The cost (nats, as in detect_score_declared) of the text analysed in ta
  * under each of cs[0..n), scored the same way; cost[i] = -1 when the text
  * does not decode under cs[i] (asked through `decodes`) or has no 8-bit
- * byte.  For choosing among a few known charsets (segment.h). */
+ * byte.  *scored_8bit (when not NULL): the 8-bit bytes of the scored sample.
+ * For choosing among a few known charsets (segment.h). */
 void detect_score_charsets(const struct text_analysis *ta, const struct charset_info *const *cs, size_t n,
-			   struct charset_conv *cv, detect_decodes_fn decodes, void *arg, double *cost);
+			   struct charset_conv *cv, detect_decodes_fn decodes, void *arg, double *cost,
+			   size_t *scored_8bit);
 
 /* Default fallback for a TLD (lowercase, no dot), NULL when none. */
 const struct charset_info *detect_tld_hint(const char *tld);

@@ -41,6 +41,8 @@
 #define SEGMENT_MIN_8BIT 4	/* 8-bit bytes a paragraph needs to be verified alone */
 #define SEGMENT_MIN_UTF8 3	/* ... to be taken as UTF-8 (one 3-byte sequence) */
 #define SEGMENT_FAMILY_NATS 50.0	/* a lie across families (verify.h: 80 for a label) */
+#define SEGMENT_SUSPECT_NATS 3.0	/* per 8-bit byte under the part's charset, and */
+#define SEGMENT_SUSPECT_REL 1.25	/* ... times the text's average: else not verified */
 #define SEGMENT_TIE_NATS 3.0	/* charsets that close fit an open paragraph alike */
 
 /* Segment k is the decoded text [at[k], at[k+1]) (the last one to the

@@ -1544,7 +1544,8 @@ detect_score_declared(const struct text_analysis *ta, const struct charset_info 
 
 void
 detect_score_charsets(const struct text_analysis *ta, const struct charset_info *const *cs, size_t n,
-		      struct charset_conv *cv, detect_decodes_fn decodes, void *arg, double *cost)
+		      struct charset_conv *cv, detect_decodes_fn decodes, void *arg, double *cost,
+		      size_t *scored_8bit)
 {
 	struct cascade c;
 	struct charset_conv *own_cv = NULL;
@@ -1557,6 +1558,8 @@ detect_score_charsets(const struct text_analysis *ta, const struct charset_info 
 	pthread_once(&tables_once, tables_init);
 	for (size_t i = 0; i < n; i++)
 		cost[i] = -1;
+	if (scored_8bit != NULL)
+		*scored_8bit = 0;
 	if (!ta->has_8bit)
 		return;
 	if (cv == NULL)
@@ -1569,6 +1572,8 @@ detect_score_charsets(const struct text_analysis *ta, const struct charset_info 
 	text = xmalloc(2 * SCORE_BYTES);
 	plen = scored_text(ta, text, &cut);
 	bp = byte_pairs_new(text, plen);
+	for (size_t i = 0; scored_8bit != NULL && i < plen; i++)
+		*scored_8bit += text[i] >> 7;
 	for (size_t i = 0; i < n; i++) {
 		long d = cs[i] != NULL && cascade_decodes(&c, cs[i]) ?
 		    score_charset(&c, cs[i], text, plen, bp, cut, &lang) : -1;

@@ -28,6 +28,8 @@ struct paragraph {
 	bool anchor;			/* its own bytes say which charset it is in */
 	const struct charset_info *cs;	/* NULL: open (not yet placed), or nothing decodes it */
 	double margin;			/* nats, of an anchor verified against the part's charset */
+	double cost;			/* nats under the part's charset, -1 when not scored */
+	size_t scored_8bit;		/* 8-bit bytes that cost was measured on */
 };
 
 struct splitter {
@@ -148,32 +150,72 @@ static bool paragraph_lies(const struct text_analysis *ta, const struct charset_
 	return (alt->best->props & CSP_ASCII_COMPAT) != 0;
 }
 
-/* Anchor a paragraph that speaks for itself: valid multi-byte UTF-8 is
- * utf-8 (the cascade's own rule: legacy text almost never is by accident);
- * a paragraph on which the single-byte `whole` is a lie (paragraph_lies)
- * is the verified alternative.  Every other paragraph stays open (cs NULL). */
-static void judge_paragraph(struct splitter *s, struct paragraph *pa, const struct charset_info *whole,
-			    struct charset_conv *cv)
+/* Anchor a paragraph that speaks for itself, first step: valid multi-byte
+ * UTF-8 is utf-8 (the cascade's own rule: legacy text almost never is by
+ * accident).  Under a single-byte `whole`, any other paragraph with enough
+ * 8-bit bytes gets its cost under `whole` (one charset scored: a fraction of
+ * the verification's scoring under every one), for verify_suspects(). */
+static void read_paragraph(struct splitter *s, struct paragraph *pa, const struct charset_info *whole,
+			   struct charset_conv *cv)
 {
 	const char *bytes = (const char *)s->text + pa->start;
 	size_t len = pa->end - pa->start, n8 = count_8bit(s->text + pa->start, len);
 	struct text_analysis ta;
 	struct decode_oracle o;
-	struct label_verification ver;
 
 	pa->cs = NULL;
+	pa->cost = -1;
 	if (n8 < SEGMENT_MIN_UTF8)
 		return;
 	text_analysis_of_bytes(&ta, bytes, len);
 	oracle_init_bytes(&o, &ta, bytes, len, cv);
 	if (text_analysis_utf8_ok(&ta)) {
 		pa->cs = charset_lookup("utf-8");
-	} else if (n8 >= SEGMENT_MIN_8BIT && paragraph_lies(&ta, whole, cv, &o, &ver)) {
-		pa->cs = ver.alt.best;
-		pa->margin = ver.alt.margin;
+		pa->anchor = true;
+	} else if (n8 >= SEGMENT_MIN_8BIT && (whole->props & CSP_SINGLE_BYTE)) {
+		detect_score_charsets(&ta, &whole, 1, cv, oracle_decodes, &o, &pa->cost, &pa->scored_8bit);
 	}
-	pa->anchor = pa->cs != NULL;
 	text_analysis_free(&ta);
+}
+
+/* Second step: a paragraph in another charset reads worse under `whole`
+ * than the text does on average; only those that read at least
+ * SEGMENT_SUSPECT_REL times worse (and worse than SEGMENT_SUSPECT_NATS per
+ * 8-bit byte at all) are verified, and anchored at the verified
+ * alternative when `whole` is a lie there (paragraph_lies). */
+static void verify_suspects(struct splitter *s, const struct charset_info *whole, struct charset_conv *cv)
+{
+	double sum = 0, bar;
+	size_t n8 = 0;
+
+	for (size_t k = 0; k < s->n; k++)
+		if (s->para[k].cost >= 0 && s->para[k].scored_8bit > 0) {
+			sum += s->para[k].cost;
+			n8 += s->para[k].scored_8bit;
+		}
+	if (n8 == 0)
+		return;
+	bar = sum / (double)n8 * SEGMENT_SUSPECT_REL;
+	if (bar < SEGMENT_SUSPECT_NATS)
+		bar = SEGMENT_SUSPECT_NATS;
+	for (size_t k = 0; k < s->n; k++) {
+		struct paragraph *pa = &s->para[k];
+		const char *bytes = (const char *)s->text + pa->start;
+		struct text_analysis ta;
+		struct decode_oracle o;
+		struct label_verification ver;
+
+		if (pa->cost < 0 || pa->scored_8bit == 0 || pa->cost / (double)pa->scored_8bit < bar)
+			continue;
+		text_analysis_of_bytes(&ta, bytes, pa->end - pa->start);
+		oracle_init_bytes(&o, &ta, bytes, pa->end - pa->start, cv);
+		if (paragraph_lies(&ta, whole, cv, &o, &ver)) {
+			pa->cs = ver.alt.best;
+			pa->margin = ver.alt.margin;
+			pa->anchor = true;
+		}
+		text_analysis_free(&ta);
+	}
 }
 
 /* The part's charset was chosen on all of its text, the anchored
@@ -252,7 +294,7 @@ static void place_open(struct splitter *s, size_t k, const struct charset_info *
 
 	text_analysis_of_bytes(&ta, (const char *)s->text + pa->start, pa->end - pa->start);
 	oracle_init_bytes(&o, &ta, (const char *)s->text + pa->start, pa->end - pa->start, cv);
-	detect_score_charsets(&ta, cand, n, cv, oracle_decodes, &o, cost);
+	detect_score_charsets(&ta, cand, n, cv, oracle_decodes, &o, cost, NULL);
 	text_analysis_free(&ta);
 	for (size_t i = 0; i < n; i++)
 		if (cost[i] >= 0 && (best == n || cost[i] < cost[best]))
@@ -333,10 +375,11 @@ bool segment_mixed(const struct text_analysis *ta, const struct charset_info *wh
 	cut_paragraphs(&s);
 	if (s.too_many || s.n < 2)
 		return false;
-	for (size_t k = 0; k < s.n; k++) {
-		judge_paragraph(&s, &s.para[k], whole, cv);
+	for (size_t k = 0; k < s.n; k++)
+		read_paragraph(&s, &s.para[k], whole, cv);
+	verify_suspects(&s, whole, cv);
+	for (size_t k = 0; k < s.n; k++)
 		other |= s.para[k].anchor;
-	}
 	if (!other)
 		return false;
 	ncand = candidates(&s, detect_open(&s, whole, ctx, cv), cand);
