@@ -102,8 +102,9 @@ static void plan_mixed(struct plan *pl, unsigned i, struct report_row *row)
 	    !segment_mixed(pl->in->analysis[i], row->chosen, &pl->ctx, pl->in->cv, &pp->segs, why,
 			  sizeof(why)))
 		return;
+	/* row->chosen stays the cascade's: the one charset the whole text decodes
+	 * under (what -x and the audit header name); each segment's is in why */
 	row->verdict = pp->verdict = VERDICT_MIXED;
-	row->chosen = pp->segs.cs[0];
 	snprintf(row->reason, sizeof(row->reason), "paragraphs in different charsets: %s", why);
 }
 
