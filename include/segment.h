@@ -24,8 +24,9 @@
  * Limits: only a text whose analysis sample holds all of it (ANALYZE_SAMPLE)
  * is split; a text with more than SEGMENT_PARAGRAPHS paragraphs holding
  * 8-bit bytes is not, and at most SEGMENT_MAX segments come out.  Charsets
- * must be ASCII-compatible, so every boundary sits at a line start in every
- * one of them and a converter can stop and restart there.
+ * must be ASCII-compatible or single-byte (no ISO-2022, no UTF-16), so every
+ * boundary sits at a line start in every one of them and a converter can
+ * stop and restart there.
  */
 #ifndef CPM_SEGMENT_H
 #define CPM_SEGMENT_H
@@ -54,7 +55,7 @@ struct segment_list {
 };
 
 /* Is the text analysed in ta (not valid UTF-8; whose charset, as a whole,
- * is `whole`: ASCII-compatible) in more than one charset?  True with out filled
+ * is `whole`) in more than one charset?  True with out filled
  * (n >= 2, at least two different charsets) and a description for -x in
  * why ("windows-1251 lines 1-6, koi8-r lines 8-15 (by 96.3 nats)"); false
  * with out->n = 0 otherwise.  ctx is the cascade's context for detecting

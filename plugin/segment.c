@@ -133,11 +133,19 @@ static bool span_decodes(const unsigned char *text, size_t start, size_t end,
 	return ok;
 }
 
+/* Can a converter for cs stop and start again at any line start?  Every
+ * ASCII-compatible charset, and every single-byte one (VISCII redefines six
+ * C0 controls, LF not among them); never a stateful 7-bit one or UTF-16. */
+static bool splittable(const struct charset_info *cs)
+{
+	return (cs->props & (CSP_ASCII_COMPAT | CSP_SINGLE_BYTE)) != 0;
+}
+
 /* Is `whole` a lie on this paragraph?  The label verification's test, with
  * a lower bar across families (SEGMENT_FAMILY_NATS): the part's charset
  * was only detected, and a paragraph of a few lines of French under a
  * Russian reply carries fewer nats than a whole text.  The alternative must
- * be ASCII-compatible. */
+ * be splittable. */
 static bool paragraph_lies(const struct text_analysis *ta, const struct charset_info *whole,
 			   struct charset_conv *cv, struct decode_oracle *o, struct label_verification *ver)
 {
@@ -147,7 +155,7 @@ static bool paragraph_lies(const struct text_analysis *ta, const struct charset_
 	    (!ver->checked || alt->best == NULL || !alt->declared_decodes ||
 	     alt->best->family == whole->family || alt->margin < SEGMENT_FAMILY_NATS))
 		return false;
-	return (alt->best->props & CSP_ASCII_COMPAT) != 0;
+	return splittable(alt->best);
 }
 
 /* Anchor a paragraph that speaks for itself, first step: valid multi-byte
@@ -242,7 +250,7 @@ static const struct charset_info *detect_open(const struct splitter *s, const st
 		text_analysis_of_bytes(&ta, rest, len);
 		oracle_init_bytes(&o, &ta, rest, len, cv);
 		detect_charset(&ta, ctx, oracle_decodes, &o, cv, &dr);
-		if (dr.charset != NULL && (dr.charset->props & CSP_ASCII_COMPAT))
+		if (dr.charset != NULL && splittable(dr.charset))
 			cs = dr.charset;
 		text_analysis_free(&ta);
 	}
@@ -367,7 +375,7 @@ bool segment_mixed(const struct text_analysis *ta, const struct charset_info *wh
 
 	out->n = 0;
 	if (whole == NULL || !ta->sample_complete || !ta->has_8bit || text_analysis_utf8_ok(ta) ||
-	    !(whole->props & CSP_ASCII_COMPAT))
+	    !splittable(whole))
 		return false;
 	memset(&s, 0, sizeof(s));
 	s.text = ta->sample;

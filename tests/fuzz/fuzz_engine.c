@@ -225,8 +225,9 @@ static void rewrite_meta(struct buf *dec, const struct edit *ed)
 
 /* A text in several charsets (segment.h), the whole-buffer reading of what
  * output.c streams: segment k of the decoded text converted from cs[k].
- * Segments start at 0, ascend, begin on a line start inside the text, and
- * never come with meta ranges (segmentation is for text/plain). */
+ * Segments start at 0, ascend, begin on a line start inside the text, are in
+ * ASCII-compatible or single-byte charsets, and never come with meta ranges
+ * (segmentation is for text/plain). */
 static void convert_segments(struct charset_conv *cv, const struct edit *ed, const struct buf *dec,
 			     struct buf *want)
 {
@@ -240,9 +241,9 @@ static void convert_segments(struct charset_conv *cv, const struct edit *ed, con
 		struct charset_stream *st;
 
 		if (end > dec->len || end <= sl->at[k] || (k > 0 && dec->data[sl->at[k] - 1] != '\n') ||
-		    !(sl->cs[k]->props & CSP_ASCII_COMPAT))
+		    !(sl->cs[k]->props & (CSP_ASCII_COMPAT | CSP_SINGLE_BYTE)))
 			fuzz_fail("I2: segment %zu [%zu,%zu) of %zu decoded bytes: not whole lines in an "
-				  "ASCII-compatible charset", k, sl->at[k], end, dec->len);
+				  "ASCII-compatible or single-byte charset", k, sl->at[k], end, dec->len);
 		st = charset_stream_begin(cv, sl->cs[k], conv_sink, want);
 		if (charset_stream_feed(st, dec->data + sl->at[k], end - sl->at[k]) < 0 ||
 		    charset_stream_end(st, &bad) < 0)
