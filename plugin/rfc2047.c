@@ -504,8 +504,29 @@ struct emitter {
 	const struct charset_info *target;
 	struct charset_conv *cv;
 	struct buf *conv;		/* scratch: the current conversion */
+	bool after_ew;			/* the last item written is an encoded-word
+					 * the sender wrote (a literal token) */
 	int err;
 };
+
+/* Is p[0..n) exactly one encoded-word? */
+static bool is_encoded_word(const char *p, size_t n)
+{
+	struct ew ew;
+
+	return ew_parse(p, n, &ew) && ew.total == n;
+}
+
+/* Length of the leading part of ws[0..n) up to its last line break (the
+ * input's folds, which no encoded-word may hold); 0 when there is none. */
+static size_t ws_fold_len(const char *ws, size_t n)
+{
+	size_t i;
+
+	for (i = n; i > 0 && !is_crlf(ws[i - 1]); i--)
+		;
+	return i;
+}
 
 /* Bytes of p[0..n) (whole UTF-8 characters) once converted into e->target,
  * left in e->conv; SIZE_MAX (and e->err set) when they do not convert. */
@@ -597,6 +618,7 @@ static void emit_literal(struct emitter *e, const char *ws, size_t wslen, const 
 {
 	emit_ws(e, ws, wslen, need, false);
 	emit(e, tok, toklen);
+	e->after_ew = is_encoded_word(tok, toklen);
 }
 
 /* Q is restricted to the characters RFC 2047 5(3) allows in a phrase, so the
@@ -803,7 +825,13 @@ static void emit_encoded(struct emitter *e, const char *ws, size_t wslen,
 	 * shrinking words for it. */
 	if (e->overhead + 12 + reserve + 1 > LINE_MAX_COLS)
 		reserve = 0;
-	if (wslen > 0) {
+	if (wslen > 0 && e->after_ew) {
+		/* after an encoded-word the sender wrote, white space between the
+		 * two would be dropped by every reader (RFC 2047 6.2): it goes
+		 * into this word (all but the input's folds), one space separates */
+		carry = wslen - ws_fold_len(ws, wslen);
+		emit_ws(e, " ", 1, word_want(e, p, n, reserve) + carry, false);
+	} else if (wslen > 0) {
 		carry = emit_ws(e, ws, wslen, word_want(e, p, n, reserve), true);
 	} else if (e->structured && e->line_has_text && e->col > 1 &&
 		   e->col + word_want(e, p, n, reserve) > LINE_MAX_COLS) {
@@ -828,6 +856,7 @@ static void emit_encoded(struct emitter *e, const char *ws, size_t wslen,
 			emit_fold(e);
 		emit(e, " ", 1);
 	}
+	e->after_ew = false;
 	free(joined);
 }
 
@@ -1091,6 +1120,14 @@ static int encode_tokens(struct emitter *e, const char *value, size_t len, enum 
 			} else {
 				nx = gap;
 				gap.n = 0;
+			}
+			if (nx.type == T_LIT && gap.n > 0 && is_encoded_word(nx.p, nx.n)) {
+				/* the same the other way round (emit_encoded): the white
+				 * space before the sender's encoded-word ends this run */
+				if (run_append_ws(&run, gap.p, gap.n) < 0)
+					e->err = -1;
+				gap.p = " ";
+				gap.n = 1;
 			}
 			if (nx.type != T_ENC || nx.ctx != t.ctx)
 				break;

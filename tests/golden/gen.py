@@ -143,9 +143,12 @@ def correct_charsets(data, truth):
 class Raw:
 	"""A header value written with raw 8-bit bytes in codec (the sender's
 	mistake).  kind: text (Subject), address (display name + <addr>),
-	filename / name (a Content-Disposition / Content-Type parameter)."""
-	def __init__(self, text, codec, kind="text", addr=None):
+	filename / name (a Content-Disposition / Content-Type parameter).
+	prefix: (encoded-words, their text) the sender's system wrote correctly
+	before the raw text, separated by a space (a mixed field)."""
+	def __init__(self, text, codec, kind="text", addr=None, prefix=None):
 		self.text, self.codec, self.kind, self.addr = text, codec, kind, addr
+		self.prefix = prefix
 
 
 class Text:
@@ -238,11 +241,15 @@ class Render:
 		stateful = raw.codec.startswith("iso2022")
 		assert any(b >= 0x80 for b in enc) or (stateful and b"\x1b" in enc), \
 			"raw header must have 8-bit bytes (or 7-bit escape sequences)"
+		charsets = correct_charsets(enc, truth)
+		if raw.prefix is not None:
+			enc = raw.prefix[0].encode("ascii") + b" " + enc
+			truth = raw.prefix[1] + " " + truth
 		self.headers.append({
 			"part": pid, "name": name, "occurrence": occurrence, "kind": raw.kind,
 			"text": truth, "codec": raw.codec, "address": raw.addr,
 			"verdict": "legacy-7bit" if stateful else "raw-8bit-header",
-			"correct_charsets": correct_charsets(enc, truth),
+			"correct_charsets": charsets,
 		})
 		if raw.kind == "address":
 			return enc + b" <" + raw.addr.encode() + b">"
@@ -916,6 +923,20 @@ def header_structure_cases():
 	c = []
 	for mode in ("label", "transcode"):
 		conf = "Mode transcode\n" if mode == "transcode" else None
+		c.append(Case("rawsubj-mixed-encoded-words-ru-%s" % mode,
+			      Text(LONG["ru"], "cp1251", "windows-1251", "ok"),
+			      subject=Raw("перенесена на понедельник", "cp1251",
+					  prefix=("=?utf-8?B?" + base64.b64encode("Re: Встреча".encode()).decode() +
+						  "?=", "Re: Встреча")),
+			      conf=conf, families=["windows-1251 ru"],
+			      note="a Subject holding a correct encoded-word and raw windows-1251 text"))
+		c.append(Case("rawsubj-in-forwarded-rfc822-%s" % mode, Multi("mixed", [
+			Text("Weitergeleitete Nachricht anbei.\n", "utf-8", "utf-8", ["ascii", "ok"], cte="7bit"),
+			Rfc822([("From", Raw("Сергей Иванов", "koi8_r", "address", "sergey@example.ru")),
+				("Subject", Raw(SUBJECT["ru"], "koi8_r")), ("MIME-Version", "1.0")],
+			       Text(LONG["ru"], "koi8_r", None, "missing"))]),
+			conf=conf, families=["koi8-r ru"],
+			note="raw KOI8-R in the headers of a forwarded message"))
 		c.append(Case("nested-50-de-%s" % mode,
 			      nested(50, Text(LONG["de"], "cp1252", None, "missing")), conf=conf,
 			      families=["windows-1252 de"],

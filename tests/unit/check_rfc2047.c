@@ -473,6 +473,31 @@ static char *encode_str(const char *in, const char *label, enum rfc2047_kind kin
 	return buf_steal(&out, NULL);
 }
 
+START_TEST(test_white_space_next_to_a_senders_encoded_word_survives)
+{
+	/* RFC 2047 6.2: readers drop white space between two encoded-words, so
+	 * the space between the sender's word and ours must be inside ours --
+	 * on either side, in a Subject and in a display name. */
+	static const struct { const char *in, *want; enum rfc2047_kind kind; } c[] = {
+		{ " =?utf-8?q?Re:_caf=C3=A9?= cr\xe8me br\xfbl\xe9" "e",
+		  " Re: caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e",
+		  RFC2047_UNSTRUCTURED },
+		{ " cr\xe8me  =?utf-8?q?caf=C3=A9?= ok", " cr\xc3\xa8me  caf\xc3\xa9 ok", RFC2047_UNSTRUCTURED },
+		{ " =?utf-8?q?Ren=C3=A9?=\r\n Fran\xe7ois <rf@example.fr>",
+		  " Ren\xc3\xa9 Fran\xc3\xa7ois <rf@example.fr>", RFC2047_ADDRESS },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char *got = encode_str(c[i].in, "windows-1252", c[i].kind, 9);
+		char *back = decode_str(got, strlen(got), NULL, NULL);
+
+		ck_assert_msg(strcmp(back, c[i].want) == 0, "case %zu: %s -> %s", i, got, back);
+		free(back);
+		free(got);
+	}
+}
+END_TEST
+
 START_TEST(test_only_8bit_words_are_encoded)
 {
 	char *back, *got = encode_str(" Re: Gr\xfc\xdf" "e", "windows-1252", RFC2047_UNSTRUCTURED, 8);
@@ -1131,6 +1156,7 @@ static Suite *rfc2047_suite(void)
 	tcase_add_test(tc, test_round_trip_every_prefix);
 	tcase_add_test(tc, test_ascii_input_is_unchanged);
 	tcase_add_test(tc, test_only_8bit_words_are_encoded);
+	tcase_add_test(tc, test_white_space_next_to_a_senders_encoded_word_survives);
 	tcase_add_test(tc, test_address_encodes_only_the_name);
 	tcase_add_test(tc, test_existing_folding_is_kept_or_unfolded);
 	tcase_add_test(tc, test_unsupported_charset_refused);
