@@ -96,11 +96,23 @@ static bool choose_for_part(struct plan *pl, struct part_plan *pp, struct report
 static void plan_mixed(struct plan *pl, unsigned i, struct report_row *row)
 {
 	struct part_plan *pp = &pl->pp[i];
+	struct detect_context own = pl->ctx;
+	const struct charset_info *whole = row->chosen;
+	struct detect_result dr;
 	char why[200];
 
-	if (row->chosen == NULL || strcmp(pl->m->parts[i].subtype, "plain") != 0 ||
-	    !segment_mixed(pl->in->analysis[i], row->chosen, &pl->ctx, pl->in->cv, &pp->segs, why,
-			  sizeof(why)))
+	if (row->chosen == NULL || strcmp(pl->m->parts[i].subtype, "plain") != 0)
+		return;
+	/* Decided without the other parts' labels: a second pass sees the
+	 * labels this one writes, and a text left alone as mixed must still
+	 * be mixed then (repair.h: a repaired message needs no more edits). */
+	own.n_message_charsets = 0;
+	if (row->source == DETECT_CONTEXT && pl->ctx.n_message_charsets > 0) {
+		evidence_detect(&own, &pp->oracle, pl->in->cv, &dr);
+		whole = dr.charset;
+	}
+	if (whole == NULL ||
+	    !segment_mixed(pl->in->analysis[i], whole, &own, pl->in->cv, &pp->segs, why, sizeof(why)))
 		return;
 	/* row->chosen stays the cascade's: the one charset the whole text decodes
 	 * under (what -x and the audit header name); each segment's is in why */
