@@ -1258,6 +1258,49 @@ try_contexts(struct cascade *c, const struct detect_context *ctx, const struct s
 	return false;
 }
 
+/* Do single-byte candidates a and b share a language model (the same
+ * family, or a language one of them is scored with as an extra)? */
+static bool
+same_languages(size_t a, size_t b)
+{
+	if (candidate_cs[a]->family == candidate_cs[b]->family)
+		return true;
+	if (!(candidate_cs[a]->props & CSP_SINGLE_BYTE) || !(candidate_cs[b]->props & CSP_SINGLE_BYTE))
+		return false;
+	for (size_t i = 0; i < N_ALPHA; i++)
+		if (sbcs_model[a][i] != NULL && sbcs_model[b][i] != NULL)
+			return true;
+	return false;
+}
+
+/* Step 4c: the body text's charset scored far worse, but its languages
+ * still tell what the header is written in: the best candidate sharing a
+ * language model with it, when that scores within CONTEXT_SLACK of the
+ * best -- a Lithuanian iso-8859-4 Subject over a windows-1257 body, whose
+ * one or two letters read nearly as well as Polish under windows-1250.  It
+ * also stands instead of the site default when the best is such a
+ * candidate: the body is the nearer evidence. */
+static bool
+try_body_languages(struct cascade *c, const struct detect_context *ctx, struct scored *sc, size_t nsc,
+		   struct detect_result *out)
+{
+	size_t near = ctx != NULL && ctx->near_text != NULL ? candidate_index(ctx->near_text) : N_CANDIDATES;
+
+	if (near == N_CANDIDATES)
+		return false;
+	for (size_t i = 0; i < nsc && sc[i].cost - sc[0].cost <= CONTEXT_SLACK; i++) {
+		if (!same_languages(sc[i].spec, near) || !scored_decodes(c, &sc[i]))
+			continue;
+		set_result(out, sc[i].cs, i == 0 ? 80 : 60, DETECT_STATISTICAL,
+			   "%s (%s text), %.1f nats behind %s; a language of the body text's %s; %s%s",
+			   sc[i].cs->mime_name, sc[i].lang, (double)(sc[i].cost - sc[0].cost) / MODEL_COST_SCALE,
+			   sc[0].cs->mime_name, ctx->near_text->mime_name,
+			   c->ruled_out[0] ? "ruled out: " : "", c->ruled_out);
+		return true;
+	}
+	return false;
+}
+
 /* Steps 4-6: context, statistics, default -- everything that needs the
  * candidates' scores. */
 static void
@@ -1277,7 +1320,7 @@ cascade_scored(struct cascade *c, const struct detect_context *ctx,
 	size_t nsc = score_candidates(c, ctx, ucd, sc);
 	drop_undecodable(c, sc, &nsc, 2);	/* the winner and the margin */
 
-	if (try_contexts(c, ctx, sc, nsc, out))
+	if (try_contexts(c, ctx, sc, nsc, out) || try_body_languages(c, ctx, sc, nsc, out))
 		return;
 
 	/* 5. statistics */
