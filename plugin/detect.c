@@ -490,18 +490,58 @@ score_cjk(size_t model, const uint32_t *cps, size_t n)
 	return cost;
 }
 
-/* Best (lowest) cost of a decoding over the languages of a family; *lang
- * names the winner.  LONG_MAX when the family has no model. */
+/*
+ * A candidate's cost over the languages it is scored with: -ln of the mean
+ * of their probabilities (each language equally likely a priori), not the
+ * best language's alone.  A code page that serves twelve languages spreads
+ * its probability over them, one that serves Turkish alone does not; on a
+ * header's one or two letters, the best of twelve fits otherwise beat the
+ * one right language by chance.  In cost units, integer: the log-sum-exp
+ * correction and 6 ln K from tables (no libm).
+ */
+struct lang_mix {
+	long sum;
+	unsigned k;
+};
+
+static void
+lang_mix_add(struct lang_mix *mx, long c)
+{
+	static const unsigned char corr[] = { 4, 4, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1 };
+
+	if (mx->k++ == 0) {
+		mx->sum = c;
+		return;
+	}
+	long d = mx->sum > c ? mx->sum - c : c - mx->sum;
+	mx->sum = (mx->sum < c ? mx->sum : c) - (d < (long)sizeof(corr) ? corr[d] : 0);
+}
+
+static long
+lang_mix_cost(const struct lang_mix *mx)
+{
+	static const unsigned char ln_k[] = { 0, 0, 4, 7, 8, 10, 11, 12, 12, 13, 14, 14, 15, 15, 16, 16, 17 };
+
+	if (mx->k == 0)
+		return -1;
+	long c = mx->sum + (mx->k < sizeof(ln_k) ? ln_k[mx->k] : ln_k[sizeof(ln_k) - 1]);
+	return c < 0 ? 0 : c;	/* rounding; -1 means "no model" */
+}
+
+/* Cost of a decoding over the languages of a family (lang_mix); *lang
+ * names the best language.  -1 when the family has no model. */
 static long
 score_family(enum charset_family fam, const uint32_t *cps, size_t n, const char **lang)
 {
 	long best = -1;
+	struct lang_mix mx = { 0, 0 };
 
 	*lang = "?";
 	for (size_t i = 0; i < ARRAY_LEN(alpha_models); i++) {
 		if (alpha_models[i].family != fam)
 			continue;
 		long c = score_alpha(&alpha_models[i], cps, n);
+		lang_mix_add(&mx, c);
 		if (best < 0 || c < best) {
 			best = c;
 			*lang = alpha_models[i].lang;
@@ -511,12 +551,13 @@ score_family(enum charset_family fam, const uint32_t *cps, size_t n, const char 
 		if (cjk_models[i].family != fam)
 			continue;
 		long c = score_cjk(i, cps, n);
+		lang_mix_add(&mx, c);
 		if (best < 0 || c < best) {
 			best = c;
 			*lang = cjk_models[i].lang;
 		}
 	}
-	return best;
+	return lang_mix_cost(&mx);
 }
 
 /* score_family() for a single-byte candidate whose family has only
@@ -525,18 +566,20 @@ static long
 score_family_sbcs(size_t spec, const struct byte_pairs *bp, const char **lang)
 {
 	long best = -1;
+	struct lang_mix mx = { 0, 0 };
 
 	*lang = "?";
 	for (size_t i = 0; i < N_ALPHA; i++) {
 		if (sbcs_model[spec][i] == NULL)
 			continue;
 		long c = score_alpha_sbcs(&alpha_models[i], sbcs_model[spec][i], bp);
+		lang_mix_add(&mx, c);
 		if (best < 0 || c < best) {
 			best = c;
 			*lang = alpha_models[i].lang;
 		}
 	}
-	return best;
+	return lang_mix_cost(&mx);
 }
 
 /* ---- decoding the scored prefix ---------------------------------------------------- */
