@@ -943,6 +943,23 @@ reads_c1(const struct text_analysis *ta, size_t spec)
 	return ta->has_c1 && sbcs_has_c1(ta, spec);
 }
 
+/* The tie breakers a candidate earns: uchardet agrees, the sender's TLD,
+ * the site default. */
+static long
+context_bonus(const struct detect_context *ctx, const struct charset_info *cs, const struct charset_info *ucd,
+	      const struct charset_info *tld)
+{
+	long bonus = 0;
+
+	if (cs == ucd)
+		bonus += UCHARDET_BONUS;
+	if (tld != NULL && cs == tld)
+		bonus += TLD_BONUS;
+	if (ctx != NULL && cs == ctx->site_default)
+		bonus += DEFAULT_BONUS;
+	return bonus;
+}
+
 /* Statistical step: returns the number of candidates scored into sc[]
  * (sorted best first, merged ones excluded). */
 static size_t
@@ -973,13 +990,17 @@ score_candidates_on(struct cascade *c, const struct detect_context *ctx,
 				c1_ruled = true;
 				continue;
 			}
-			bool dup = false;
-			for (size_t k = 0; k < nsc && !dup; k++)
+			size_t k;
+			for (k = 0; k < nsc; k++)
 				if ((sc[k].cs->props & CSP_SINGLE_BYTE) && same_sbcs_decoding(ta, sc[k].spec, i) &&
 				    sc[k].cs->family == cs->family)
-					dup = true;
-			if (dup)
+					break;
+			if (k < nsc) {
+				/* merged: its votes go to the name kept (uchardet's
+				 * iso-8859-13 for a windows-1257 decoding) */
+				sc[k].cost -= context_bonus(ctx, cs, ucd, tld);
 				continue;
+			}
 		}
 		const char *lang;
 		long cost;
@@ -1000,13 +1021,7 @@ score_candidates_on(struct cascade *c, const struct detect_context *ctx,
 		}
 		if (cost < 0)
 			continue;
-		cost += candidate_specs[i].prior;
-		if (cs == ucd)
-			cost -= UCHARDET_BONUS;
-		if (tld != NULL && cs == tld)
-			cost -= TLD_BONUS;
-		if (ctx != NULL && cs == ctx->site_default)
-			cost -= DEFAULT_BONUS;
+		cost += candidate_specs[i].prior - context_bonus(ctx, cs, ucd, tld);
 		sc[nsc++] = (struct scored){ i, cs, cost, lang, false, !multibyte };
 
 	}
