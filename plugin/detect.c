@@ -1349,10 +1349,14 @@ try_body_languages(struct cascade *c, const struct detect_context *ctx, struct s
 	for (size_t i = 0; i < nsc && sc[i].cost - sc[0].cost <= CONTEXT_SLACK; i++) {
 		if (!same_languages(sc[i].spec, near) || !scored_decodes(c, &sc[i]))
 			continue;
+		char behind[64] = "the best";
+
+		if (i > 0)
+			snprintf(behind, sizeof(behind), "%.1f nats behind %s",
+				 (double)(sc[i].cost - sc[0].cost) / MODEL_COST_SCALE, sc[0].cs->mime_name);
 		set_result(out, sc[i].cs, i == 0 ? 80 : 60, DETECT_STATISTICAL,
-			   "%s (%s text), %.1f nats behind %s; a language of the body text's %s; %s%s",
-			   sc[i].cs->mime_name, sc[i].lang, (double)(sc[i].cost - sc[0].cost) / MODEL_COST_SCALE,
-			   sc[0].cs->mime_name, ctx->near_text->mime_name,
+			   "%s (%s text), %s, in a language of the body text's %s; %s%s",
+			   sc[i].cs->mime_name, sc[i].lang, behind, ctx->near_text->mime_name,
 			   c->ruled_out[0] ? "ruled out: " : "", c->ruled_out);
 		return true;
 	}
