@@ -1653,6 +1653,18 @@ best_alternative(struct cascade *c, const struct charset_info *declared, struct 
 		out->best_cost = (double)best / MODEL_COST_SCALE;
 }
 
+/* A cascade that only scores and asks the oracle (detect_score_*). */
+static void
+scoring_cascade(struct cascade *c, const struct text_analysis *ta, struct charset_conv *cv,
+		detect_decodes_fn decodes, void *arg)
+{
+	memset(c, 0, sizeof(*c));
+	c->ta = ta;
+	c->decodes = decodes;
+	c->decodes_arg = arg;
+	c->cv = cv;
+}
+
 bool
 detect_score_declared(const struct text_analysis *ta, const struct charset_info *declared,
 		      struct charset_conv *cv, detect_decodes_fn decodes, void *arg,
@@ -1671,11 +1683,7 @@ detect_score_declared(const struct text_analysis *ta, const struct charset_info 
 		return false;
 	if (cv == NULL)
 		cv = own_cv = charset_conv_new();
-	memset(&c, 0, sizeof(c));
-	c.ta = ta;
-	c.decodes = decodes;
-	c.decodes_arg = arg;
-	c.cv = cv;
+	scoring_cascade(&c, ta, cv, decodes, arg);
 	unsigned char *text = xmalloc(2 * SCORE_BYTES);
 	size_t plen = scored_text(ta, text, &cut);
 	struct byte_pairs *bp = byte_pairs_new(text, plen);
@@ -1720,11 +1728,7 @@ detect_score_charsets(const struct text_analysis *ta, const struct charset_info 
 		return;
 	if (cv == NULL)
 		cv = own_cv = charset_conv_new();
-	memset(&c, 0, sizeof(c));
-	c.ta = ta;
-	c.decodes = decodes;
-	c.decodes_arg = arg;
-	c.cv = cv;
+	scoring_cascade(&c, ta, cv, decodes, arg);
 	text = xmalloc(2 * SCORE_BYTES);
 	plen = scored_text(ta, text, &cut);
 	bp = byte_pairs_new(text, plen);

@@ -123,7 +123,7 @@ static void plan_header_escapes(struct plan *pl, unsigned hidx, const struct cha
 	const struct mime_header *h = &pl->m->headers[hidx];
 	const struct charset_info *target = pl->conf->mode == MODE_TRANSCODE ? pl->utf8 : cs;
 	struct buf text, nf, enc;
-	bool ok;
+	bool ok, passed;
 
 	row->verdict = VERDICT_LEGACY_7BIT;
 	row->chosen = cs;
@@ -139,10 +139,15 @@ static void plan_header_escapes(struct plan *pl, unsigned hidx, const struct cha
 	}
 	buf_init(&text, pl->fw.limit);
 	ok = charset_decode_utf8(pl->in->cv, cs, h->value, h->value_len, &text) == 0;
-	if (!ok || (rfc2047_kind_of(h->name) == RFC2047_ADDRESS && fields_8bit_in_angle_addr(text.data, text.len))) {
+	/* glibc's ISO-2022-JP passes JIS forms it does not know (ESC $ ( B ...)
+	 * through as escape bytes: no encoded-word can be made of those */
+	passed = ok && memchr(text.data ? text.data : "", 0x1b, text.len) != NULL;
+	if (!ok || passed ||
+	    (rfc2047_kind_of(h->name) == RFC2047_ADDRESS && fields_8bit_in_angle_addr(text.data, text.len))) {
 		row->actions |= ACT_CANNOT;
 		str_copy(row->reason, sizeof(row->reason), !ok ?
-			 "escape sequences that do not decode: left alone" :
+			 "escape sequences that do not decode: left alone" : passed ?
+			 "escape sequences the converter passes through unconverted: left alone" :
 			 "legacy text inside an address, where encoded-words are not allowed: left alone");
 		buf_free(&text);
 		return;
