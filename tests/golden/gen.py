@@ -824,6 +824,13 @@ def cases():
 		     "missing", ct="text/html", cte="quoted-printable")]),
 		conf="Mode transcode\n", families=["windows-1250 pl"],
 		note="a meta naming the wrong charset: converted from the right one, meta rewritten"))
+	c.append(Case("html-meta-lies-qp", Multi("alternative", [
+		Text(LONG["pl"], "cp1250", None, "missing"),
+		Text("<html><head><meta charset=\"iso-8859-1\"><title>Raport</title></head><body><p>" +
+		     LONG["pl"].replace("\n", "<br>\n") + "</p></body></html>\n", "cp1250", None,
+		     "missing", ct="text/html", cte="quoted-printable")]),
+		families=["windows-1250 pl"],
+		note="a meta naming the wrong charset: the sibling text and the statistics outvote it"))
 	c.append(Case("sevenbit-de-windows-1252", Text(LONG["de"], "cp1252", None, "missing"),
 		      conf="SevenBitOutput yes\n", subject=Raw(SUBJECT["de"], "cp1252"),
 		      families=["windows-1252 de"], note="7-bit output: quoted-printable body"))
