@@ -580,10 +580,8 @@ static void emit_fold(struct emitter *e)
  * encoded-word, which decodes to the same white space.  Otherwise 0. */
 static size_t emit_ws(struct emitter *e, const char *ws, size_t n, size_t need, bool may_carry)
 {
-	size_t i, keep;
+	size_t i = ws_fold_len(ws, n), keep;
 
-	for (i = n; i > 0 && !is_crlf(ws[i - 1]); i--)
-		;
 	emit(e, ws, i);
 	ws += i;
 	n -= i;
