@@ -152,6 +152,12 @@ struct charset_stream *charset_stream_begin(struct charset_conv *cv, const struc
 					    charset_sink_fn sink, void *arg);
 int charset_stream_feed(struct charset_stream *st, const char *data, size_t len);
 int charset_stream_end(struct charset_stream *st, size_t *bad_offset);	/* frees st */
+/* The same stream giving the sink code points, each a uint32_t in host byte
+ * order (len a multiple of 4), through one glibc step instead of two (or
+ * the byte map).  A stream with a NULL sink (a decode check) takes this
+ * form by itself. */
+struct charset_stream *charset_stream_begin_ucs4(struct charset_conv *cv, const struct charset_info *cs,
+						 charset_sink_fn sink, void *arg);
 
 /* The other way: complete UTF-8 text utf8[0..len) converted into cs,
  * appended to out, starting and ending in cs's initial shift state (a

@@ -511,6 +511,12 @@ struct cs_facts {
 	bool sb_table;
 	uint8_t sb_len[256];
 	char sb_utf8[256][4];
+	/* Held open for the life of the process, never used to convert: glibc
+	 * unloads a gconv module (dlclose) when its last descriptor closes, and
+	 * every message's engine opens and closes its own, so without this pin
+	 * each message paid a dlopen per multi-byte candidate (18% of the label
+	 * workload's time). */
+	iconv_t pin;
 };
 
 static struct cs_facts facts[N_CHARSETS];
@@ -599,6 +605,7 @@ static void facts_init(void)
 		struct cs_facts *f = &facts[i];
 		iconv_t cd = iconv_open("UTF-8", cs->iconv_name);
 
+		f->pin = cd;
 		if (cd == (iconv_t)-1)
 			continue;
 		f->iconv_ok = true;
@@ -618,7 +625,8 @@ static void facts_init(void)
 				}
 			}
 		}
-		iconv_close(cd);
+		/* reset after the probing above; see cs_facts.pin */
+		iconv(cd, NULL, NULL, NULL, NULL);
 	}
 }
 
@@ -655,8 +663,18 @@ bool charset_byte_defined(const struct charset_info *cs, unsigned char b)
 #define CONV_CHUNK	(16 * 1024)
 #define TAIL_MAX	16	/* longest incomplete sequence kept between feeds */
 
+/*
+ * glibc converts X to UTF-8 in two steps, X to its internal UCS-4 and that
+ * to UTF-8; "WCHAR_T" names the internal form itself, so X to WCHAR_T is the
+ * one step.  A stream that only asks "does it decode" or wants code points
+ * (the detector) takes that: the second step was 40% of a multi-byte
+ * decode check.
+ */
+#define UCS4_NAME	"WCHAR_T"
+
 struct charset_conv {
 	iconv_t cd[N_CHARSETS];		/* to UTF-8; (iconv_t)-1 until opened */
+	iconv_t wc[N_CHARSETS];		/* to UCS-4 in host order (UCS4_NAME) */
 	iconv_t to[N_CHARSETS];		/* from UTF-8 (charset_encode_utf8) */
 };
 
@@ -665,8 +683,9 @@ struct charset_conv *charset_conv_new(void)
 	struct charset_conv *cv = xmalloc(sizeof(*cv));
 	size_t i;
 
+	pthread_once(&facts_once, facts_init);	/* loads and pins the converters */
 	for (i = 0; i < N_CHARSETS; i++)
-		cv->cd[i] = cv->to[i] = (iconv_t)-1;
+		cv->cd[i] = cv->wc[i] = cv->to[i] = (iconv_t)-1;
 	return cv;
 }
 
@@ -679,6 +698,8 @@ void charset_conv_free(struct charset_conv *cv)
 	for (i = 0; i < N_CHARSETS; i++) {
 		if (cv->cd[i] != (iconv_t)-1)
 			iconv_close(cv->cd[i]);
+		if (cv->wc[i] != (iconv_t)-1)
+			iconv_close(cv->wc[i]);
 		if (cv->to[i] != (iconv_t)-1)
 			iconv_close(cv->to[i]);
 	}
@@ -723,25 +744,28 @@ int charset_encode_utf8(struct charset_conv *cv, const struct charset_info *cs,
 
 /* Take the cached descriptor out of the cache (open one if needed), reset.
  * Borrowing keeps a stream's state safe from other users of the same cv. */
-static iconv_t conv_borrow(struct charset_conv *cv, size_t idx)
+static iconv_t conv_borrow(struct charset_conv *cv, size_t idx, bool ucs4)
 {
-	iconv_t cd = cv->cd[idx];
+	iconv_t *slot = ucs4 ? &cv->wc[idx] : &cv->cd[idx];
+	iconv_t cd = *slot;
 
 	if (cd == (iconv_t)-1)
-		cd = iconv_open("UTF-8", charsets[idx].iconv_name);
+		cd = iconv_open(ucs4 ? UCS4_NAME : "UTF-8", charsets[idx].iconv_name);
 	else
-		cv->cd[idx] = (iconv_t)-1;
+		*slot = (iconv_t)-1;
 	if (cd != (iconv_t)-1)
 		iconv(cd, NULL, NULL, NULL, NULL);
 	return cd;
 }
 
-static void conv_return(struct charset_conv *cv, size_t idx, iconv_t cd)
+static void conv_return(struct charset_conv *cv, size_t idx, bool ucs4, iconv_t cd)
 {
+	iconv_t *slot = ucs4 ? &cv->wc[idx] : &cv->cd[idx];
+
 	if (cd == (iconv_t)-1)
 		return;
-	if (cv->cd[idx] == (iconv_t)-1)
-		cv->cd[idx] = cd;
+	if (*slot == (iconv_t)-1)
+		*slot = cd;
 	else
 		iconv_close(cd);
 }
@@ -752,6 +776,7 @@ struct charset_stream {
 	iconv_t cd;
 	const struct cs_facts *facts;
 	bool reject_c1;		/* a C1 control in the output is a failure */
+	bool ucs4;		/* out holds uint32_t code points (UCS4_NAME) */
 	charset_sink_fn sink;
 	void *arg;
 	size_t offset;		/* input offset of tail[0] (or of the next byte) */
@@ -777,11 +802,32 @@ static bool out_has_c1(const char *p, size_t n)
 	return false;
 }
 
+/*
+ * The code points the one-step form gives are checked for what glibc's
+ * second step (internal to UTF-8) refuses, surrogates and values past
+ * U+7FFFFFFF, so both forms agree on what decodes; no glibc decoder of a
+ * registry charset emits those, so the coarse failure offset (the chunk's
+ * end) is never seen in practice.
+ */
+static bool ucs4_out_refused(const char *p, size_t n, bool reject_c1)
+{
+	for (size_t i = 0; i + 4 <= n; i += 4) {
+		uint32_t c;
+
+		memcpy(&c, p + i, 4);
+		if ((c & 0xfffff800u) == 0xd800u || c > 0x7fffffffu ||
+		    (reject_c1 && c >= 0x80 && c <= 0x9f))
+			return true;
+	}
+	return false;
+}
+
 static int stream_flush(struct charset_stream *st)
 {
 	int rc = 0;
 
-	if (st->reject_c1 && out_has_c1(st->out, st->nout))
+	if (st->ucs4 ? ucs4_out_refused(st->out, st->nout, st->reject_c1) :
+	    st->reject_c1 && out_has_c1(st->out, st->nout))
 		return -1;
 	if (st->nout > 0 && st->sink != NULL)
 		rc = st->sink(st->arg, st->out, st->nout);
@@ -827,25 +873,43 @@ static int stream_convert(struct charset_stream *st, const char *in, size_t *len
 	}
 }
 
-struct charset_stream *charset_stream_begin(struct charset_conv *cv, const struct charset_info *cs,
-					    charset_sink_fn sink, void *arg)
+static struct charset_stream *stream_begin(struct charset_conv *cv, const struct charset_info *cs,
+					   bool ucs4, charset_sink_fn sink, void *arg)
 {
 	struct charset_stream *st;
 	size_t idx = cs_index(cs);
+	const struct cs_facts *f;
 	iconv_t cd;
 
 	if (cv == NULL || idx == N_CHARSETS)
 		return NULL;
-	if ((cd = conv_borrow(cv, idx)) == (iconv_t)-1)
+	f = facts_of(cs);
+	if (f->sb_table && sink == NULL)
+		ucs4 = false;	/* a check by byte map: nothing is output */
+	if ((cd = conv_borrow(cv, idx, ucs4)) == (iconv_t)-1)
 		return NULL;
 	st = xcalloc(1, sizeof(*st));
 	st->cv = cv;
 	st->idx = idx;
 	st->cd = cd;
-	st->facts = facts_of(cs);
+	st->ucs4 = ucs4;
+	st->facts = f;
 	st->sink = sink;
 	st->arg = arg;
 	return st;
+}
+
+struct charset_stream *charset_stream_begin(struct charset_conv *cv, const struct charset_info *cs,
+					    charset_sink_fn sink, void *arg)
+{
+	/* With no sink nothing sees the output: the one-step form is enough. */
+	return stream_begin(cv, cs, sink == NULL, sink, arg);
+}
+
+struct charset_stream *charset_stream_begin_ucs4(struct charset_conv *cv, const struct charset_info *cs,
+						 charset_sink_fn sink, void *arg)
+{
+	return stream_begin(cv, cs, true, sink, arg);
 }
 
 /* Resolve a pending tail with the first bytes of new input. */
@@ -902,6 +966,20 @@ static int stream_feed_plain(struct charset_stream *st, const char *data, size_t
 	return 0;
 }
 
+/* Byte b's code point, from its UTF-8 in the byte map (sb_len[b] > 0). */
+static uint32_t sb_code_point(const struct cs_facts *f, unsigned char b)
+{
+	const unsigned char *u = (const unsigned char *)f->sb_utf8[b];
+
+	switch (f->sb_len[b]) {
+	case 1: return u[0];
+	case 2: return (uint32_t)(u[0] & 0x1f) << 6 | (u[1] & 0x3f);
+	case 3: return (uint32_t)(u[0] & 0x0f) << 12 | (uint32_t)(u[1] & 0x3f) << 6 | (u[2] & 0x3f);
+	default: return (uint32_t)(u[0] & 0x07) << 18 | (uint32_t)(u[1] & 0x3f) << 12 |
+		    (uint32_t)(u[2] & 0x3f) << 6 | (u[3] & 0x3f);
+	}
+}
+
 /* A single-byte charset by its byte map: what iconv would give, byte for
  * byte (facts_single_byte checked every byte against it), at several times
  * iconv's speed -- glibc goes through UCS-4 and a function call per step. */
@@ -916,6 +994,13 @@ static int stream_feed_table(struct charset_stream *st, const char *data, size_t
 			return stream_fail(st, st->offset + i);
 		if (sizeof(st->out) - st->nout < 4 && stream_flush(st) < 0)
 			return stream_fail(st, st->offset + i);
+		if (st->ucs4) {
+			uint32_t cp = sb_code_point(f, b);
+
+			memcpy(st->out + st->nout, &cp, 4);
+			st->nout += 4;
+			continue;
+		}
 		memcpy(st->out + st->nout, f->sb_utf8[b], 4);
 		st->nout += f->sb_len[b];
 	}
@@ -982,7 +1067,7 @@ int charset_stream_end(struct charset_stream *st, size_t *bad_offset)
 	if (st->idx == N_CHARSETS)
 		iconv_close(st->cd);
 	else
-		conv_return(st->cv, st->idx, st->cd);
+		conv_return(st->cv, st->idx, st->ucs4, st->cd);
 	free(st);
 	return rc;
 }
@@ -1005,6 +1090,41 @@ int charset_decode_utf8(struct charset_conv *cv, const struct charset_info *cs,
 	return charset_stream_end(st, &bad) == 0 && rc == 0 ? 0 : -1;
 }
 
+/*
+ * Names glibc knew, each with a descriptor held open for the process's life
+ * (the registry's converters are pinned in cs_facts): the label ladder's
+ * names and senders' spellings load modules of their own (SJIS, UHC,
+ * EUC-CN), which would otherwise be loaded and unloaded per message.
+ * Bounded: a sender who sends many names only finds the table full.
+ */
+#define NAME_PINS	32
+static struct {
+	char name[LABEL_MAX];
+	iconv_t cd;
+} name_pins[NAME_PINS];
+static size_t n_name_pins;
+static pthread_mutex_t name_pins_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void pin_name(const char *name)
+{
+	size_t i;
+
+	pthread_mutex_lock(&name_pins_lock);
+	for (i = 0; i < n_name_pins; i++)
+		if (strcmp(name_pins[i].name, name) == 0)
+			break;
+	if (i == n_name_pins && n_name_pins < NAME_PINS) {
+		iconv_t cd = iconv_open(UCS4_NAME, name);
+
+		if (cd != (iconv_t)-1) {
+			memcpy(name_pins[i].name, name, strlen(name) + 1);
+			name_pins[i].cd = cd;
+			n_name_pins++;
+		}
+	}
+	pthread_mutex_unlock(&name_pins_lock);
+}
+
 struct charset_stream *charset_stream_begin_name(struct charset_conv *cv, const char *name,
 						 charset_sink_fn sink, void *arg)
 {
@@ -1014,13 +1134,15 @@ struct charset_stream *charset_stream_begin_name(struct charset_conv *cv, const 
 
 	if (cv == NULL || name == NULL || name[0] == '\0' || strlen(name) >= LABEL_MAX)
 		return NULL;
-	if ((cd = iconv_open("UTF-8", name)) == (iconv_t)-1)
+	if ((cd = iconv_open(sink == NULL ? UCS4_NAME : "UTF-8", name)) == (iconv_t)-1)
 		return NULL;
+	pin_name(name);
 	cs = charset_lookup(name);
 	st = xcalloc(1, sizeof(*st));
 	st->cv = cv;
 	st->idx = N_CHARSETS;
 	st->cd = cd;
+	st->ucs4 = sink == NULL;
 	st->reject_c1 = cs == NULL || !(cs->props & CSP_SINGLE_BYTE);
 	st->sink = sink;
 	st->arg = arg;

@@ -585,34 +585,19 @@ score_family_sbcs(size_t spec, const struct byte_pairs *bp, const char **lang)
 struct cp_sink {
 	uint32_t *cps;
 	size_t n, cap;
-	uint32_t pending;	/* UTF-8 decoder state for the sink */
-	unsigned need;
 };
 
+/* The stream's code points (host-order uint32_t, charset_stream_begin_ucs4). */
 static int
 cp_sink_fn(void *arg, const char *data, size_t len)
 {
 	struct cp_sink *s = arg;
+	size_t take = len / 4;
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)data[i];
-
-		if (s->need > 0 && (c & 0xc0) == 0x80) {
-			s->pending = s->pending << 6 | (c & 0x3f);
-			if (--s->need > 0)
-				continue;
-		} else if (c < 0x80) {
-			s->pending = c;
-		} else if ((c & 0xe0) == 0xc0) {
-			s->pending = c & 0x1f; s->need = 1; continue;
-		} else if ((c & 0xf0) == 0xe0) {
-			s->pending = c & 0x0f; s->need = 2; continue;
-		} else {
-			s->pending = c & 0x07; s->need = 3; continue;
-		}
-		if (s->n < s->cap)
-			s->cps[s->n++] = s->pending;
-	}
+	if (take > s->cap - s->n)
+		take = s->cap - s->n;
+	memcpy(s->cps + s->n, data, take * 4);
+	s->n += take;
 	return 0;
 }
 
@@ -621,7 +606,7 @@ static bool
 decode_multibyte(struct charset_conv *cv, const struct charset_info *cs,
 		 const unsigned char *p, size_t len, bool cut, struct cp_sink *sink)
 {
-	struct charset_stream *st = charset_stream_begin(cv, cs, cp_sink_fn, sink);
+	struct charset_stream *st = charset_stream_begin_ucs4(cv, cs, cp_sink_fn, sink);
 	size_t bad = 0;
 
 	if (st == NULL)
@@ -1009,7 +994,7 @@ score_candidates_on(struct cascade *c, const struct detect_context *ctx,
 				for (size_t k = 0; k < plen; k++)
 					cps[n++] = sbcs_table[i][text[k]];
 			} else {
-				struct cp_sink sink = { cps, 0, plen + 1, 0, 0 };
+				struct cp_sink sink = { cps, 0, plen + 1 };
 
 				if (!decode_multibyte(c->cv, cs, text, plen, cut, &sink))
 					continue;
@@ -1582,7 +1567,7 @@ score_charset(struct cascade *c, const struct charset_info *cs, const unsigned c
 		for (size_t k = 0; k < plen; k++)
 			cps[n++] = sbcs_table[spec][text[k]];
 	} else {
-		struct cp_sink sink = { cps, 0, plen + 1, 0, 0 };
+		struct cp_sink sink = { cps, 0, plen + 1 };
 
 		if (!decode_multibyte(c->cv, cs, text, plen, cut, &sink)) {
 			free(cps);

@@ -29,12 +29,6 @@ void oracle_init_bytes(struct decode_oracle *o, const struct text_analysis *ta, 
 	o->cv = cv;
 }
 
-static int discard_sink(void *arg, const char *data, size_t len)
-{
-	(void)arg; (void)data; (void)len;
-	return 0;
-}
-
 struct reread {
 	struct charset_stream *cs;
 	int failed;
@@ -81,7 +75,7 @@ static bool part_stream_decodes(struct decode_oracle *o, struct charset_stream *
 
 static bool part_decodes_fully(struct decode_oracle *o, const struct charset_info *cs)
 {
-	return part_stream_decodes(o, charset_stream_begin(o->cv, cs, discard_sink, NULL));
+	return part_stream_decodes(o, charset_stream_begin(o->cv, cs, NULL, NULL));
 }
 
 bool oracle_name_decodes(void *arg, const char *name)
@@ -93,7 +87,7 @@ bool oracle_name_decodes(void *arg, const char *name)
 		return charset_name_decodes(o->cv, name, o->bytes, o->len, NULL);
 	if (ta->sample_complete)
 		return charset_name_decodes(o->cv, name, (const char *)ta->sample, ta->sample_len, NULL);
-	return part_stream_decodes(o, charset_stream_begin_name(o->cv, name, discard_sink, NULL));
+	return part_stream_decodes(o, charset_stream_begin_name(o->cv, name, NULL, NULL));
 }
 
 const struct charset_info *oracle_label_to_write(struct decode_oracle *o, const struct charset_info *cs)

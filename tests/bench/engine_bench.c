@@ -367,7 +367,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < sets[si].n; i++)
 			if (sets[si].msgs[i].size > maxsize)
 				maxsize = sets[si].msgs[i].size;
-		if (sets[si].n == 0) {
+		if (sets[si].n == 0 && (only == NULL || strcmp(only, sets[si].name) == 0)) {
 			fprintf(stderr, "engine_bench: no %s messages in %s\n", sets[si].name, argv[optind]);
 			return 1;
 		}
