@@ -87,6 +87,9 @@ struct detect_context {
 	const struct charset_info *sender_charsets[3];
 	char sender_why[3][48];
 	size_t n_sender_charsets;
+	/* explaining (-x): ask every voice for the reason, also those the
+	 * answer does not need (uchardet when the margin decides) */
+	bool explain;
 };
 
 /* Decodability oracle: does the whole text decode under cs? */

@@ -40,6 +40,9 @@ struct engine_source {
 	bool body_8bitmime;		/* ESMTP BODY=8BITMIME */
 	bool smtputf8;			/* ESMTP SMTPUTF8 */
 	enum engine_memory memory;	/* ENGINE_MEMORY_OFF unless set */
+	bool explain;			/* the report will be shown (-x): every
+					 * reason in full, also voices the
+					 * answer did not need */
 };
 
 struct engine;

@@ -41,6 +41,7 @@ struct repair_input {
 	const struct rule_match *rule;		/* matched source rule, or NULL */
 	const char *sender_tld;			/* lowercase TLD of the sender, or NULL */
 	bool smtputf8;				/* SMTPUTF8 session: raw UTF-8 headers are legal */
+	bool explain;				/* engine_source.explain */
 	const struct detect_prior *priors;	/* sender memory, best first (detect.h) */
 	size_t n_priors;
 	const struct tnef_evidence *tnef;	/* the message's TNEF part read, or NULL */

@@ -644,6 +644,28 @@ note_ruled_out(struct cascade *c, const char *name, const char *why)
 		 len ? ", " : "", name, why);
 }
 
+/* The same note, placed at offset at of the list (where it would have
+ * gone had it been written then). */
+static void
+note_ruled_out_at(struct cascade *c, size_t at, const char *name, const char *why)
+{
+	char tail[sizeof(c->ruled_out)];
+	size_t len = strlen(c->ruled_out);
+
+	if (at > len)
+		at = len;
+	memcpy(tail, c->ruled_out + at, len - at + 1);
+	c->ruled_out[at] = '\0';
+	note_ruled_out(c, name, why);
+	if (tail[0] == '\0')
+		return;
+	size_t now = strlen(c->ruled_out);
+	if (now + strlen(tail) + 2 >= sizeof(c->ruled_out))
+		return;
+	snprintf(c->ruled_out + now, sizeof(c->ruled_out) - now, "%s%s",
+		 now > 0 && tail[0] != ',' ? ", " : "", tail);
+}
+
 /* Does the whole text decode under cs? */
 static bool
 cascade_decodes(struct cascade *c, const struct charset_info *cs)
@@ -943,18 +965,35 @@ context_bonus(const struct detect_context *ctx, const struct charset_info *cs, c
 	return bonus;
 }
 
+/* Best first; equal costs in candidate order (what a stable sort of the
+ * candidates in order gives, whatever order sc[] is in now). */
+static void
+sort_scored(struct scored *sc, size_t nsc)
+{
+	for (size_t i = 1; i < nsc; i++)
+		for (size_t k = i; k > 0 && (sc[k].cost < sc[k - 1].cost ||
+					     (sc[k].cost == sc[k - 1].cost && sc[k].spec < sc[k - 1].spec)); k--) {
+			struct scored t = sc[k];
+			sc[k] = sc[k - 1];
+			sc[k - 1] = t;
+		}
+}
+
 /* Statistical step: returns the number of candidates scored into sc[]
  * (sorted best first, merged ones excluded). */
 static size_t
 score_candidates_on(struct cascade *c, const struct detect_context *ctx,
 		    const struct charset_info *ucd, const unsigned char *text, size_t plen,
-		    const struct byte_pairs *bp, bool cut, struct scored *sc)
+		    const struct byte_pairs *bp, bool cut, struct scored *sc, size_t *merged_into)
 {
 	const struct text_analysis *ta = c->ta;
 	const struct charset_info *tld = ctx != NULL ? detect_tld_hint(ctx->sender_tld) : NULL;
 	uint32_t *cps = xreallocarray(NULL, plen + 1, sizeof(*cps));
 	size_t nsc = 0;
 	bool c1_ruled = false;
+
+	for (size_t i = 0; merged_into != NULL && i < N_CANDIDATES; i++)
+		merged_into[i] = N_CANDIDATES;
 
 	for (size_t i = 0; i < N_CANDIDATES; i++) {
 		const struct charset_info *cs = candidate_cs[i];
@@ -982,6 +1021,8 @@ score_candidates_on(struct cascade *c, const struct detect_context *ctx,
 				/* merged: its votes go to the name kept (uchardet's
 				 * iso-8859-13 for a windows-1257 decoding) */
 				sc[k].cost -= context_bonus(ctx, cs, ucd, tld);
+				if (merged_into != NULL)
+					merged_into[i] = sc[k].spec;
 				continue;
 			}
 		}
@@ -1011,25 +1052,19 @@ score_candidates_on(struct cascade *c, const struct detect_context *ctx,
 	free(cps);
 	if (c1_ruled)
 		note_ruled_out(c, "iso-8859-x", "C1 controls");
-	/* insertion sort, best first */
-	for (size_t i = 1; i < nsc; i++)
-		for (size_t k = i; k > 0 && sc[k].cost < sc[k - 1].cost; k--) {
-			struct scored t = sc[k];
-			sc[k] = sc[k - 1];
-			sc[k - 1] = t;
-		}
+	sort_scored(sc, nsc);
 	return nsc;
 }
 
 static size_t
 score_candidates(struct cascade *c, const struct detect_context *ctx,
-		 const struct charset_info *ucd, struct scored *sc)
+		 const struct charset_info *ucd, struct scored *sc, size_t *merged_into)
 {
 	bool cut;
 	unsigned char *text = xmalloc(2 * SCORE_BYTES);
 	size_t plen = scored_text(c->ta, text, &cut);
 	struct byte_pairs *bp = byte_pairs_new(text, plen);
-	size_t nsc = score_candidates_on(c, ctx, ucd, text, plen, bp, cut, sc);
+	size_t nsc = score_candidates_on(c, ctx, ucd, text, plen, bp, cut, sc, merged_into);
 
 	free(bp);
 	free(text);
@@ -1346,6 +1381,87 @@ try_body_languages(struct cascade *c, const struct detect_context *ctx, struct s
 	return false;
 }
 
+/*
+ * uchardet is one voice: UCHARDET_BONUS for the candidate it names (or the
+ * one that candidate was merged into).  It costs as much as all the scoring
+ * (~0.5 ms on its 8 KB sample), so it is asked only when its vote could
+ * change what the cascade returns.  Scored without it, it cannot when no
+ * context step can take the answer (they weigh costs against each other)
+ * and the leader's margin minus or plus the bonus keeps the same leader,
+ * the same strength and the same confidence -- the answer is then exactly
+ * the one that asking would give.  Explaining (-x) asks anyway, to show it.
+ */
+static bool
+uchardet_cannot_matter(const struct text_analysis *ta, const struct detect_context *ctx,
+		       const struct scored *sc, size_t nsc)
+{
+	if (ctx == NULL || ctx->explain || nsc == 0 || ta->html_meta_charset[0] != '\0' ||
+	    ctx->near_text != NULL || ctx->n_message_charsets > 0 || ctx->n_sender_charsets > 0 ||
+	    ctx->n_priors > 0)
+		return false;
+	if (nsc == 1)
+		return true;	/* one decodable candidate: margin and leader fixed */
+	long margin = sc[1].cost - sc[0].cost;
+
+	return margin - UCHARDET_BONUS >= 2 * MODEL_COST_SCALE &&
+	       confidence_of_margin(margin - UCHARDET_BONUS, ta) ==
+	       confidence_of_margin(margin + UCHARDET_BONUS, ta);
+}
+
+/* uchardet's vote, as score_candidates_on gives it when told ucd. */
+static void
+add_uchardet_vote(const struct charset_info *ucd, struct scored *sc, size_t nsc, const size_t *merged_into)
+{
+	if (ucd == NULL)
+		return;
+	for (size_t i = 0; i < N_CANDIDATES; i++) {
+		if (candidate_cs[i] != ucd)
+			continue;
+		size_t to = merged_into[i] < N_CANDIDATES ? merged_into[i] : i;
+
+		for (size_t k = 0; k < nsc; k++)
+			if (sc[k].spec == to)
+				sc[k].cost -= UCHARDET_BONUS;
+	}
+	sort_scored(sc, nsc);
+}
+
+/* The candidates' scores, first without uchardet's vote, which is asked
+ * only when it can change the answer (uchardet_cannot_matter); sc[] then
+ * holds what scoring with it would have, the top two known to decode. */
+static size_t
+scores_and_uchardet(struct cascade *c, const struct detect_context *ctx, struct scored *sc,
+		    const struct charset_info **ucd, bool *asked)
+{
+	const struct text_analysis *ta = c->ta;
+	size_t notes_before = strlen(c->ruled_out);
+	size_t merged_into[N_CANDIDATES];
+	size_t nsc = score_candidates(c, ctx, NULL, sc, merged_into);
+	struct scored alone[N_CANDIDATES];
+	size_t nalone = nsc;
+
+	*ucd = NULL;
+	*asked = false;
+	memcpy(alone, sc, nsc * sizeof(*sc));
+	drop_undecodable(c, alone, &nalone, 2);
+	if (uchardet_cannot_matter(ta, ctx, alone, nalone)) {
+		memcpy(sc, alone, nalone * sizeof(*sc));
+		return nalone;
+	}
+	size_t ulen = ta->sample_len < UCHARDET_SAMPLE ? ta->sample_len : UCHARDET_SAMPLE;
+
+	*asked = true;
+	*ucd = uchardet_guess((const char *)ta->sample, ulen);
+	if (*ucd != NULL && !cascade_decodes(c, *ucd)) {
+		/* where the note went when uchardet was asked first */
+		note_ruled_out_at(c, notes_before, (*ucd)->mime_name, "uchardet's answer does not decode");
+		*ucd = NULL;
+	}
+	add_uchardet_vote(*ucd, sc, nsc, merged_into);
+	drop_undecodable(c, sc, &nsc, 2);	/* the winner and the margin */
+	return nsc;
+}
+
 /* Steps 4-6: context, statistics, default -- everything that needs the
  * candidates' scores. */
 static void
@@ -1355,15 +1471,10 @@ cascade_scored(struct cascade *c, const struct detect_context *ctx,
 	const struct text_analysis *ta = c->ta;
 
 	/* 4-6 need the scores */
-	size_t ulen = ta->sample_len < UCHARDET_SAMPLE ? ta->sample_len : UCHARDET_SAMPLE;
-	const struct charset_info *ucd = uchardet_guess((const char *)ta->sample, ulen);
-	if (ucd != NULL && !cascade_decodes(c, ucd)) {
-		note_ruled_out(c, ucd->mime_name, "uchardet's answer does not decode");
-		ucd = NULL;
-	}
 	struct scored sc[N_CANDIDATES];
-	size_t nsc = score_candidates(c, ctx, ucd, sc);
-	drop_undecodable(c, sc, &nsc, 2);	/* the winner and the margin */
+	bool ucd_asked;
+	const struct charset_info *ucd;
+	size_t nsc = scores_and_uchardet(c, ctx, sc, &ucd, &ucd_asked);
 
 	if (try_contexts(c, ctx, sc, nsc, out) || try_body_languages(c, ctx, sc, nsc, out))
 		return;
@@ -1392,7 +1503,8 @@ cascade_scored(struct cascade *c, const struct detect_context *ctx,
 			   "%s (%s text), %.1f nats over %s; uchardet: %s%s%s%s",
 			   sc[0].cs->mime_name, sc[0].lang, (double)margin / MODEL_COST_SCALE,
 			   nsc > 1 ? sc[1].cs->mime_name : "nothing",
-			   ucd != NULL ? ucd->mime_name : "no answer", uchardet_verdict(ucd, sc, nsc),
+			   !ucd_asked ? "not asked, the margin decides" : ucd != NULL ? ucd->mime_name : "no answer",
+			   uchardet_verdict(ucd, sc, nsc),
 			   c->ruled_out[0] ? "; ruled out: " : "", c->ruled_out);
 		return;
 	}
@@ -1679,7 +1791,7 @@ detect_score_declared(const struct text_analysis *ta, const struct charset_info 
 
 		out->declared_cost = d < 0 ? 0 : (double)d / MODEL_COST_SCALE;
 	}
-	size_t nsc = score_candidates_on(&c, NULL, NULL, text, plen, bp, cut, sc);
+	size_t nsc = score_candidates_on(&c, NULL, NULL, text, plen, bp, cut, sc, NULL);
 	best_alternative(&c, declared, sc, nsc, text, plen, bp, cut, out);
 	free(bp);
 	free(text);

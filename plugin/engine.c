@@ -29,6 +29,7 @@ struct engine {
 	const struct conf *conf;
 	char *client_addr, *client_name, *helo, *env_sender;
 	bool smtputf8;
+	bool explain;
 	struct spool *spool;
 	struct mime_scanner *scanner;
 	const struct mime_message *msg;
@@ -173,6 +174,7 @@ struct engine *engine_new(const struct conf *conf, const struct engine_source *s
 		e->helo = dup_or_null(src->helo);
 		e->env_sender = dup_or_null(src->env_sender);
 		e->smtputf8 = src->smtputf8;
+		e->explain = src->explain;
 		e->memory_use = src->memory;
 	}
 	/* An unusable SpoolDir (the offline CLI run by a user, a directory not
@@ -438,6 +440,7 @@ int engine_finish(struct engine *e)
 	in.rule = (e->conf->rules != NULL && rule_set_match(e->conf->rules, &subj, &match)) ? &match : NULL;
 	in.sender_tld = tld[0] ? tld : NULL;
 	in.smtputf8 = e->smtputf8;
+	in.explain = e->explain;
 	memory_read(e);
 	in.priors = e->dpriors;
 	in.n_priors = e->npriors;

@@ -364,6 +364,7 @@ int main(int argc, char **argv)
 	}
 	if (o.offline) {
 		log_open(false, conf->syslog_facility, conf->log_level);
+		o.source.explain = o.offline_action == CLI_EXPLAIN;
 		rc = cli_run(o.offline_action, o.offline_path, conf, &o.source);
 		memory_shutdown();
 		conf_free(conf);

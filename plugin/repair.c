@@ -297,6 +297,7 @@ static void build_context(struct plan *pl)
 
 	evidence_context_init(&pl->ctx, pl->conf->default_charset, pl->in->rule, pl->in->sender_tld,
 			      pl->in->priors, pl->in->n_priors);
+	pl->ctx.explain = pl->in->explain;
 	for (i = 0; i < pl->m->nparts; i++)
 		evidence_context_add_label(&pl->ctx, pl->pp[i].trusted);
 	if (pl->in->tnef != NULL)

@@ -380,6 +380,39 @@ assert_declared_loses(const char *truth, const char *utf8)
 	free(bytes);
 }
 
+/* uchardet is asked only when its vote can change the answer: a long
+ * Russian text with no context is decided by its margin alone, and -x
+ * (explain) asks uchardet anyway and must give the same answer. */
+START_TEST(test_uchardet_asked_only_when_it_matters)
+{
+	struct detect_context ctx;
+	struct detect_result quiet, explained;
+	char text[4096];
+	size_t n = 0;
+
+	while (n + sizeof(russian) + 2 < sizeof(text)) {
+		memcpy(text + n, russian, sizeof(russian) - 1);
+		n += sizeof(russian) - 1;
+		text[n++] = ' ';
+	}
+	text[n] = '\0';
+	memset(&ctx, 0, sizeof(ctx));
+	ck_assert(detects_text("windows-1251", text, &ctx, &quiet));
+	ck_assert_msg(strstr(quiet.reason, "uchardet: not asked") != NULL, "%s", quiet.reason);
+	ctx.explain = true;
+	ck_assert(detects_text("windows-1251", text, &ctx, &explained));
+	ck_assert_msg(strstr(explained.reason, "uchardet: windows-1251") != NULL, "%s", explained.reason);
+	ck_assert_ptr_eq(quiet.charset, explained.charset);
+	ck_assert_int_eq(quiet.confidence, explained.confidence);
+	/* A context can take the answer by costs: uchardet is asked. */
+	ctx.explain = false;
+	ctx.message_charsets[0] = charset_lookup("koi8-r");
+	ctx.n_message_charsets = 1;
+	ck_assert(detects_text("windows-1251", text, &ctx, &quiet));
+	ck_assert_msg(strstr(quiet.reason, "not asked") == NULL, "%s", quiet.reason);
+}
+END_TEST
+
 START_TEST(test_declared_lie_has_a_large_margin)
 {
 	assert_declared_loses("utf-8", russian);
@@ -436,6 +469,7 @@ detect_suite(void)
 	tcase_add_test(tc, test_hostile_bytes_get_a_decoding_answer);
 	tcase_add_test(tc, test_tld_hints);
 	tcase_add_test(tc, test_uchardet_only_relabels);
+	tcase_add_test(tc, test_uchardet_asked_only_when_it_matters);
 	tcase_add_test(tc, test_declared_lie_has_a_large_margin);
 	tcase_add_test(tc, test_declared_truth_is_not_outscored);
 	suite_add_tcase(s, tc);
