@@ -5,10 +5,20 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "verify.h"
+
+static uint64_t high_byte_count(const struct text_analysis *ta)
+{
+	uint64_t n = 0;
+
+	for (unsigned b = 0x80; b < 0x100; b++)
+		n += ta->hist[b];
+	return n;
+}
 
 bool verify_label(const struct text_analysis *ta, const struct charset_info *label,
 		  struct charset_conv *cv, detect_decodes_fn decodes, void *arg,
@@ -29,10 +39,17 @@ bool verify_label(const struct text_analysis *ta, const struct charset_info *lab
 	/* valid multi-byte UTF-8 is taken by the cascade without scoring; here it
 	 * only has to fit better than the label */
 	utf8 = alt->best->family == CSF_UTF && text_analysis_utf8_ok(ta);
-	if (utf8)
+	if (utf8) {
 		out->threshold = 0;
-	else if (alt->best->family == label->family)
+	} else if (alt->best->family == label->family) {
 		out->threshold = VERIFY_SAME_FAMILY_NATS;
+	} else {
+		/* a short text: enough nats for each 8-bit byte it has */
+		double per_byte = VERIFY_NATS_PER_8BIT * (double)high_byte_count(ta);
+
+		if (per_byte < VERIFY_MARGIN_NATS)
+			out->threshold = per_byte > VERIFY_SHORT_NATS ? per_byte : VERIFY_SHORT_NATS;
+	}
 	out->lie = utf8 ? alt->margin > 0 : alt->margin >= out->threshold;
 	return out->lie;
 }

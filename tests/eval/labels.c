@@ -747,8 +747,8 @@ report_utf8(FILE *out)
  * reach about 87%, 94% over all lengths.  The floor guards that level
  * against regressions; the goal is reported, not enforced, until it is met.
  */
-#define LIE_FLOOR	93.0
-#define LIE_GOAL	95.0
+#define LIE_FLOOR	95.0	/* issue 10's bar, met on both corpora since the short-text limb (verify.h) */
+#define LIE_GOAL	97.0
 
 static int
 check_targets(void)

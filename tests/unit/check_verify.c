@@ -63,6 +63,27 @@ static const char russian[] = "Добрый день! Отправляю вам 
 	"Просьба ознакомиться и прислать замечания до пятницы, чтобы мы успели "
 	"подготовить окончательную версию документа к понедельнику.";
 
+/* A short text has only a few 8-bit bytes of evidence: a one-line Polish
+ * windows-1250 message under iso-8859-1 is still a lie (its letters read as
+ * symbols inside words), and short correct Latin-1 lines stay. */
+START_TEST(test_short_lie_caught_short_truth_kept)
+{
+	struct label_verification v;
+	static const char *const kept[] = {
+		"Øystein Ærø ønsker deg god jul.", "Temperatur: 25°C, Fläche 30 m²",
+		"¿Qué tal? ¡Hola, señora Muñoz!", "« Bonjour » à côté de l'église.",
+		"Mit freundlichen Grüßen", "Grenzwert 40 µg/m³ pro Tag",
+	};
+
+	ck_assert(lies("iso-8859-1", "WINDOWS-1250", "Proszę o szybką odpowiedź, dziękuję.", &v));
+	ck_assert_str_eq(v.alt.best->mime_name, "windows-1250");
+	ck_assert(v.threshold < VERIFY_MARGIN_NATS);
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		ck_assert_msg(!lies("iso-8859-1", "ISO-8859-1", kept[i], &v), "%s: margin %.1f >= %.1f",
+			      kept[i], v.alt.margin, v.threshold);
+}
+END_TEST
+
 START_TEST(test_utf8_under_latin1_is_a_lie)
 {
 	struct label_verification v;
@@ -129,6 +150,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, test_utf8_under_latin1_is_a_lie);
+	tcase_add_test(tc, test_short_lie_caught_short_truth_kept);
 	tcase_add_test(tc, test_koi8r_under_windows_1252_is_a_lie);
 	tcase_add_test(tc, test_cyrillic_under_ibm850_is_a_lie);
 	tcase_add_test(tc, test_correct_labels_are_kept);
