@@ -117,7 +117,7 @@ static size_t to_charset(const char *utf8, const char *cs, char *out, size_t cap
 static enum detect_source run_message(const struct conf *c, const char *text, double *secs)
 {
 	struct engine_source src = { "192.0.2.5", NULL, "mx.firma.example", "a@firma.example", false, false,
-				     ENGINE_MEMORY_LEARN };
+				     ENGINE_MEMORY_LEARN, false };
 	char msg[2048];
 	int n = snprintf(msg, sizeof(msg), "From: <a@firma.example>\r\nSubject: t\r\nMIME-Version: 1.0\r\n"
 			 "Content-Type: text/plain\r\n\r\n");

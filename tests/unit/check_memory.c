@@ -386,7 +386,7 @@ struct outcome {
 static struct outcome run_message(const char *sender, const char *utf8_body, const char *cs,
 				  enum engine_memory use)
 {
-	struct engine_source src = { "192.0.2.77", NULL, "mx.example", sender, false, false, use };
+	struct engine_source src = { "192.0.2.77", NULL, "mx.example", sender, false, false, use, false };
 	char body[2048], msg[4096];
 	size_t blen = to_charset(utf8_body, cs, body, sizeof(body));
 	int n = snprintf(msg, sizeof(msg), "From: <%s>\r\nSubject: t\r\nMIME-Version: 1.0\r\n"
