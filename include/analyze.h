@@ -41,6 +41,7 @@ struct text_analysis {
 	enum mime_cte cte;		/* how the input is encoded */
 	uint64_t decoded_len;
 	uint64_t hist[256];
+	uint64_t high_bytes;		/* decoded bytes >= 0x80 */
 	bool has_8bit;			/* any decoded byte >= 0x80 */
 	bool has_c1;			/* any decoded byte 0x80-0x9F */
 	bool has_nul;

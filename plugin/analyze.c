@@ -334,6 +334,7 @@ void text_analysis_finish(struct text_analysis *ta)
 		high += ta->hist[b];
 	for (unsigned b = 0x80; b < 0xa0; b++)
 		c1 += ta->hist[b];
+	ta->high_bytes = high;
 	ta->has_8bit = high > 0;
 	ta->has_c1 = c1 > 0;
 	ta->has_nul = ta->hist[0] > 0;

@@ -948,16 +948,14 @@ reads_c1(const struct text_analysis *ta, size_t spec)
 	return ta->has_c1 && sbcs_has_c1(ta, spec);
 }
 
-/* The tie breakers a candidate earns: uchardet agrees, the sender's TLD,
- * the site default. */
+/* The tie breakers a candidate earns while scored: the sender's TLD, the
+ * site default (uchardet's agreement is added afterwards, when asked:
+ * add_uchardet_vote). */
 static long
-context_bonus(const struct detect_context *ctx, const struct charset_info *cs, const struct charset_info *ucd,
-	      const struct charset_info *tld)
+context_bonus(const struct detect_context *ctx, const struct charset_info *cs, const struct charset_info *tld)
 {
 	long bonus = 0;
 
-	if (cs == ucd)
-		bonus += UCHARDET_BONUS;
 	if (tld != NULL && cs == tld)
 		bonus += TLD_BONUS;
 	if (ctx != NULL && cs == ctx->site_default)
@@ -983,7 +981,7 @@ sort_scored(struct scored *sc, size_t nsc)
  * (sorted best first, merged ones excluded). */
 static size_t
 score_candidates_on(struct cascade *c, const struct detect_context *ctx,
-		    const struct charset_info *ucd, const unsigned char *text, size_t plen,
+		    const unsigned char *text, size_t plen,
 		    const struct byte_pairs *bp, bool cut, struct scored *sc, size_t *merged_into)
 {
 	const struct text_analysis *ta = c->ta;
@@ -1018,9 +1016,10 @@ score_candidates_on(struct cascade *c, const struct detect_context *ctx,
 				    sc[k].cs->family == cs->family)
 					break;
 			if (k < nsc) {
-				/* merged: its votes go to the name kept (uchardet's
+				/* merged: its votes go to the name kept, now and
+				 * uchardet's later through merged_into (its
 				 * iso-8859-13 for a windows-1257 decoding) */
-				sc[k].cost -= context_bonus(ctx, cs, ucd, tld);
+				sc[k].cost -= context_bonus(ctx, cs, tld);
 				if (merged_into != NULL)
 					merged_into[i] = sc[k].spec;
 				continue;
@@ -1045,7 +1044,7 @@ score_candidates_on(struct cascade *c, const struct detect_context *ctx,
 		}
 		if (cost < 0)
 			continue;
-		cost += candidate_specs[i].prior - context_bonus(ctx, cs, ucd, tld);
+		cost += candidate_specs[i].prior - context_bonus(ctx, cs, tld);
 		sc[nsc++] = (struct scored){ i, cs, cost, lang, false, !multibyte };
 
 	}
@@ -1057,14 +1056,14 @@ score_candidates_on(struct cascade *c, const struct detect_context *ctx,
 }
 
 static size_t
-score_candidates(struct cascade *c, const struct detect_context *ctx,
-		 const struct charset_info *ucd, struct scored *sc, size_t *merged_into)
+score_candidates(struct cascade *c, const struct detect_context *ctx, struct scored *sc,
+		 size_t *merged_into)
 {
 	bool cut;
 	unsigned char *text = xmalloc(2 * SCORE_BYTES);
 	size_t plen = scored_text(c->ta, text, &cut);
 	struct byte_pairs *bp = byte_pairs_new(text, plen);
-	size_t nsc = score_candidates_on(c, ctx, ucd, text, plen, bp, cut, sc, merged_into);
+	size_t nsc = score_candidates_on(c, ctx, text, plen, bp, cut, sc, merged_into);
 
 	free(bp);
 	free(text);
@@ -1218,16 +1217,6 @@ try_prior(struct cascade *c, const struct detect_prior *p, const struct scored *
  * is noise, so the site default decides.  One 8-bit byte inside a word
  * ("si\xea") is evidence: the word around it is scored.
  */
-static uint64_t
-high_bytes(const struct text_analysis *ta)
-{
-	uint64_t high = 0;
-
-	for (unsigned b = 0x80; b < 0x100; b++)
-		high += ta->hist[b];
-	return high;
-}
-
 static bool
 ascii_letter(unsigned char c)
 {
@@ -1240,7 +1229,7 @@ no_statistical_evidence(const struct text_analysis *ta)
 	const unsigned char *s = ta->sample;
 	size_t i;
 
-	if (high_bytes(ta) != 1 || s == NULL || !ta->sample_complete)
+	if (ta->high_bytes != 1 || s == NULL || !ta->sample_complete)
 		return false;
 	for (i = 0; i < ta->sample_len && s[i] < 0x80; i++)
 		;
@@ -1265,7 +1254,7 @@ try_sender(struct cascade *c, const struct charset_info *cs, const char *why,
 		note_ruled_out(c, cs->mime_name, "sender's code page does not decode");
 		return false;
 	}
-	high = high_bytes(c->ta);
+	high = c->ta->high_bytes;
 	slack = (long)(high > 100000 ? 100000 : high) * SENDER_SLACK_PER_BYTE;
 	if (slack < SENDER_SLACK_MIN)
 		slack = SENDER_SLACK_MIN;
@@ -1408,7 +1397,8 @@ uchardet_cannot_matter(const struct text_analysis *ta, const struct detect_conte
 	       confidence_of_margin(margin + UCHARDET_BONUS, ta);
 }
 
-/* uchardet's vote, as score_candidates_on gives it when told ucd. */
+/* uchardet's vote: UCHARDET_BONUS for its candidate, or for the one that
+ * candidate was merged into (the votes of a merged name go to the name kept). */
 static void
 add_uchardet_vote(const struct charset_info *ucd, struct scored *sc, size_t nsc, const size_t *merged_into)
 {
@@ -1436,7 +1426,7 @@ scores_and_uchardet(struct cascade *c, const struct detect_context *ctx, struct 
 	const struct text_analysis *ta = c->ta;
 	size_t notes_before = strlen(c->ruled_out);
 	size_t merged_into[N_CANDIDATES];
-	size_t nsc = score_candidates(c, ctx, NULL, sc, merged_into);
+	size_t nsc = score_candidates(c, ctx, sc, merged_into);
 	struct scored alone[N_CANDIDATES];
 	size_t nalone = nsc;
 
@@ -1791,7 +1781,7 @@ detect_score_declared(const struct text_analysis *ta, const struct charset_info 
 
 		out->declared_cost = d < 0 ? 0 : (double)d / MODEL_COST_SCALE;
 	}
-	size_t nsc = score_candidates_on(&c, NULL, NULL, text, plen, bp, cut, sc, NULL);
+	size_t nsc = score_candidates_on(&c, NULL, text, plen, bp, cut, sc, NULL);
 	best_alternative(&c, declared, sc, nsc, text, plen, bp, cut, out);
 	free(bp);
 	free(text);

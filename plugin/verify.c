@@ -5,20 +5,10 @@
  */
 #include "config.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "verify.h"
-
-static uint64_t high_byte_count(const struct text_analysis *ta)
-{
-	uint64_t n = 0;
-
-	for (unsigned b = 0x80; b < 0x100; b++)
-		n += ta->hist[b];
-	return n;
-}
 
 bool verify_label(const struct text_analysis *ta, const struct charset_info *label,
 		  struct charset_conv *cv, detect_decodes_fn decodes, void *arg,
@@ -45,7 +35,7 @@ bool verify_label(const struct text_analysis *ta, const struct charset_info *lab
 		out->threshold = VERIFY_SAME_FAMILY_NATS;
 	} else {
 		/* a short text: enough nats for each 8-bit byte it has */
-		double per_byte = VERIFY_NATS_PER_8BIT * (double)high_byte_count(ta);
+		double per_byte = VERIFY_NATS_PER_8BIT * (double)ta->high_bytes;
 
 		if (per_byte < VERIFY_MARGIN_NATS)
 			out->threshold = per_byte > VERIFY_SHORT_NATS ? per_byte : VERIFY_SHORT_NATS;
