@@ -64,6 +64,7 @@ struct session {
 	unsigned long actions;	/* granted modification actions */
 	unsigned long steps;	/* granted protocol steps (SMFIP_*) */
 	struct message *msg;
+	bool accept_at_eoh;	/* passed as too big at an unanswered header field */
 	struct buf field;	/* scratch: one rebuilt header field */
 };
 
@@ -184,9 +185,16 @@ static void log_acted(const char *qid, const struct engine *e)
 /* ---- callbacks ------------------------------------------------------------ */
 
 #define WANTED_ACTIONS	(SMFIF_CHGHDRS | SMFIF_ADDHDRS | SMFIF_CHGBODY)
-/* Steps: leading space kept, no RCPT or unknown commands, every other step
- * answered -- an unanswered packet stalls the MTA on TCP (milter.h). */
+/* Steps: leading space kept, no RCPT or unknown commands.  Over TCP every
+ * other step is answered: an unanswered packet stalls the MTA (its Nagle
+ * holds the next packet until our delayed ACK, 40 ms; see macros_stall).
+ * On a unix socket there is no Nagle, and connect, HELO and each header
+ * field go unanswered (SMFIP_NR_*, where the MTA offers them): one round
+ * trip -- two context switches -- fewer per field, most of the packets of
+ * a typical message.  End of header and body chunks are still answered:
+ * that is where a message past MaxMessageSize is accepted at once. */
 #define WANTED_STEPS	(SMFIP_HDR_LEADSPC | SMFIP_NORCPT | SMFIP_NOUNKNOWN)
+#define NOREPLY_STEPS	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR)
 
 static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0, unsigned long *pf1,
@@ -213,7 +221,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		smfi_setsymlist(ctx, SMFIM_EOH, (char *)"");
 		smfi_setsymlist(ctx, SMFIM_EOM, (char *)(macros_stall ? "" : "i"));
 	}
-	s->steps = f1 & WANTED_STEPS;
+	s->steps = f1 & (macros_stall ? WANTED_STEPS : WANTED_STEPS | NOREPLY_STEPS);
 	s->leadspc = (s->steps & SMFIP_HDR_LEADSPC) != 0;
 	*pf1 = s->steps;
 	*pf2 = 0;
@@ -294,6 +302,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	char *sender;
 
 	message_free(s);	/* a previous message that got neither eom nor abort */
+	s->accept_at_eoh = false;
 	cref = runtime_conf_acquire();
 	if (cref == NULL)
 		return SMFIS_ACCEPT;
@@ -333,7 +342,10 @@ static bool too_big(const struct message *m)
 	return max > 0 && engine_size(m->engine) > max;
 }
 
-static sfsistat accept_too_big(SMFICTX *ctx, struct session *s)
+/* Accepted now; where the step goes unanswered (NOREPLY_STEPS) the MTA
+ * reads no reply here: the rest of the header is dropped and end of header
+ * accepts. */
+static sfsistat accept_too_big(SMFICTX *ctx, struct session *s, unsigned long noreply_flag)
 {
 	if (log_get_level() >= LOG_INFO) {
 		char why[128];
@@ -343,6 +355,10 @@ static sfsistat accept_too_big(SMFICTX *ctx, struct session *s)
 		log_about(LOG_INFO, queue_id(ctx, s->msg), "passed untouched: ", why);
 	}
 	message_free(s);
+	if (s->steps & noreply_flag) {
+		s->accept_at_eoh = true;
+		return SMFIS_NOREPLY;
+	}
 	return SMFIS_ACCEPT;
 }
 
@@ -365,7 +381,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 		feed(s->msg, s->field.data, s->field.len);
 	}
 	if (!s->msg->failed && too_big(s->msg))
-		return accept_too_big(ctx, s);
+		return accept_too_big(ctx, s, SMFIP_NR_HDR);
 	return step_reply(s, SMFIP_NR_HDR);
 }
 
@@ -381,6 +397,10 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 {
 	struct session *s = session_get(ctx);
 
+	if (s->accept_at_eoh) {
+		s->accept_at_eoh = false;
+		return SMFIS_ACCEPT;
+	}
 	if (s->msg != NULL) {
 		end_header(s->msg);
 		if (!s->msg->failed)
@@ -398,7 +418,7 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 		end_header(s->msg);
 		feed(s->msg, (const char *)chunk, len);
 		if (!s->msg->failed && too_big(s->msg))
-			return accept_too_big(ctx, s);
+			return accept_too_big(ctx, s, SMFIP_NR_BODY);
 	}
 	return step_reply(s, SMFIP_NR_BODY);
 }
@@ -531,8 +551,10 @@ static sfsistat cb_abort(SMFICTX *ctx)
 {
 	struct session *s = smfi_getpriv(ctx);
 
-	if (s != NULL)
+	if (s != NULL) {
 		message_free(s);
+		s->accept_at_eoh = false;
+	}
 	return SMFIS_CONTINUE;
 }
 
