@@ -1238,13 +1238,23 @@ no_statistical_evidence(const struct text_analysis *ta)
 	return !(i > 0 && ascii_letter(s[i - 1])) && !(i + 1 < ta->sample_len && ascii_letter(s[i + 1]));
 }
 
+/* How much worse than the best the sender's own code page may score: more
+ * 8-bit bytes, more room (one short word may read better another way). */
+static long
+sender_slack(const struct text_analysis *ta)
+{
+	uint64_t high = ta->high_bytes;
+	long slack = (long)(high > 100000 ? 100000 : high) * SENDER_SLACK_PER_BYTE;
+
+	return slack < SENDER_SLACK_MIN ? SENDER_SLACK_MIN : slack;
+}
+
 /* The sender's own statement (TNEF): taken when it decodes, unless the
  * statistics contradict it overwhelmingly; the reason says which. */
 static bool
 try_sender(struct cascade *c, const struct charset_info *cs, const char *why,
 	   const struct scored *sc, size_t nsc, struct detect_result *out)
 {
-	uint64_t high;
 	long slack;
 
 	if (cs == NULL)
@@ -1254,10 +1264,7 @@ try_sender(struct cascade *c, const struct charset_info *cs, const char *why,
 		note_ruled_out(c, cs->mime_name, "sender's code page does not decode");
 		return false;
 	}
-	high = c->ta->high_bytes;
-	slack = (long)(high > 100000 ? 100000 : high) * SENDER_SLACK_PER_BYTE;
-	if (slack < SENDER_SLACK_MIN)
-		slack = SENDER_SLACK_MIN;
+	slack = sender_slack(c->ta);
 	for (size_t i = 0; i < nsc; i++)
 		if (sc[i].cs == cs && sc[i].cost - sc[0].cost > slack) {
 			char what[96];
@@ -1371,30 +1378,73 @@ try_body_languages(struct cascade *c, const struct detect_context *ctx, struct s
 }
 
 /*
+ * Can uchardet's vote move a context charset across its slack?  The vote
+ * lowers one candidate's cost by UCHARDET_BONUS, so with the leader fixed
+ * every gap to it moves by at most that much: the step's comparison
+ * (gap > slack) is firm when the gap of every scored decoding of cs is
+ * farther than the bonus from the slack.  Matched as scored_rank matches
+ * (itself or a same-family candidate decoding alike), which also covers
+ * the sender step's exact match.  The leader's own decoding: gap 0.
+ */
+static bool
+gap_is_firm(const struct text_analysis *ta, const struct charset_info *cs, const struct scored *sc,
+	    size_t nsc, long slack)
+{
+	if (cs == NULL)
+		return true;
+	cs = charset_superset(cs, ta->has_c1);
+	if (scored_rank(ta, cs, sc, nsc) == 0)
+		return true;
+	for (size_t i = 1; i < nsc; i++) {
+		long gap = sc[i].cost - sc[0].cost;
+
+		if (scored_rank(ta, cs, sc + i, 1) == 0 && gap - UCHARDET_BONUS <= slack &&
+		    gap + UCHARDET_BONUS > slack)
+			return false;
+	}
+	return true;
+}
+
+/*
  * uchardet is one voice: UCHARDET_BONUS for the candidate it names (or the
  * one that candidate was merged into).  It costs as much as all the scoring
  * (~0.5 ms on its 8 KB sample), so it is asked only when its vote could
- * change what the cascade returns.  Scored without it, it cannot when no
- * context step can take the answer (they weigh costs against each other)
- * and the leader's margin minus or plus the bonus keeps the same leader,
- * the same strength and the same confidence -- the answer is then exactly
- * the one that asking would give.  Explaining (-x) asks anyway, to show it.
+ * change what the cascade returns.  Scored without it, it cannot when the
+ * leader's margin minus or plus the bonus keeps the same leader, the same
+ * strength and the same confidence, and no context step's comparison can
+ * flip (gap_is_firm: HTML meta, other parts, the sender's code page, sender
+ * memory) -- the answer is then exactly the one that asking would give.
+ * The body text beside a header also picks among near candidates by
+ * language (try_body_languages), an order the vote can change: asked.
+ * Explaining (-x) asks anyway, to show it.
  */
 static bool
 uchardet_cannot_matter(const struct text_analysis *ta, const struct detect_context *ctx,
 		       const struct scored *sc, size_t nsc)
 {
-	if (ctx == NULL || ctx->explain || nsc == 0 || ta->html_meta_charset[0] != '\0' ||
-	    ctx->near_text != NULL || ctx->n_message_charsets > 0 || ctx->n_sender_charsets > 0 ||
-	    ctx->n_priors > 0)
+	if (ctx == NULL || ctx->explain || nsc == 0 || ctx->near_text != NULL)
 		return false;
-	if (nsc == 1)
-		return true;	/* one decodable candidate: margin and leader fixed */
-	long margin = sc[1].cost - sc[0].cost;
+	if (nsc > 1) {
+		long margin = sc[1].cost - sc[0].cost;
 
-	return margin - UCHARDET_BONUS >= 2 * MODEL_COST_SCALE &&
-	       confidence_of_margin(margin - UCHARDET_BONUS, ta) ==
-	       confidence_of_margin(margin + UCHARDET_BONUS, ta);
+		if (margin - UCHARDET_BONUS < 2 * MODEL_COST_SCALE ||
+		    confidence_of_margin(margin - UCHARDET_BONUS, ta) !=
+		    confidence_of_margin(margin + UCHARDET_BONUS, ta))
+			return false;
+	}
+	if (ta->html_meta_charset[0] != '\0' &&
+	    !gap_is_firm(ta, charset_lookup(ta->html_meta_charset), sc, nsc, CONTEXT_SLACK))
+		return false;
+	for (size_t i = 0; i < ctx->n_message_charsets && i < ARRAY_LEN(ctx->message_charsets); i++)
+		if (!gap_is_firm(ta, ctx->message_charsets[i], sc, nsc, CONTEXT_SLACK))
+			return false;
+	for (size_t i = 0; i < ctx->n_sender_charsets && i < ARRAY_LEN(ctx->sender_charsets); i++)
+		if (!gap_is_firm(ta, ctx->sender_charsets[i], sc, nsc, sender_slack(ta)))
+			return false;
+	for (size_t i = 0; i < ctx->n_priors; i++)
+		if (!gap_is_firm(ta, ctx->priors[i].cs, sc, nsc, MEMORY_SLACK))
+			return false;
+	return true;
 }
 
 /* uchardet's vote: UCHARDET_BONUS for its candidate, or for the one that
