@@ -1338,6 +1338,59 @@ static inline size_t utf8_whole_sequence(const unsigned char *p, size_t avail)
 	return 0;
 }
 
+/*
+ * The longest prefix of p[0..n) made of whole well-formed sequences (RFC
+ * 3629 table 3-7 as ranges of the second byte, no code point built), 16
+ * ASCII bytes at a time where it can.  It stops before anything else -- a
+ * sequence cut by the buffer's end, a malformed one -- which the state
+ * machine below then takes, so the verdict and its offset stay its own.
+ */
+static size_t utf8_whole_prefix(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		if (n - i >= 16) {
+			uint64_t w1, w2;
+
+			memcpy(&w1, p + i, 8);
+			memcpy(&w2, p + i + 8, 8);
+			if (((w1 | w2) & UINT64_C(0x8080808080808080)) == 0) {
+				i += 16;
+				continue;
+			}
+		}
+		unsigned char b = p[i], c1;
+
+		if (b < 0x80) {
+			i++;
+		} else if (b >= 0xc2 && b <= 0xdf) {
+			if (n - i < 2 || (p[i + 1] & 0xc0) != 0x80)
+				break;
+			i += 2;
+		} else if (b >= 0xe0 && b <= 0xef) {
+			if (n - i < 3)
+				break;
+			c1 = p[i + 1];
+			if (c1 < (b == 0xe0 ? 0xa0 : 0x80) || c1 > (b == 0xed ? 0x9f : 0xbf) ||
+			    (p[i + 2] & 0xc0) != 0x80)
+				break;
+			i += 3;
+		} else if (b >= 0xf0 && b <= 0xf4) {
+			if (n - i < 4)
+				break;
+			c1 = p[i + 1];
+			if (c1 < (b == 0xf0 ? 0x90 : 0x80) || c1 > (b == 0xf4 ? 0x8f : 0xbf) ||
+			    (p[i + 2] & 0xc0) != 0x80 || (p[i + 3] & 0xc0) != 0x80)
+				break;
+			i += 4;
+		} else {
+			break;
+		}
+	}
+	return i;
+}
+
 void utf8_feed(struct utf8_state *u, const unsigned char *p, size_t n)
 {
 	size_t i = 0, len;
@@ -1345,6 +1398,8 @@ void utf8_feed(struct utf8_state *u, const unsigned char *p, size_t n)
 
 	if (u->bad)
 		return;
+	if (need == 0)
+		i = utf8_whole_prefix(p, n);
 	while (i < n) {
 		unsigned char b = p[i];
 

@@ -581,6 +581,60 @@ START_TEST(test_utf8_validator_agrees_with_iconv)
 }
 END_TEST
 
+/* Whole buffers take the validator's fast prefix, a byte at a time its
+ * state machine: on random mixes of ASCII, well-formed sequences of every
+ * length and stray bytes both give the same verdict and the same offset,
+ * and the verdict is iconv's. */
+START_TEST(test_utf8_fast_prefix_agrees_with_state_machine)
+{
+	static const char *const pieces[] = {
+		"a", "plain ascii text ", "\xc3\xa9", "\xd0\x9c\xd0\xbe", "\xe2\x82\xac", "\xed\x9f\xbf",
+		"\xef\xbf\xbd", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\xe0\xa0\x80",
+		/* malformed: overlong, surrogate, past U+10FFFF, stray, cut */
+		"\xc0\xaf", "\xe0\x9f\xbf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf0\x8f\xbf\xbf",
+		"\x80", "\xff", "\xe2\x82", "\xf0\x9f\x98",
+	};
+	iconv_t cd = iconv_open("UTF-32LE", "UTF-8");
+	uint32_t seed = 12345;
+
+	ck_assert(cd != (iconv_t)-1);
+	for (int round = 0; round < 20000; round++) {
+		char in[256], out[1024], *ip = in, *op = out;
+		size_t n = 0, il, ol = sizeof(out);
+		int npieces = 1 + round % 24;
+		struct utf8_state whole, bytewise;
+
+		for (int k = 0; k < npieces; k++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly well-formed pieces, a malformed one now and then */
+			size_t which = (seed >> 16) % 100 < 93 ? (seed >> 8) % 10 : 10 + (seed >> 8) % 9;
+			size_t len = strlen(pieces[which]);
+
+			if (n + len > sizeof(in))
+				break;
+			memcpy(in + n, pieces[which], len);
+			n += len;
+		}
+		utf8_init(&whole);
+		utf8_feed(&whole, (const unsigned char *)in, n);
+		utf8_init(&bytewise);
+		for (size_t j = 0; j < n; j++)
+			utf8_feed(&bytewise, (const unsigned char *)in + j, 1);
+		ck_assert_msg(utf8_final_ok(&whole) == utf8_final_ok(&bytewise), "round %d", round);
+		ck_assert_msg(whole.bad == bytewise.bad, "round %d", round);
+		if (whole.bad)
+			ck_assert_msg(whole.bad_offset == bytewise.bad_offset, "round %d: offset %zu vs %zu",
+				      round, whole.bad_offset, bytewise.bad_offset);
+		il = n;
+		iconv(cd, NULL, NULL, NULL, NULL);
+		bool iconv_ok = iconv(cd, &ip, &il, &op, &ol) != (size_t)-1 && il == 0;
+
+		ck_assert_msg(utf8_final_ok(&whole) == iconv_ok, "round %d", round);
+	}
+	iconv_close(cd);
+}
+END_TEST
+
 /* Raw glibc iconv of in[0..n) to UTF-8 into out: 0, or the offset of the
  * first byte that does not decode plus one (the output holds what came
  * before it). */
@@ -838,6 +892,7 @@ static Suite *charset_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_utf8_validator_cases);
 	tcase_add_test(tc, test_utf8_validator_agrees_with_iconv);
+	tcase_add_test(tc, test_utf8_fast_prefix_agrees_with_state_machine);
 	tcase_add_test(tc, test_single_byte_streams_are_glibc_byte_for_byte);
 	suite_add_tcase(s, tc);
 	return s;
