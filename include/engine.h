@@ -58,6 +58,21 @@ void engine_free(struct engine *e);
  * engine_size() > max_message_size and accept the message. */
 int engine_feed(struct engine *e, const char *data, size_t len);
 /*
+ * Optional, before the first engine_feed (the offline CLI on a message
+ * file): the message is the whole of fd, a regular file of size bytes that
+ * the caller then feeds from offset 0 and leaves alone until engine_free.
+ * The spool reads it back from fd instead of keeping a copy, and a message
+ * over max_message_size is known too big at once: nothing of it is scanned,
+ * so a caller that only needs the message written back may skip feeding
+ * (engine_skip).  0, or -1 when bytes were fed already.
+ */
+int engine_borrow_input(struct engine *e, int fd, size_t size);
+/* True once the message is known too big (see engine_feed). */
+bool engine_too_big(const struct engine *e);
+/* After engine_borrow_input on a message known too big: len more bytes of
+ * the file, counted as fed without being read. */
+int engine_skip(struct engine *e, size_t len);
+/*
  * Optional, once the top-level header is known (the milter's end of
  * header): start the sender memory's lookup for this source now, with the
  * first From: and X-Mailer: (or User-Agent:) values (NULL when absent), so

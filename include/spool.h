@@ -22,6 +22,15 @@ struct spool;
  * 0 = unlimited. */
 struct spool *spool_new(size_t threshold, const char *dir, size_t max_size);
 void spool_free(struct spool *s);
+/* The data is already in fd, from offset 0: a regular file the caller feeds
+ * from and leaves alone until spool_free (the offline CLI on a message
+ * file).  Writes then only count -- the bytes written must be the file's,
+ * in order -- and reads come from fd; fd stays the caller's.  Only on an
+ * empty spool; 0, or -1 (EINVAL) when something was written already. */
+int spool_borrow_fd(struct spool *s, int fd);
+/* On a borrowed spool: n more bytes of the file, counted without being
+ * passed in; -1 (EINVAL) on any other spool, EFBIG past max_size. */
+int spool_skip(struct spool *s, size_t n);
 /* 0 on success; -1 with errno set (ENOSPC, EFBIG when max_size is passed, ...). */
 int spool_write(struct spool *s, const void *p, size_t n);
 size_t spool_size(const struct spool *s);

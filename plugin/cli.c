@@ -3,7 +3,10 @@
  *
  * The same engine as the milter, fed from a file or stdin in 64 KiB reads;
  * the repaired message goes to stdout through the same writer the milter's
- * body replacement uses, so both front ends produce the same bytes.
+ * body replacement uses, so both front ends produce the same bytes.  A
+ * regular file is lent to the engine as its spool (no temp-file copy), and
+ * one over MaxMessageSize is not even read until it is written back: it
+ * passes untouched whatever it holds.
  */
 #include "config.h"
 
@@ -11,6 +14,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -46,6 +50,7 @@ int cli_run(enum cli_action action, const char *path, const struct conf *conf,
 {
 	struct engine *e;
 	int fd, status = 0;
+	struct stat st;
 	char chunk[64 * 1024];
 	const char *name = strcmp(path, "-") == 0 ? "(stdin)" : path;
 
@@ -55,7 +60,14 @@ int cli_run(enum cli_action action, const char *path, const struct conf *conf,
 		return 1;
 	}
 	e = engine_new(conf, src);
-	for (;;) {
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0 &&
+	    engine_borrow_input(e, fd, (size_t)st.st_size) == 0 && engine_too_big(e)) {
+		if (engine_skip(e, (size_t)st.st_size) < 0) {
+			fprintf(stderr, "codepage-milter: %s: %s\n", name, engine_error(e));
+			status = 75;
+			goto out;
+		}
+	} else for (;;) {
 		ssize_t got = read(fd, chunk, sizeof(chunk));
 
 		if (got < 0 && errno == EINTR)

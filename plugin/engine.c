@@ -237,6 +237,35 @@ int engine_feed(struct engine *e, const char *data, size_t len)
 	return 0;
 }
 
+int engine_borrow_input(struct engine *e, int fd, size_t size)
+{
+	size_t max = e->conf->max_message_size;
+
+	if (e->fed != 0 || spool_borrow_fd(e->spool, fd) < 0)
+		return -1;
+	if (max > 0 && size > max)
+		e->too_big = true;
+	return 0;
+}
+
+bool engine_too_big(const struct engine *e)
+{
+	return e->too_big;
+}
+
+int engine_skip(struct engine *e, size_t len)
+{
+	if (e->failed || !e->too_big)
+		return -1;
+	if (spool_skip(e->spool, len) < 0) {
+		snprintf(e->error, sizeof(e->error), "spool: %s", strerror(errno));
+		e->failed = true;
+		return -1;
+	}
+	e->fed += len;
+	return 0;
+}
+
 /* Header lookup for header-match rules: top-level fields only. */
 static const char *top_header(void *arg, const char *name, unsigned nth, size_t *len)
 {

@@ -7,12 +7,16 @@
  * crash leaves nothing behind and no other user can open it.  The umask is
  * not touched: it is process-wide and the milter is multithreaded.  Reads use pread() so they never
  * disturb the append position.
+ *
+ * A borrowed spool (spool_borrow_fd) is the caller's own message file: the
+ * CLI's input needs no second copy on disk, so writes only count bytes.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,6 +33,7 @@ struct spool {
 	char *dir;		/* temp file directory */
 	struct buf mem;		/* contents while in memory */
 	int fd;			/* temp file, -1 while in memory */
+	bool borrowed;		/* fd is the caller's file, which holds the data */
 };
 
 struct spool *spool_new(size_t threshold, const char *dir, size_t max_size)
@@ -53,7 +58,7 @@ void spool_free(struct spool *s)
 {
 	if (s == NULL)
 		return;
-	if (s->fd >= 0)
+	if (s->fd >= 0 && !s->borrowed)
 		(void)close(s->fd);
 	buf_free(&s->mem);
 	free(s->dir);
@@ -116,6 +121,34 @@ static int spool_spill(struct spool *s)
 	return 0;
 }
 
+int spool_borrow_fd(struct spool *s, int fd)
+{
+	if (s->size != 0 || s->fd >= 0 || fd < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	s->fd = fd;
+	s->borrowed = true;
+	buf_free(&s->mem);
+	return 0;
+}
+
+int spool_skip(struct spool *s, size_t n)
+{
+	size_t total;
+
+	if (!s->borrowed) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!size_add(s->size, n, &total) || (s->max_size != 0 && total > s->max_size)) {
+		errno = EFBIG;
+		return -1;
+	}
+	s->size = total;
+	return 0;
+}
+
 int spool_write(struct spool *s, const void *p, size_t n)
 {
 	size_t total;
@@ -127,6 +160,10 @@ int spool_write(struct spool *s, const void *p, size_t n)
 	}
 	if (n == 0)
 		return 0;
+	if (s->borrowed) {
+		s->size = total;	/* the bytes are in the caller's file already */
+		return 0;
+	}
 	if (s->fd < 0) {
 		if (total <= s->threshold) {
 			/* Cannot fail: the buffer's max is the threshold. */

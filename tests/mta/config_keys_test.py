@@ -186,6 +186,23 @@ class Suite:
         small = self.repaired('MaxMessageSize 100\n', raw)
         big = self.repaired('MaxMessageSize 10M\n', raw)
         self.r.check(small == raw and big != raw, 'MaxMessageSize: larger messages pass untouched')
+        # from a file the CLI reads the message back from it (no spool copy),
+        # and one over the limit is not scanned at all: same bytes as a pipe
+        path = os.path.join(self.work, 'maxsize-input.eml')
+        with open(path, 'wb') as f:
+            f.write(raw)
+        for conf_text, want in (('MaxMessageSize 100\n', small), ('MaxMessageSize 10M\n', big),
+                                ('MaxMessageSize 100\nSpoolThreshold 0\n', small),
+                                ('MaxMessageSize 10M\nSpoolThreshold 0\n', big)):
+            p = subprocess.run([self.bin, '-c', self.conf(conf_text), '-t', path],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            self.r.check(p.returncode == 0 and p.stdout == want,
+                         'MaxMessageSize: %s from a file: the bytes a pipe gives' % conf_text.replace('\n', '; '),
+                         p.stderr)
+        p = subprocess.run([self.bin, '-c', self.conf('MaxMessageSize 100\n'), '-x', path],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.r.check(p.returncode == 0 and b'larger than MaxMessageSize (100 bytes)' in p.stdout,
+                     'MaxMessageSize: -x on a file says why it passes untouched', p.stdout)
 
     def _limit(self, key, small, raw):
         limited = self.repaired('%s %s\n' % (key, small), raw)
