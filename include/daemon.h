@@ -61,9 +61,9 @@ int daemon_wait_signal(int timeout_ms);
  * unix socket (libmilter would unlink it and steal it from that process).
  * daemon_explain_socket_failure: log why spec cannot be opened (path too
  * long for sun_path, missing or unwritable directory) as best we can tell.
- * daemon_tcp_nodelay_on_listeners: set TCP_NODELAY on every listening TCP
- * socket of this process (accepted sockets inherit it on Linux); returns how
- * many were changed.
+ * daemon_tcp_nodelay_on_listeners: set TCP_NODELAY, and a 16 KiB MSS, on
+ * every listening TCP socket of this process (accepted sockets inherit
+ * both on Linux); returns how many got TCP_NODELAY.
  */
 const char *daemon_unix_socket_path(const char *spec);
 char *daemon_absolute_path(const char *path);

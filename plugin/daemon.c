@@ -396,7 +396,19 @@ void daemon_explain_socket_failure(const char *spec)
 	log_err("cannot open milter socket %s (address in use or not ours, or bad specification)", spec);
 }
 
-/* Set TCP_NODELAY on fd if it is a listening TCP socket: 1 when set, else 0. */
+/*
+ * The segment size we announce.  On loopback the MTU is 64 KiB, so an MTA's
+ * 64 KiB body chunk arrives as one full segment plus a few bytes; its window
+ * updates and our ACKs then wait for a whole 64 KiB segment's worth of room,
+ * and the few bytes wait for the delayed-ACK timer: 40 ms per body chunk
+ * (milter_load over inet, one connection: 37 messages/s, p99 312 ms; with
+ * this, 546/s, p99 10 ms).  Any real network's MSS is smaller than this
+ * already, so it changes nothing there.
+ */
+static const int listener_mss = 16384;
+
+/* Set TCP_NODELAY (and our MSS) on fd if it is a listening TCP socket: 1
+ * when TCP_NODELAY was set, else 0. */
 static int tcp_nodelay_if_listener(int fd)
 {
 	struct sockaddr_storage ss;
@@ -412,6 +424,8 @@ static int tcp_nodelay_if_listener(int fd)
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
 	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
 		return 0;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &listener_mss, sizeof(listener_mss)) == -1)
+		log_warn("TCP_MAXSEG %d on the milter socket: %s", listener_mss, strerror(errno));
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == 0)
 		return 1;
 	log_warn("TCP_NODELAY on the milter socket: %s", strerror(errno));
