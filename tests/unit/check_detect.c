@@ -381,8 +381,9 @@ assert_declared_loses(const char *truth, const char *utf8)
 }
 
 /* uchardet is asked only when its vote can change the answer: a long
- * Russian text with no context is decided by its margin alone, and -x
- * (explain) asks uchardet anyway and must give the same answer. */
+ * Russian text with no context, or with a context charset far out of
+ * reach, is decided by its margin alone, and -x (explain) asks uchardet
+ * anyway and must give the same answer. */
 START_TEST(test_uchardet_asked_only_when_it_matters)
 {
 	struct detect_context ctx;
@@ -404,10 +405,23 @@ START_TEST(test_uchardet_asked_only_when_it_matters)
 	ck_assert_msg(strstr(explained.reason, "uchardet: windows-1251") != NULL, "%s", explained.reason);
 	ck_assert_ptr_eq(quiet.charset, explained.charset);
 	ck_assert_int_eq(quiet.confidence, explained.confidence);
-	/* A context can take the answer by costs: uchardet is asked. */
+	/* Another part's koi8-r scores thousands of nats worse: the vote
+	 * cannot bring it within reach, so it is not asked, and asking gives
+	 * the same answer. */
 	ctx.explain = false;
 	ctx.message_charsets[0] = charset_lookup("koi8-r");
 	ctx.n_message_charsets = 1;
+	ck_assert(detects_text("windows-1251", text, &ctx, &quiet));
+	ck_assert_msg(strstr(quiet.reason, "uchardet: not asked") != NULL, "%s", quiet.reason);
+	ctx.explain = true;
+	ck_assert(detects_text("windows-1251", text, &ctx, &explained));
+	ck_assert_ptr_eq(quiet.charset, explained.charset);
+	ck_assert_int_eq(quiet.confidence, explained.confidence);
+	/* The body text beside a header picks among near candidates by
+	 * language, an order the vote can change: asked. */
+	ctx.explain = false;
+	ctx.n_message_charsets = 0;
+	ctx.near_text = charset_lookup("koi8-r");
 	ck_assert(detects_text("windows-1251", text, &ctx, &quiet));
 	ck_assert_msg(strstr(quiet.reason, "not asked") == NULL, "%s", quiet.reason);
 }
