@@ -2,7 +2,7 @@
 # report.py -- turn the raw results of tests/bench/run.sh into RESULTS.md.
 #
 # Usage: report.py RESULTS_DIR > RESULTS.md
-# Reads machine.txt, engine.txt, milter.txt, peers.txt, postfix.txt,
+# Reads machine.txt, engine.txt, milter.txt, peers.txt, postfix.txt, sendmail.txt, offline.txt,
 # memory.txt, rss-*.txt and profile-*.txt (all written by run.sh), computes
 # every ratio from the figures of this one run, and checks each target of
 # issue 5.  Appends tests/bench/profile-notes.md (the hand-written verdicts of
@@ -226,42 +226,88 @@ def main():
 					"%.2f ms" % num(m, "p50_ms"), num(m, "p50_ms") < 5 and num(m, "modified") > 0))
 		p("")
 
-	# ---- postfix
-	pf_rows = kv_lines(os.path.join(rdir, "postfix.txt"))
-	p("## 4. Through real Postfix")
-	p("")
-	p("Private Postfix %s on loopback, discard(8) delivery, the clean+label messages submitted by 8 "
-	  "parallel smtplib processes, one SMTP session per message; msgs/s = delivered / (first "
-	  "connection .. queue empty).  Every milter run sits between two runs of Postfix alone and is "
-	  "compared with their mean (Postfix's own rate drifts with the machine's load)." %
-	  machine.get("postfix", ""))
-	p("")
-	p("| run | delivered/expected | seconds | msgs/s | vs Postfix alone (neighbours) | vs accept-everything, same socket | submitter CPU |")
-	p("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-	rate = {}
-	for i, r in enumerate(pf_rows):
-		lab = r.get("label", "")
-		rate[lab] = num(r, "msgs_per_s")
-	for i, r in enumerate(pf_rows):
-		lab = r.get("label", "")
-		vs_none = vs_acc = ""
-		if not lab.startswith("none"):
-			nb = [num(pf_rows[j], "msgs_per_s") for j in (i - 1, i + 1)
-			      if 0 <= j < len(pf_rows) and pf_rows[j].get("label", "").startswith("none")]
-			base = sum(nb) / len(nb) if nb else 0
-			ratio = num(r, "msgs_per_s") / base if base else 0
-			vs_none = "%.2f" % ratio
-			sock = lab.split("/")[-1]
-			if lab.startswith("cpm/") and rate.get("accept/" + sock):
-				vs_acc = "%.2f" % (num(r, "msgs_per_s") / rate["accept/" + sock])
-			if lab.startswith("cpm/"):
-				ok = ratio >= 0.8 and num(r, "delivered") == num(r, "expected")
-				targets.append(("Postfix with the milter >= 0.8x Postfix alone (%s)" % sock,
-						"%.2f" % ratio, ok))
-		p("| %s | %d/%d | %.2f | %.1f | %s | %s | %s%% |" % (
-			lab, num(r, "delivered"), num(r, "expected"), num(r, "total_s"), num(r, "msgs_per_s"),
-			vs_none, vs_acc, r.get("submitter_cpu_pct", "?")))
-	p("")
+	# ---- postfix, sendmail
+	def mta_section(title, fname, mta, intro):
+		rows = kv_lines(os.path.join(rdir, fname))
+		p(title)
+		p("")
+		p(intro)
+		p("")
+		if not rows:
+			p("(no %s rows in this run)" % mta)
+			p("")
+			return
+		p("| run | delivered/expected | seconds | msgs/s | vs %s alone (neighbours) | vs accept-everything, same socket |" % mta)
+		p("| --- | ---: | ---: | ---: | ---: | ---: |")
+		rate = {}
+		for r in rows:
+			rate[r.get("label", "")] = num(r, "msgs_per_s")
+		for i, r in enumerate(rows):
+			lab = r.get("label", "")
+			vs_none = vs_acc = ""
+			if not lab.startswith("none"):
+				nb = [num(rows[j], "msgs_per_s") for j in (i - 1, i + 1)
+				      if 0 <= j < len(rows) and rows[j].get("label", "").startswith("none")]
+				base = sum(nb) / len(nb) if nb else 0
+				ratio = num(r, "msgs_per_s") / base if base else 0
+				vs_none = "%.2f" % ratio
+				sock = lab.split("/")[-1]
+				if lab.startswith("cpm/") and rate.get("accept/" + sock):
+					vs_acc = "%.2f" % (num(r, "msgs_per_s") / rate["accept/" + sock])
+				if lab.startswith("cpm/"):
+					ok = ratio >= 0.8 and num(r, "delivered") == num(r, "expected")
+					targets.append(("%s with the milter >= 0.8x %s alone (%s)" % (mta, mta, sock),
+							"%.2f" % ratio, ok))
+			p("| %s | %d/%d | %.2f | %.1f | %s | %s |" % (
+				lab, num(r, "delivered"), num(r, "expected"), num(r, "total_s"), num(r, "msgs_per_s"),
+				vs_none, vs_acc))
+		p("")
+
+	mta_section("## 4. Through real Postfix", "postfix.txt", "Postfix",
+		    "Private Postfix %s on loopback, discard(8) delivery, the clean+label messages submitted by 8 "
+		    "parallel smtplib processes, one SMTP session per message; msgs/s = delivered / (first "
+		    "connection .. queue empty).  Every milter run sits between two runs of Postfix alone and is "
+		    "compared with their mean (Postfix's own rate drifts with the machine's load)." %
+		    machine.get("postfix", ""))
+	mta_section("## 4b. Through real Sendmail", "sendmail.txt", "Sendmail",
+		    "Private Sendmail 8.17 (tests/mta/sendmail-run.sh) on loopback, delivery through the "
+		    "harness's capture mailer (one process per message, the same with or without a milter), "
+		    "the same messages over 8 parallel SMTP sessions; msgs/s = delivered / (submit + queue "
+		    "drain).  Interleaved with runs of Sendmail alone as for Postfix.")
+
+	# ---- offline, whole process
+	off = kv_lines(os.path.join(rdir, "offline.txt"))
+	if off:
+		def med(key):
+			v = sorted(num(r, key) for r in off)
+			return v[len(v) // 2]
+		p("## 4c. Offline, whole process")
+		p("")
+		p("`codepage-milter -t` on one 200 MB clean UTF-8 message and on a 50 MB unlabelled "
+		  "windows-1252 body (Mode transcode), against `wc -l` / `cat` over the same 200 MB and "
+		  "`iconv -f WINDOWS-1252 -t UTF-8` over the same 50 MB body; page cache, output to "
+		  "/dev/null, medians of %d interleaved repetitions (seconds)." % len(off))
+		p("")
+		p("| run | seconds | x wc -l | x cat | x iconv |")
+		p("| --- | ---: | ---: | ---: | ---: |")
+		wc, cat, ic = med("wc"), med("cat"), med("iconv")
+		for key, what in (("wc", "wc -l, 200 MB"), ("cat", "cat, 200 MB"),
+				  ("cpm_default", "codepage-milter -t, 200 MB, defaults (over MaxMessageSize: copied unscanned)"),
+				  ("cpm_scan", "codepage-milter -t, 200 MB, MaxMessageSize 300M (every byte scanned)"),
+				  ("iconv", "iconv, 50 MB"), ("cpm_transcode", "codepage-milter -t, 50 MB, Mode transcode")):
+			t = med(key)
+			if key.startswith("cpm_transcode") or key == "iconv":
+				p("| %s | %.3f | | | %s |" % (what, t, "%.2f" % (t / ic) if ic else ""))
+			else:
+				p("| %s | %.3f | %s | %s | |" % (what, t, "%.2f" % (t / wc) if wc else "",
+							       "%.2f" % (t / cat) if cat else ""))
+		p("")
+		targets.append(("offline pass-through of a 200 MB clean message <= 2.5x a memchr pass (defaults)",
+				"%.2fx" % (med("cpm_default") / wc if wc else 0), wc > 0 and med("cpm_default") <= 2.5 * wc))
+		targets.append(("offline pass-through of a 200 MB clean message <= 2.5x a memchr pass (every byte scanned)",
+				"%.2fx" % (med("cpm_scan") / wc if wc else 0), wc > 0 and med("cpm_scan") <= 2.5 * wc))
+		targets.append(("transcoding a 50 MB legacy body <= 1.5x raw iconv",
+				"%.2fx" % (med("cpm_transcode") / ic if ic else 0), ic > 0 and med("cpm_transcode") <= 1.5 * ic))
 
 	# ---- memory
 	mem = kv_lines(os.path.join(rdir, "memory.txt"))

@@ -25,6 +25,9 @@
 #     tests/bench/mimedefang-filter and tests/bench/pymilter_labeller.py;
 #  7. real Postfix on loopback without a milter, with the accept-everything
 #     milter and with codepage-milter (inet and unix);
+# 7b. real Sendmail the same way (tests/mta/sendmail-run.sh), inet and unix;
+# 7c. offline, whole process: the CLI on a 200 MB clean message against
+#     wc -l and cat, and transcoding a 50 MB windows-1252 body against iconv(1);
 #  8. memory: 20 concurrent 20 MB messages with SpoolThreshold 1M and 4M;
 #     10,000 messages with RSS sampled every 200 ms;
 #  9. writes the table (report.py) to --out and prints it.
@@ -294,6 +297,84 @@ pf accept/unix accept unix
 pf none/4 none -
 pf cpm/unix cpm unix
 pf none/5 none -
+
+# ---- 7b. real Sendmail -------------------------------------------------------------------
+# tests/mta/sendmail-run.sh: a private Sendmail 8.17 on loopback delivering
+# through its capture mailer, 8 parallel SMTP sessions; msgs/s = delivered /
+# (submit + drain), its own "timing:" line.  Interleaved like Postfix.
+say "real Sendmail on loopback"
+SMRUN=$SRC/tests/mta/sendmail-run.sh
+sm() {		# LABEL MILTER-KIND SOCKTYPE
+	local label=$1 kind=$2 st=$3 spec=none out=$WORK/sm-out/$1 line t n
+	if [ "$kind" != none ]; then
+		set_spec "$st" "sm-$kind"; spec=$SPEC
+		start_milter "$kind" "$spec" || return 1
+	fi
+	rm -rf "$out"; mkdir -p "$out"
+	line=$(HARNESS_JOBS=8 HARNESS_QUIET=1 SM_PORT=${BENCH_SM_PORT:-2536} "$SMRUN" "$spec" "$C/mixed-files" "$out" \
+		2>>"$WORK/logs/sendmail.log" | tee -a "$WORK/logs/sendmail.log" | sed -n 's/^timing: //p')
+	[ "$kind" != none ] && stop_milter
+	# "start 1.23s, submit 4.56s, drain 0.12s, total 7.89s"
+	t=$(sed -n 's/.*submit \([0-9.]*\)s, drain \([0-9.]*\)s.*/\1 \2/p' <<<"$line" | awk '{printf "%.2f", $1 + $2}')
+	n=$(find "$out/delivered" -type f 2>/dev/null | wc -l)
+	echo "label=$label milter=$spec delivered=$n expected=${#MIXED[@]} total_s=${t:-0} msgs_per_s=$(awk -v n="$n" -v t="${t:-0}" 'BEGIN { printf "%.1f", t > 0 ? n / t : 0 }')" |
+		tee -a "$R/sendmail.txt" >&2
+	return 0
+}
+# the harness reads regular files only
+mkdir -p "$C/mixed-files"
+for f in "${MIXED[@]}"; do cp "$(readlink -f "$f")" "$C/mixed-files/$(basename "$f")"; done
+sm none/1 none -
+sm accept/inet accept inet
+sm none/2 none -
+sm cpm/inet cpm inet
+sm none/3 none -
+sm accept/unix accept unix
+sm none/4 none -
+sm cpm/unix cpm unix
+sm none/5 none -
+
+# ---- 7c. offline, whole process ---------------------------------------------------------------
+# The CLI on one 200 MB clean message (with the defaults: over MaxMessageSize,
+# so copied out unscanned; and with MaxMessageSize 300M: every byte scanned)
+# against wc -l (a memchr pass) and cat over the same file, all from the page
+# cache to /dev/null; a 50 MB windows-1252 body transcoded (Mode transcode)
+# against iconv(1) on the same body.  Interleaved, 5 times, medians.
+say "offline: 200 MB pass-through, 50 MB transcode"
+"$PY" - "$WORK" <<'PYEOF'
+import random, sys
+w = sys.argv[1]
+random.seed(13)
+words = ("le caf\u00e9 \u00e9tait tr\u00e8s chaud la cr\u00e8me br\u00fbl\u00e9e d\u00e9j\u00e0 pr\u00eate "
+         "\u041c\u043e\u0441\u043a\u0432\u0430 \u0441\u0442\u043e\u043b\u0438\u0446\u0430 "
+         "the quick brown fox jumps over the lazy dog Z\u00fcrich Gr\u00f6\u00dfe \u00fcber").split()
+def body(enc, size):
+    out, n = [], 0
+    while n < size:
+        line = (" ".join(random.choice(words) for _ in range(12)) + "\r\n").encode(enc, "replace")
+        out.append(line); n += len(line)
+    return b"".join(out)
+hdr = ("From: a@example.test\r\nTo: b@example.test\r\nSubject: big\r\nMIME-Version: 1.0\r\n"
+       "Content-Type: text/plain; charset=%s\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
+open(w + "/big200.eml", "wb").write((hdr % "utf-8").encode() + body("utf-8", 200 << 20))
+words = [x for x in words if all(ord(c) < 256 for c in x)]
+b = body("cp1252", 50 << 20)
+open(w + "/body50.txt", "wb").write(b)
+open(w + "/legacy50.eml", "wb").write(hdr.replace("; charset=%s", "").encode() + b)
+PYEOF
+printf 'MaxMessageSize 300M\n' > "$WORK/scan-all.conf"
+printf 'MaxMessageSize 300M\nMode transcode\n' > "$WORK/transcode.conf"
+secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }'; }
+cat "$WORK/big200.eml" "$WORK/legacy50.eml" > /dev/null	# into the page cache
+for i in 1 2 3 4 5; do
+	echo "rep=$i wc=$(secs wc -l "$WORK/big200.eml") cat=$(secs cat "$WORK/big200.eml")" \
+	     "cpm_default=$(secs "$CPM" -t "$WORK/big200.eml")" \
+	     "cpm_scan=$(secs "$CPM" -c "$WORK/scan-all.conf" -t "$WORK/big200.eml")" \
+	     "iconv=$(secs iconv -f WINDOWS-1252 -t UTF-8 "$WORK/body50.txt")" \
+	     "cpm_transcode=$(secs "$CPM" -c "$WORK/transcode.conf" -t "$WORK/legacy50.eml")" >> "$R/offline.txt"
+done
+"$CPM" -c "$WORK/transcode.conf" -x "$WORK/legacy50.eml" 2>&1 | head -3 > "$R/offline-transcode-explain.txt"
+cat "$R/offline.txt" >&2
 
 # ---- 8. memory ---------------------------------------------------------------------------
 say "memory"
