@@ -480,15 +480,18 @@ memory_apply(struct memory_record *rec, const struct memory_learn_item *it, size
 
 /* ---- priors ------------------------------------------------------------------ */
 
-/* The best charset of one family in a record, if it holds the agreement share. */
+/* The best charset of one family in a record, if it holds the agreement
+ * share; cs_of[i] is slot i's charset, looked up once by the caller (a
+ * lookup is a scan of the registry, and this runs for every slot). */
 static bool
-family_best(const struct memory_record *r, enum charset_family fam, uint32_t now,
-	    const struct memory_conf *mc, size_t *best, double *count)
+family_best(const struct memory_record *r, const struct charset_info *const *cs_of, size_t nslots,
+	    enum charset_family fam, uint32_t now, const struct memory_conf *mc, size_t *best,
+	    double *count)
 {
 	double total = 0, top = -1;
 
-	for (size_t i = 0; i < r->nslots; i++) {
-		const struct charset_info *cs = charset_lookup(r->slot[i].charset);
+	for (size_t i = 0; i < nslots; i++) {
+		const struct charset_info *cs = cs_of[i];
 		double c;
 
 		if (cs == NULL || cs->family != fam)
@@ -543,14 +546,19 @@ memory_priors_from(const struct memory_record *const *recs, size_t n, uint32_t n
 
 		if (r == NULL || memory_expired(r, now, mc->ttl))
 			continue;
-		for (size_t i = 0; i < r->nslots; i++) {
-			const struct charset_info *cs = charset_lookup(r->slot[i].charset);
+		const struct charset_info *cs_of[MEMORY_SLOTS];
+		size_t nslots = r->nslots < MEMORY_SLOTS ? r->nslots : MEMORY_SLOTS;
+
+		for (size_t i = 0; i < nslots; i++)
+			cs_of[i] = charset_lookup(r->slot[i].charset);
+		for (size_t i = 0; i < nslots; i++) {
+			const struct charset_info *cs = cs_of[i];
 			size_t best = 0;
 			double count;
 
 			if (cs == NULL || cs->family == CSF_ASCII || cs->family == CSF_UTF)
 				continue;
-			if (family_best(r, cs->family, now, mc, &best, &count) && best == i)
+			if (family_best(r, cs_of, nslots, cs->family, now, mc, &best, &count) && best == i)
 				prior_offer(out, &np, r->slot[i].charset, count, r->label);
 		}
 	}

@@ -317,7 +317,7 @@ sm() {		# LABEL MILTER-KIND SOCKTYPE
 	# "start 1.23s, submit 4.56s, drain 0.12s, total 7.89s"
 	t=$(sed -n 's/.*submit \([0-9.]*\)s, drain \([0-9.]*\)s.*/\1 \2/p' <<<"$line" | awk '{printf "%.2f", $1 + $2}')
 	n=$(find "$out/delivered" -type f 2>/dev/null | wc -l)
-	echo "label=$label milter=$spec delivered=$n expected=${#MIXED[@]} total_s=${t:-0} msgs_per_s=$(awk -v n="$n" -v t="${t:-0}" 'BEGIN { printf "%.1f", t > 0 ? n / t : 0 }')" |
+	echo "label=$label milter=$spec delivered=$n expected=${#MIXED[@]} total_s=${t:-0} msgs_per_s=$(awk -v n="$n" -v t="${t:-0}" 'BEGIN { printf "%.1f", (t > 0 ? n / t : 0) }')" |
 		tee -a "$R/sendmail.txt" >&2
 	return 0
 }
