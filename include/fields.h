@@ -96,6 +96,12 @@ enum fields_part_result {
 enum fields_part_result fields_emit_part(struct field_writer *fw, unsigned part,
 					 const struct fields_part_change *c, bool *param_encoded,
 					 bool *ct_added);
+/* What fields_emit_part would make of c's Content-Type change for part,
+ * found by doing the same work into a scratch edit list that is thrown away:
+ * the planner learns before judging header text whether a label will be
+ * written. */
+enum fields_part_result fields_part_dry_run(struct field_writer *fw, unsigned part,
+					    const struct fields_part_change *c);
 
 /* Why the raw 8-bit text of header h cannot become encoded-words at all
  * (truncated, a structured field, NUL or bare CR, 8-bit inside <...> of an

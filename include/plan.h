@@ -24,6 +24,7 @@
 struct part_plan {
 	const struct charset_info *trusted;	/* declared label that can be trusted, for context */
 	const struct charset_info *label;	/* charset to write into Content-Type, NULL = keep */
+	bool label_fits;			/* ... and its Content-Type can take it (label_fits_part) */
 	bool transcode;				/* body becomes UTF-8 */
 	bool reencode;				/* body re-encoded (CTE change), charset kept */
 	enum mime_cte new_cte;			/* CTE to write, CTE_ABSENT = keep */

@@ -526,6 +526,22 @@ enum fields_part_result fields_emit_part(struct field_writer *fw, unsigned part,
 	return FIELDS_PART_DONE;
 }
 
+enum fields_part_result fields_part_dry_run(struct field_writer *fw, unsigned part,
+					    const struct fields_part_change *c)
+{
+	struct field_writer dry = *fw;
+	struct edit_list scratch;
+	enum fields_part_result res;
+	bool param_encoded = false, ct_added = false;
+
+	edit_list_init(&scratch);
+	dry.el = &scratch;
+	res = emit_content_type(&dry, part, c, &param_encoded, &ct_added);
+	fw->error |= dry.error;
+	edit_list_free(&scratch);
+	return res;
+}
+
 /* Raw 8-bit between '<' and '>' of an address header: no charset can make
  * that an encoded-word, and the test needs none ('<' and '>' are never trail
  * bytes of the multi-byte charsets we know), so the verdict cannot depend on

@@ -17,7 +17,9 @@
 #include "verdict.h"
 
 /* The charset of the body text nearest to part `part`: its own (for a text
- * part), else that of the first text part below or beside it. */
+ * part), else that of the first text part below or beside it.  A part whose
+ * chosen label cannot be written does not count: a second pass would find
+ * it unlabelled again, its choice made with other context. */
 static const struct charset_info *body_charset_near(const struct plan *pl, unsigned part)
 {
 	unsigned k, n = pl->m->nparts;
@@ -27,6 +29,8 @@ static const struct charset_info *body_charset_near(const struct plan *pl, unsig
 
 		if (pp->trusted != NULL)
 			return pp->trusted;
+		if (pp->label != NULL && !pp->label_fits)
+			continue;
 		if (pp->row >= 0 && pl->rep->rows[pp->row].chosen != NULL)
 			return pl->rep->rows[pp->row].chosen;
 	}

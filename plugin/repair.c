@@ -287,8 +287,33 @@ static void add_chosen_labels(struct plan *pl)
 	unsigned i;
 
 	for (i = 0; i < pl->m->nparts; i++)
-		if (pl->pp[i].label != NULL && !pl->pp[i].transcode)
+		if (pl->pp[i].label != NULL && pl->pp[i].label_fits && !pl->pp[i].transcode)
 			evidence_context_add_label(&pl->ctx, pl->pp[i].label);
+}
+
+/*
+ * Whether each label step 2 chose can be written, found before step 3 looks
+ * at it: a header judged beside a label that emit_part_edits then finds it
+ * cannot write (an unparsable or too unusual Content-Type, no room for one)
+ * would be judged without it on a second pass -- another charset, and an
+ * edit the first pass did not make.  The file name's charset is not chosen
+ * yet; the label stands in for it, as the rewrite's shape does not depend on
+ * which charset an RFC 2231 value names.
+ */
+static void label_fits_part(struct plan *pl)
+{
+	unsigned i;
+
+	for (i = 0; i < pl->m->nparts && !pl->fw.error; i++) {
+		struct part_plan *pp = &pl->pp[i];
+		struct fields_part_change c = { .label = pp->label, .new_cte = CTE_ABSENT };
+
+		if (pp->label == NULL)
+			continue;
+		if (fields_raw_file_name(&pl->m->parts[i]) != NULL)
+			c.param_cs = pp->label;
+		pp->label_fits = fields_part_dry_run(&pl->fw, i, &c) == FIELDS_PART_DONE;
+	}
 }
 
 static void build_context(struct plan *pl)
@@ -543,6 +568,7 @@ int repair_plan(const struct repair_input *in, struct edit_list *el, struct repo
 	}
 	judge_parts(&pl);
 	choose_parts(&pl);
+	label_fits_part(&pl);
 	add_chosen_labels(&pl);
 	plan_headers(&pl);
 	if (pl.conf->mode == MODE_REPORT)
