@@ -1292,58 +1292,35 @@ static size_t utf8_lead_offset(const struct utf8_state *u, size_t at)
 	return at - (total - u->need);
 }
 
-/* The end of the ASCII run that starts at p[i] (p[i] < 0x80): eight bytes
- * per test. */
-static inline size_t ascii_run_end(const unsigned char *p, size_t i, size_t n)
+/* A lead byte's sequence length (2-4; 0 for a byte that leads nothing:
+ * ASCII, a continuation, C0/C1, F5-FF) and the range its second byte must
+ * fall in (RFC 3629 table 3-7: no overlongs, surrogates or code points past
+ * U+10FFFF). */
+static inline size_t utf8_lead(unsigned char b, unsigned char *lo, unsigned char *hi)
 {
-	uint64_t w;
-
-	i++;
-	while (i + 8 <= n) {
-		memcpy(&w, p + i, 8);
-		if (w & UINT64_C(0x8080808080808080))
-			break;
-		i += 8;
-	}
-	return i;
-}
-
-/* A sequence whose bytes are all in the buffer (p[0] >= 0x80, avail bytes
- * from it): its length when well-formed, UTF8_MALFORMED when not, 0 when it
- * runs past the buffer or its lead byte needs the state machine's verdict. */
-#define UTF8_MALFORMED	((size_t)-1)
-static inline size_t utf8_whole_sequence(const unsigned char *p, size_t avail)
-{
-	unsigned char b = p[0];
-
-	if (b >= 0xc2 && b <= 0xdf && avail > 1)
-		return (p[1] & 0xc0) == 0x80 ? 2 : UTF8_MALFORMED;
-	if (b >= 0xe0 && b <= 0xef && avail > 2) {
-		uint32_t c3 = ((uint32_t)(b & 0x0f) << 12) | ((uint32_t)(p[1] & 0x3f) << 6) | (p[2] & 0x3f);
-
-		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || c3 < 0x800 ||
-		    (c3 >= 0xd800 && c3 <= 0xdfff))
-			return UTF8_MALFORMED;
+	*lo = 0x80;
+	*hi = 0xbf;
+	if (b >= 0xc2 && b <= 0xdf)
+		return 2;
+	if (b >= 0xe0 && b <= 0xef) {
+		*lo = b == 0xe0 ? 0xa0 : 0x80;
+		*hi = b == 0xed ? 0x9f : 0xbf;
 		return 3;
 	}
-	if (b >= 0xf0 && b <= 0xf4 && avail > 3) {
-		uint32_t c4 = ((uint32_t)(b & 0x07) << 18) | ((uint32_t)(p[1] & 0x3f) << 12) |
-		    ((uint32_t)(p[2] & 0x3f) << 6) | (p[3] & 0x3f);
-
-		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80 ||
-		    c4 < 0x10000 || c4 > 0x10ffff)
-			return UTF8_MALFORMED;
+	if (b >= 0xf0 && b <= 0xf4) {
+		*lo = b == 0xf0 ? 0x90 : 0x80;
+		*hi = b == 0xf4 ? 0x8f : 0xbf;
 		return 4;
 	}
 	return 0;
 }
 
 /*
- * The longest prefix of p[0..n) made of whole well-formed sequences (RFC
- * 3629 table 3-7 as ranges of the second byte, no code point built), 16
- * ASCII bytes at a time where it can.  It stops before anything else -- a
- * sequence cut by the buffer's end, a malformed one -- which the state
- * machine below then takes, so the verdict and its offset stay its own.
+ * The longest prefix of p[0..n) made of ASCII and whole well-formed
+ * sequences (checked by byte ranges, no code point built), 16 ASCII bytes
+ * at a time where it can.  It stops before anything else -- a sequence cut
+ * by the buffer's end, a malformed one -- which the state machine in
+ * utf8_feed then takes, so the verdict and its offset stay its own.
  */
 static size_t utf8_whole_prefix(const unsigned char *p, size_t n)
 {
@@ -1360,73 +1337,52 @@ static size_t utf8_whole_prefix(const unsigned char *p, size_t n)
 				continue;
 			}
 		}
-		unsigned char b = p[i], c1;
-
-		if (b < 0x80) {
+		if (p[i] < 0x80) {
 			i++;
-		} else if (b >= 0xc2 && b <= 0xdf) {
-			if (n - i < 2 || (p[i + 1] & 0xc0) != 0x80)
-				break;
-			i += 2;
-		} else if (b >= 0xe0 && b <= 0xef) {
-			if (n - i < 3)
-				break;
-			c1 = p[i + 1];
-			if (c1 < (b == 0xe0 ? 0xa0 : 0x80) || c1 > (b == 0xed ? 0x9f : 0xbf) ||
-			    (p[i + 2] & 0xc0) != 0x80)
-				break;
-			i += 3;
-		} else if (b >= 0xf0 && b <= 0xf4) {
-			if (n - i < 4)
-				break;
-			c1 = p[i + 1];
-			if (c1 < (b == 0xf0 ? 0x90 : 0x80) || c1 > (b == 0xf4 ? 0x8f : 0xbf) ||
-			    (p[i + 2] & 0xc0) != 0x80 || (p[i + 3] & 0xc0) != 0x80)
-				break;
-			i += 4;
-		} else {
-			break;
+			continue;
 		}
+		unsigned char lo, hi;
+		size_t len = utf8_lead(p[i], &lo, &hi);
+
+		if (len == 0 || n - i < len || p[i + 1] < lo || p[i + 1] > hi ||
+		    (len > 2 && (p[i + 2] & 0xc0) != 0x80) || (len > 3 && (p[i + 3] & 0xc0) != 0x80))
+			break;
+		i += len;
 	}
 	return i;
 }
 
 void utf8_feed(struct utf8_state *u, const unsigned char *p, size_t n)
 {
-	size_t i = 0, len;
+	size_t i = 0;
 	uint32_t need = u->need, cp = u->cp, min = u->min;
 
 	if (u->bad)
 		return;
-	if (need == 0)
-		i = utf8_whole_prefix(p, n);
 	while (i < n) {
 		unsigned char b = p[i];
 
 		if (need == 0) {
-			if (b < 0x80) {
-				i = ascii_run_end(p, i, n);
+			size_t whole = utf8_whole_prefix(p + i, n - i), len;
+			unsigned char lo, hi;
+
+			if (whole > 0) {
+				i += whole;
 				continue;
 			}
-			/* Whole sequences inside the buffer: no state machine. */
-			len = utf8_whole_sequence(p + i, n - i);
-			if (len != 0 && len != UTF8_MALFORMED) {
-				i += len;
-				continue;
-			}
-			if (len == 0 && b >= 0xc2 && b <= 0xdf) {
-				need = 1; cp = b & 0x1f; min = 0x80;
-			} else if (len == 0 && b >= 0xe0 && b <= 0xef) {
-				need = 2; cp = b & 0x0f; min = 0x800;
-			} else if (len == 0 && b >= 0xf0 && b <= 0xf4) {
-				need = 3; cp = b & 0x07; min = 0x10000;
-			} else {
-				/* continuation, C0/C1 overlong lead, F5-FF, or a
-				 * complete sequence that is malformed */
+			/* p[i] leads a sequence the buffer's end cuts: the state
+			 * machine takes it on.  Anything else stopping the prefix
+			 * -- a continuation, C0/C1, F5-FF, a whole sequence that
+			 * is malformed -- is bad here. */
+			len = utf8_lead(b, &lo, &hi);
+			if (len == 0 || n - i >= len) {
 				u->bad = true;
 				u->bad_offset = u->pos + i;
 				break;
 			}
+			need = (uint32_t)len - 1;
+			cp = b & (0x7fu >> len);
+			min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
 			i++;
 			continue;
 		}
