@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,13 +46,47 @@ static int stdout_sink(void *arg, const char *data, size_t len)
 	return write_all(STDOUT_FILENO, data, len);
 }
 
+/* The whole of fd to the engine, in 64 KiB reads: 0, or the exit status. */
+static int feed_all(int fd, struct engine *e, const char *name)
+{
+	char chunk[64 * 1024];
+
+	for (;;) {
+		ssize_t got = read(fd, chunk, sizeof(chunk));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			fprintf(stderr, "codepage-milter: %s: read: %s\n", name, strerror(errno));
+			return 1;
+		}
+		if (got == 0)
+			return 0;
+		if (engine_feed(e, chunk, (size_t)got) < 0) {
+			fprintf(stderr, "codepage-milter: %s: %s\n", name, engine_error(e));
+			return 75;
+		}
+	}
+}
+
+/* A regular file read from its start is lent to the engine as its spool
+ * (engine_borrow_input): true, with its size, when it was. */
+static bool lend_input(int fd, struct engine *e, size_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || lseek(fd, 0, SEEK_CUR) != 0)
+		return false;
+	*size = (size_t)st.st_size;
+	return engine_borrow_input(e, fd, *size) == 0;
+}
+
 int cli_run(enum cli_action action, const char *path, const struct conf *conf,
 	    const struct engine_source *src)
 {
 	struct engine *e;
 	int fd, status = 0;
-	struct stat st;
-	char chunk[64 * 1024];
+	size_t size;
 	const char *name = strcmp(path, "-") == 0 ? "(stdin)" : path;
 
 	fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
@@ -60,30 +95,15 @@ int cli_run(enum cli_action action, const char *path, const struct conf *conf,
 		return 1;
 	}
 	e = engine_new(conf, src);
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0 &&
-	    engine_borrow_input(e, fd, (size_t)st.st_size) == 0 && engine_too_big(e)) {
-		if (engine_skip(e, (size_t)st.st_size) < 0) {
+	if (lend_input(fd, e, &size) && engine_too_big(e)) {
+		/* over MaxMessageSize: it passes untouched, nothing to read now */
+		if (engine_skip(e, size) < 0) {
 			fprintf(stderr, "codepage-milter: %s: %s\n", name, engine_error(e));
 			status = 75;
 			goto out;
 		}
-	} else for (;;) {
-		ssize_t got = read(fd, chunk, sizeof(chunk));
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			fprintf(stderr, "codepage-milter: %s: read: %s\n", name, strerror(errno));
-			status = 1;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		if (engine_feed(e, chunk, (size_t)got) < 0) {
-			fprintf(stderr, "codepage-milter: %s: %s\n", name, engine_error(e));
-			status = 75;
-			goto out;
-		}
+	} else if ((status = feed_all(fd, e, name)) != 0) {
+		goto out;
 	}
 	if (engine_finish(e) < 0) {
 		fprintf(stderr, "codepage-milter: %s: %s\n", name, engine_error(e));

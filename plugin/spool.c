@@ -133,6 +133,16 @@ int spool_borrow_fd(struct spool *s, int fd)
 	return 0;
 }
 
+/* The size after n more bytes, within max_size; -1 (EFBIG) past it. */
+static int size_after(const struct spool *s, size_t n, size_t *total)
+{
+	if (!size_add(s->size, n, total) || (s->max_size != 0 && *total > s->max_size)) {
+		errno = EFBIG;
+		return -1;
+	}
+	return 0;
+}
+
 int spool_skip(struct spool *s, size_t n)
 {
 	size_t total;
@@ -141,10 +151,8 @@ int spool_skip(struct spool *s, size_t n)
 		errno = EINVAL;
 		return -1;
 	}
-	if (!size_add(s->size, n, &total) || (s->max_size != 0 && total > s->max_size)) {
-		errno = EFBIG;
+	if (size_after(s, n, &total) < 0)
 		return -1;
-	}
 	s->size = total;
 	return 0;
 }
@@ -153,11 +161,8 @@ int spool_write(struct spool *s, const void *p, size_t n)
 {
 	size_t total;
 
-	if (!size_add(s->size, n, &total) ||
-	    (s->max_size != 0 && total > s->max_size)) {
-		errno = EFBIG;
+	if (size_after(s, n, &total) < 0)
 		return -1;
-	}
 	if (n == 0)
 		return 0;
 	if (s->borrowed) {
