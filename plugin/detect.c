@@ -1141,9 +1141,19 @@ candidate_index(const struct charset_info *cs)
 	return N_CANDIDATES;
 }
 
-/* The rank of cs among the scored candidates: its own, or that of a
- * candidate it was merged into (single-byte, same family, same decoding of
- * these bytes); nsc when it was not scored. */
+/* Is the scored candidate s cs itself, or one cs was merged into (single-
+ * byte, same family, same decoding of these bytes)?  spec: cs's candidate
+ * index. */
+static bool
+scored_as(const struct text_analysis *ta, const struct charset_info *cs, size_t spec, const struct scored *s)
+{
+	return s->cs == cs || (spec < N_CANDIDATES && (cs->props & CSP_SINGLE_BYTE) &&
+			       (s->cs->props & CSP_SINGLE_BYTE) && s->cs->family == cs->family &&
+			       same_sbcs_decoding(ta, s->spec, spec));
+}
+
+/* The rank of cs among the scored candidates (scored_as); nsc when it was
+ * not scored. */
 static size_t
 scored_rank(const struct text_analysis *ta, const struct charset_info *cs, const struct scored *sc,
 	    size_t nsc)
@@ -1151,9 +1161,7 @@ scored_rank(const struct text_analysis *ta, const struct charset_info *cs, const
 	size_t spec = candidate_index(cs);
 
 	for (size_t i = 0; i < nsc; i++)
-		if (sc[i].cs == cs || (spec < N_CANDIDATES && (cs->props & CSP_SINGLE_BYTE) &&
-				       (sc[i].cs->props & CSP_SINGLE_BYTE) && sc[i].cs->family == cs->family &&
-				       same_sbcs_decoding(ta, sc[i].spec, spec)))
+		if (scored_as(ta, cs, spec, &sc[i]))
 			return i;
 	return nsc;
 }
@@ -1383,8 +1391,8 @@ try_body_languages(struct cascade *c, const struct detect_context *ctx, struct s
  * every gap to it moves by at most that much: the step's comparison
  * (gap > slack) is firm when the gap of every scored decoding of cs is
  * farther than the bonus from the slack.  Matched as scored_rank matches
- * (itself or a same-family candidate decoding alike), which also covers
- * the sender step's exact match.  The leader's own decoding: gap 0.
+ * (scored_as), which also covers the sender step's exact match.  The
+ * leader's own decoding: gap 0.
  */
 static bool
 gap_is_firm(const struct text_analysis *ta, const struct charset_info *cs, const struct scored *sc,
@@ -1393,12 +1401,14 @@ gap_is_firm(const struct text_analysis *ta, const struct charset_info *cs, const
 	if (cs == NULL)
 		return true;
 	cs = charset_superset(cs, ta->has_c1);
-	if (scored_rank(ta, cs, sc, nsc) == 0)
+	size_t spec = candidate_index(cs);
+
+	if (nsc > 0 && scored_as(ta, cs, spec, &sc[0]))
 		return true;
 	for (size_t i = 1; i < nsc; i++) {
 		long gap = sc[i].cost - sc[0].cost;
 
-		if (scored_rank(ta, cs, sc + i, 1) == 0 && gap - UCHARDET_BONUS <= slack &&
+		if (scored_as(ta, cs, spec, &sc[i]) && gap - UCHARDET_BONUS <= slack &&
 		    gap + UCHARDET_BONUS > slack)
 			return false;
 	}

@@ -507,10 +507,11 @@ family_best(const struct memory_record *r, const struct charset_info *const *cs_
 	return top >= (double)mc->min_count && top >= MEMORY_AGREEMENT * total;
 }
 
+/* ci: cs looked up (the caller has it). */
 static void
-prior_offer(struct memory_prior *out, size_t *n, const char *cs, double count, const char *label)
+prior_offer(struct memory_prior *out, size_t *n, const char *cs, const struct charset_info *ci,
+	    double count, const char *label)
 {
-	const struct charset_info *ci = charset_lookup(cs);
 	size_t i;
 
 	for (i = 0; i < *n; i++)
@@ -559,7 +560,7 @@ memory_priors_from(const struct memory_record *const *recs, size_t n, uint32_t n
 			if (cs == NULL || cs->family == CSF_ASCII || cs->family == CSF_UTF)
 				continue;
 			if (family_best(r, cs_of, nslots, cs->family, now, mc, &best, &count) && best == i)
-				prior_offer(out, &np, r->slot[i].charset, count, r->label);
+				prior_offer(out, &np, r->slot[i].charset, cs, count, r->label);
 		}
 	}
 	return np;
