@@ -738,6 +738,167 @@ START_TEST(test_single_byte_streams_are_glibc_byte_for_byte)
 }
 END_TEST
 
+/* Whether UTF-8 holds a C1 control (C2 80..C2 9F): refused in multi-byte text. */
+static bool utf8_has_c1(const struct buf *b)
+{
+	for (size_t i = 0; i + 1 < b->len; i++)
+		if ((unsigned char)b->data[i] == 0xc2 && (unsigned char)b->data[i + 1] >= 0x80 &&
+		    (unsigned char)b->data[i + 1] <= 0x9f)
+			return true;
+	return false;
+}
+
+/* Code points (host-order uint32_t) as UTF-8, for comparing the UCS-4 form. */
+static int collect_ucs4_as_utf8(void *arg, const char *data, size_t len)
+{
+	struct buf *b = arg;
+
+	for (size_t i = 0; i + 4 <= len; i += 4) {
+		uint32_t c;
+		char u[4];
+		size_t n;
+
+		memcpy(&c, data + i, 4);
+		if (c < 0x80) {
+			u[0] = (char)c;
+			n = 1;
+		} else if (c < 0x800) {
+			u[0] = (char)(0xc0 | c >> 6);
+			u[1] = (char)(0x80 | (c & 0x3f));
+			n = 2;
+		} else if (c < 0x10000) {
+			u[0] = (char)(0xe0 | c >> 12);
+			u[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+			u[2] = (char)(0x80 | (c & 0x3f));
+			n = 3;
+		} else {
+			u[0] = (char)(0xf0 | c >> 18);
+			u[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+			u[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+			u[3] = (char)(0x80 | (c & 0x3f));
+			n = 4;
+		}
+		if (buf_append(b, u, n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Decode in[0..n) under cs (form 0 UTF-8, 1 UCS-4) or under its MIME name
+ * through glibc's converter of that name (form 2), fed in pieces of `piece`
+ * bytes (0: whole). */
+static int stream_in_pieces(struct charset_conv *cv, const struct charset_info *cs, int form,
+			    const char *in, size_t n, size_t piece, struct buf *out, size_t *bad)
+{
+	struct charset_stream *st = form == 1 ? charset_stream_begin_ucs4(cv, cs, collect_ucs4_as_utf8, out) :
+	    form == 2 ? charset_stream_begin_name(cv, cs->mime_name, collect, out) :
+	    charset_stream_begin(cv, cs, collect, out);
+	int rc = 0;
+
+	ck_assert_ptr_nonnull(st);
+	for (size_t off = 0; off < n && rc == 0; off += piece) {
+		if (piece == 0 || piece > n - off)
+			piece = n - off;
+		rc = charset_stream_feed(st, in + off, piece);
+	}
+	return charset_stream_end(st, bad) | rc;
+}
+
+/* Every multi-byte charset of the registry decodes exactly as glibc does,
+ * the double-byte map included: random mixes of ASCII, the charset's valid
+ * two-byte characters, stray 8-bit bytes and four-byte-looking sequences,
+ * fed whole and in uneven pieces, in UTF-8 and in UCS-4, give glibc's
+ * output, or fail where glibc fails (or where glibc's output holds a C1
+ * control, which multi-byte text never does). */
+START_TEST(test_multi_byte_streams_are_glibc_character_for_character)
+{
+	struct charset_conv *cv = charset_conv_new();
+	size_t checked = 0;
+	uint32_t seed = 4242;
+
+	for (size_t i = 0; i < charset_count(); i++) {
+		const struct charset_info *cs = charset_at(i);
+		static unsigned short valid[0x8000];
+		size_t nvalid = 0;
+		iconv_t cd;
+
+		if (!(cs->props & CSP_MULTI_BYTE) || cs->family == CSF_UTF || (cs->props & CSP_LABEL) ||
+		    !charset_iconv_ok(cs))
+			continue;
+		cd = iconv_open("UTF-8", cs->iconv_name);
+		ck_assert(cd != (iconv_t)-1);
+		for (unsigned lead = 0x81; lead < 0xff; lead++)
+			for (unsigned trail = 0x40; trail < 0xff; trail++) {
+				char in[2] = { (char)lead, (char)trail }, out[16], *ip = in, *op = out;
+				size_t il = 2, ol = sizeof(out);
+
+				iconv(cd, NULL, NULL, NULL, NULL);
+				if (iconv(cd, &ip, &il, &op, &ol) != (size_t)-1 && il == 0 && nvalid < 0x8000)
+					valid[nvalid++] = (unsigned short)(lead << 8 | trail);
+			}
+		iconv_close(cd);
+		ck_assert_msg(nvalid > 1000, "%s: %zu two-byte characters", cs->mime_name, nvalid);
+		for (int round = 0; round < 1500; round++) {
+			char in[600];
+			size_t n = 0;
+			int npieces = 1 + round % 40;
+
+			for (int k = 0; k < npieces && n + 8 <= sizeof(in); k++) {
+				seed = seed * 1103515245u + 12345u;
+				unsigned r = (seed >> 8) % 100, v = seed >> 16;
+
+				if (r < 55) {
+					unsigned short c = valid[v % nvalid];
+
+					in[n++] = (char)(c >> 8);
+					in[n++] = (char)(c & 0xff);
+				} else if (r < 85) {
+					in[n++] = (char)(' ' + v % 95);
+				} else if (r < 93 || round % 3 == 0) {
+					in[n++] = (char)(0x80 | (v & 0x7f));	/* stray 8-bit */
+				} else {
+					in[n++] = (char)(0x81 + v % 0x7e);	/* GB18030-like four bytes */
+					in[n++] = (char)('0' + (v >> 7) % 10);
+					in[n++] = (char)(0x81 + (v >> 3) % 0x7e);
+					in[n++] = (char)('0' + (v >> 11) % 10);
+				}
+			}
+			for (int form = 0; form < 3; form++)
+				for (size_t piece = 0; piece < 8; piece += 3) {
+					struct buf got, want;
+					size_t bad = 0, want_bad;
+					int rc;
+
+					buf_init(&want, 1u << 16);
+					want_bad = raw_iconv(form == 2 ? cs->mime_name : cs->iconv_name, in, n, &want);
+					bool refused = utf8_has_c1(&want);
+
+					buf_init(&got, 1u << 16);
+					rc = stream_in_pieces(cv, cs, form, in, n, piece, &got, &bad);
+					if (refused) {
+						ck_assert_msg(rc != 0, "%s round %d: a C1 control decoded",
+							      cs->mime_name, round);
+					} else if (want_bad != 0) {
+						ck_assert_msg(rc != 0 && bad == want_bad - 1,
+							      "%s round %d form %d piece %zu: failed at %zu (rc %d), glibc at %zu",
+							      cs->mime_name, round, form, piece, bad, rc, want_bad - 1);
+					} else {
+						ck_assert_msg(rc == 0 && got.len == want.len &&
+							      memcmp(got.data, want.data, got.len) == 0,
+							      "%s round %d form %d piece %zu: decodes differently (rc %d)",
+							      cs->mime_name, round, form, piece, rc);
+					}
+					buf_free(&got);
+					buf_free(&want);
+				}
+		}
+		checked++;
+	}
+	ck_assert_uint_ge(checked, 8);
+	charset_conv_free(cv);
+}
+END_TEST
+
 /* ---- labels to write ---------------------------------------------------------------- */
 
 /* The label rows decode exactly as their family rows: same converter. */
@@ -894,6 +1055,7 @@ static Suite *charset_suite(void)
 	tcase_add_test(tc, test_utf8_validator_agrees_with_iconv);
 	tcase_add_test(tc, test_utf8_fast_prefix_agrees_with_state_machine);
 	tcase_add_test(tc, test_single_byte_streams_are_glibc_byte_for_byte);
+	tcase_add_test(tc, test_multi_byte_streams_are_glibc_character_for_character);
 	suite_add_tcase(s, tc);
 	return s;
 }
