@@ -64,7 +64,7 @@ struct session {
 	unsigned long actions;	/* granted modification actions */
 	unsigned long steps;	/* granted protocol steps (SMFIP_*) */
 	struct message *msg;
-	bool accept_at_eoh;	/* passed as too big at an unanswered header field */
+	bool accept_next;	/* passed as too big at an unanswered step: accept at the next answered one */
 	struct buf field;	/* scratch: one rebuilt header field */
 };
 
@@ -185,16 +185,18 @@ static void log_acted(const char *qid, const struct engine *e)
 /* ---- callbacks ------------------------------------------------------------ */
 
 #define WANTED_ACTIONS	(SMFIF_CHGHDRS | SMFIF_ADDHDRS | SMFIF_CHGBODY)
-/* Steps: leading space kept, no RCPT or unknown commands.  Over TCP every
- * other step is answered: an unanswered packet stalls the MTA (its Nagle
- * holds the next packet until our delayed ACK, 40 ms; see macros_stall).
- * On a unix socket there is no Nagle, and connect, HELO and each header
- * field go unanswered (SMFIP_NR_*, where the MTA offers them): one round
- * trip -- two context switches -- fewer per field, most of the packets of
- * a typical message.  End of header and body chunks are still answered:
- * that is where a message past MaxMessageSize is accepted at once. */
-#define WANTED_STEPS	(SMFIP_HDR_LEADSPC | SMFIP_NORCPT | SMFIP_NOUNKNOWN)
-#define NOREPLY_STEPS	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR)
+/* Steps: leading space kept, no RCPT, DATA or unknown commands (nothing
+ * here looks at them).  Over TCP every other step is answered: an
+ * unanswered packet stalls the MTA (its Nagle holds the next packet until
+ * our delayed ACK, 40 ms; see macros_stall).  On a unix socket there is no
+ * Nagle, and connect, HELO, each header field and the end of header go
+ * unanswered (SMFIP_NR_*, where the MTA offers them): one round trip -- two
+ * context switches -- fewer per packet, most of the packets of a typical
+ * message.  Body chunks are still answered: that is where a message past
+ * MaxMessageSize is accepted at once (one that crossed it in its header is
+ * accepted at its first body chunk). */
+#define WANTED_STEPS	(SMFIP_HDR_LEADSPC | SMFIP_NORCPT | SMFIP_NODATA | SMFIP_NOUNKNOWN)
+#define NOREPLY_STEPS	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH)
 
 static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0, unsigned long *pf1,
@@ -302,7 +304,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	char *sender;
 
 	message_free(s);	/* a previous message that got neither eom nor abort */
-	s->accept_at_eoh = false;
+	s->accept_next = false;
 	cref = runtime_conf_acquire();
 	if (cref == NULL)
 		return SMFIS_ACCEPT;
@@ -343,8 +345,9 @@ static bool too_big(const struct message *m)
 }
 
 /* Accepted now; where the step goes unanswered (NOREPLY_STEPS) the MTA
- * reads no reply here: the rest of the header is dropped and end of header
- * accepts. */
+ * reads no reply here: what follows is dropped until a step that is
+ * answered (end of header over TCP, the first body chunk on a unix socket,
+ * or end of message) accepts. */
 static sfsistat accept_too_big(SMFICTX *ctx, struct session *s, unsigned long noreply_flag)
 {
 	if (log_get_level() >= LOG_INFO) {
@@ -356,9 +359,18 @@ static sfsistat accept_too_big(SMFICTX *ctx, struct session *s, unsigned long no
 	}
 	message_free(s);
 	if (s->steps & noreply_flag) {
-		s->accept_at_eoh = true;
+		s->accept_next = true;
 		return SMFIS_NOREPLY;
 	}
+	return SMFIS_ACCEPT;
+}
+
+/* The accept of accept_too_big, at the first step the MTA reads a reply to. */
+static sfsistat accept_pending(struct session *s, unsigned long noreply_flag)
+{
+	if (s->steps & noreply_flag)
+		return SMFIS_NOREPLY;
+	s->accept_next = false;
 	return SMFIS_ACCEPT;
 }
 
@@ -397,10 +409,8 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 {
 	struct session *s = session_get(ctx);
 
-	if (s->accept_at_eoh) {
-		s->accept_at_eoh = false;
-		return SMFIS_ACCEPT;
-	}
+	if (s->accept_next)
+		return accept_pending(s, SMFIP_NR_EOH);
 	if (s->msg != NULL) {
 		end_header(s->msg);
 		if (!s->msg->failed)
@@ -414,6 +424,8 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct session *s = session_get(ctx);
 
+	if (s->accept_next)
+		return accept_pending(s, SMFIP_NR_BODY);
 	if (s->msg != NULL) {
 		end_header(s->msg);
 		feed(s->msg, (const char *)chunk, len);
@@ -553,7 +565,7 @@ static sfsistat cb_abort(SMFICTX *ctx)
 
 	if (s != NULL) {
 		message_free(s);
-		s->accept_at_eoh = false;
+		s->accept_next = false;
 	}
 	return SMFIS_CONTINUE;
 }

@@ -265,8 +265,9 @@ class Suite:
     def negotiation(self, sock_kind):
         """Over TCP every step the MTA sends is answered (an unanswered packet
         waits for a delayed ACK behind the MTA's Nagle); on a unix socket
-        connect, HELO and header fields go unanswered, end of header and body
-        chunks are answered (where MaxMessageSize accepts at once)."""
+        connect, HELO, header fields and end of header go unanswered, body
+        chunks are answered (where MaxMessageSize accepts at once).  RCPT,
+        DATA and unknown commands are not sent at all."""
         name = 'negotiation-%s' % sock_kind
         sock = 'inet:%d@127.0.0.1' % mtlib.free_port() if sock_kind == 'inet' else None
         d = self.daemon('', name, sock=sock).start()
@@ -278,8 +279,8 @@ class Suite:
                          % ('' if want else 'not ', act, act, 'requested' if want else 'not requested'))
         unix = sock_kind == 'unix'
         for opt, want in (('SMFIP_HDR_LEADSPC', True), ('SMFIP_NORCPT', True), ('SMFIP_NOUNKNOWN', True),
-                          ('SMFIP_NODATA', False), ('SMFIP_NR_CONN', unix), ('SMFIP_NR_HELO', unix),
-                          ('SMFIP_NR_HDR', unix), ('SMFIP_NR_EOH', False), ('SMFIP_NR_BODY', False),
+                          ('SMFIP_NODATA', True), ('SMFIP_NR_CONN', unix), ('SMFIP_NR_HELO', unix),
+                          ('SMFIP_NR_HDR', unix), ('SMFIP_NR_EOH', unix), ('SMFIP_NR_BODY', False),
                           ('SMFIP_NOHDRS', False), ('SMFIP_NOBODY', False), ('SMFIP_NOMAIL', False)):
             lines.append('check(%smt.test_option(c, %s), "step %s %s")'
                          % ('' if want else 'not ', opt, opt, 'requested' if want else 'not requested'))
@@ -522,9 +523,10 @@ class Suite:
 
     def max_message_size(self):
         """Past MaxMessageSize the daemon accepts the message at once -- at the
-        body chunk (or header) that crosses the limit -- instead of spooling
-        the rest; the reason is logged at LogLevel info, and the next message
-        on the same connection is repaired as usual."""
+        body chunk (or header field) that crosses the limit, or where that
+        step goes unanswered at the next one that is answered -- instead of
+        spooling the rest; the reason is logged at LogLevel info, and the next
+        message on the same connection is repaired as usual."""
         dirty_path = os.path.join(self.srcdir, 'tests/mta/corpus/01-win1252-unlabelled.eml')
         dirty = self.expect(None, dirty_path)
         line = b'caf\xe9 cr\xe8me br\xfbl\xe9e, d\xe9j\xe0 vu -- na\xefve fa\xe7ade\r\n'
@@ -549,11 +551,13 @@ class Suite:
                     lines.append('check(mt.getreply(c) == SMFIR_ACCEPT, "header crossing MaxMessageSize: accepted")')
                     break
                 if where == 'header' and fed > 2048:
-                    # header fields go unanswered on a unix socket: the rest of
-                    # the header is dropped, end of header accepts
+                    # header fields and end of header go unanswered on a unix
+                    # socket: the rest of the header is dropped, the first body
+                    # chunk accepts
                     lines.append('must(mt.header(c, "X-After", "dropped"), "header")')
                     lines.append('must(mt.eoh(c), "eoh")')
-                    lines.append('check(mt.getreply(c) == SMFIR_ACCEPT, "end of header after MaxMessageSize: accepted")')
+                    lines.append('must(mt.bodystring(c, "text\\r\\n"), "body")')
+                    lines.append('check(mt.getreply(c) == SMFIR_ACCEPT, "first body chunk after MaxMessageSize: accepted")')
                     break
                 lines.append('check(mt.getreply(c) == SMFIR_CONTINUE, "header under the limit: continue")')
             if where == 'body':
