@@ -499,8 +499,9 @@ static void check_header_edit(const struct edit *ed, const char *msg, size_t msg
 			fuzz_fail("I8: line break without folding inside generated %s field "
 				  "(header injection)", ed->hdr_name);
 	}
-	/* value = bytes after "Name:" without the final EOL */
-	vlen = ed->len - nlen - 1 - (ed->len >= 2 && b[ed->len - 2] == '\r' ? 2 : 1);
+	/* value = bytes after "Name:" without the final EOL (a last field the
+	 * message ends in without one is rewritten without one) */
+	vlen = ed->len - nlen - 1 - (b[ed->len - 1] != '\n' ? 0 : ed->len >= 2 && b[ed->len - 2] == '\r' ? 2 : 1);
 	if ((ed->hdr_value == NULL || strlen(ed->hdr_value) != vlen ||
 	     memcmp(ed->hdr_value, b + nlen + 1, vlen) != 0) &&
 	    !((memchr(b, '\0', ed->len) != NULL || memchr(msg + ed->start, '\0', ed->end - ed->start) != NULL) &&
