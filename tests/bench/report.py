@@ -158,7 +158,8 @@ def main():
 	  "restarted for each row, so peak RSS (VmHWM) is that row's.  The ceiling is "
 	  "`accept_milter` (libmilter, no work, ACCEPT at end of message; it asks for no reply to any step "
 	  "but MAIL FROM and end of message, where codepage-milter answers every step over TCP and all but connect, "
-	  "HELO and header fields on a unix socket; the same listener socket options).")
+	  "HELO, header fields and end of header on a unix socket, where it also asks for no DATA step; "
+	  "the same listener socket options).")
 	p("")
 	p("| socket | conns | ceiling msgs/s | codepage-milter msgs/s | ratio | ceiling p50/p99 ms | cpm p50/p99 ms | cpm peak RSS | modified | errors | client CPU |")
 	p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
