@@ -696,11 +696,15 @@ static int one_sequence(iconv_t cd, const unsigned char *seq, size_t n, uint32_t
 	return 1;
 }
 
-/* What the map may hold: not a C1 control (refused in multi-byte text, see
- * stream_flush), not a surrogate. */
-static bool db_mappable(uint32_t cp)
+/*
+ * A code point no stream gives out: a surrogate or a value past U+7FFFFFFF
+ * (what glibc's second step, internal to UTF-8, refuses), or with reject_c1
+ * a C1 control (never text in multi-byte charsets).  Checked on the UCS-4
+ * form's output (ucs4_out_refused) and kept out of the double-byte maps.
+ */
+static bool cp_refused(uint32_t c, bool reject_c1)
 {
-	return !(cp >= 0x80 && cp <= 0x9f) && (cp & 0xfffff800u) != 0xd800u;
+	return (c & 0xfffff800u) == 0xd800u || c > 0x7fffffffu || (reject_c1 && c >= 0x80 && c <= 0x9f);
 }
 
 /* The map of one converter, or NULL when it has none (see struct db_map). */
@@ -718,7 +722,7 @@ static struct db_map *db_map_build(const char *iconv_name)
 		unsigned char seq[2] = { (unsigned char)b, 0 };
 		int r = one_sequence(cd, seq, 1, &cp);
 
-		m->single[b] = r == 1 && db_mappable(cp) ? (int32_t)cp : -1;
+		m->single[b] = r == 1 && !cp_refused(cp, true) ? (int32_t)cp : -1;
 		m->lead[b] = r == -1;
 		if (r == 2 || (r == -1 && b < 0x80))
 			goto none;
@@ -728,7 +732,7 @@ static struct db_map *db_map_build(const char *iconv_name)
 			case 2:
 				goto none;
 			case 1:
-				if (cp < 0x10000 && cp != DB_NONE && db_mappable(cp))
+				if (cp < 0x10000 && cp != DB_NONE && !cp_refused(cp, true))
 					m->pair[b - 0x80][t] = (uint16_t)cp;
 				break;
 			default:
@@ -761,7 +765,8 @@ static void db_init(void)
 		if (!facts[i].iconv_ok || !db_eligible(cs))
 			continue;
 		for (k = 0; k < i; k++)		/* rows that share a converter share its map */
-			if (strcmp(charsets[k].iconv_name, cs->iconv_name) == 0 && facts[k].iconv_ok)
+			if (strcmp(charsets[k].iconv_name, cs->iconv_name) == 0 && facts[k].iconv_ok &&
+			    db_eligible(&charsets[k]))
 				break;
 		facts[i].db = k < i ? facts[k].db : db_map_build(cs->iconv_name);
 	}
@@ -945,8 +950,7 @@ static bool ucs4_out_refused(const char *p, size_t n, bool reject_c1)
 		uint32_t c;
 
 		memcpy(&c, p + i, 4);
-		if ((c & 0xfffff800u) == 0xd800u || c > 0x7fffffffu ||
-		    (reject_c1 && c >= 0x80 && c <= 0x9f))
+		if (cp_refused(c, reject_c1))
 			return true;
 	}
 	return false;
